@@ -1,0 +1,43 @@
+# Backprop Lab — two commands for everyone: `make lab` (learn) and `make test` (verify).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab test lint release bench browser clean
+
+## Create or refresh the virtual environment (reinstalls when pyproject.toml changes).
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Backprop Lab needs Python 3.11 or newer")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m scripts.learner_setup --prefix $(VENV)
+	touch $(STAMP)
+
+## Start JupyterLab on the first notebook of the course.
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=course 01_chain_rule/01_chain_rule.ipynb
+
+## Everything CI checks: lint, the package, the notebooks, grading end to end, the browser.
+test: $(STAMP) browser
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+## Debian's Chromium for the browser tests (installed when no Chromium or Chrome is found).
+browser:
+	@bash scripts/ensure-chromium.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## Regenerate course/ (learner notebooks) from solutions/ (nbgrader source).
+release: $(STAMP)
+	$(BIN)/backproplab release
+
+## Benchmarks (ratios measured side by side in one run; never part of `make test`).
+bench: $(STAMP)
+	$(BIN)/python -m scripts.bench
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache
