@@ -1,0 +1,34 @@
+"""One check per exercise, called on the learner's own function: ``check.dense_backward(dense_backward)``.
+
+Each check runs the function on small inputs, compares with the reference and answers in one short
+paragraph: a pass, or what differs and the likely mistake. Graded cells call the same check with
+``graded=True`` (raise on failure) and ``hidden=True`` (random shapes drawn per submission).
+"""
+
+from functools import wraps
+
+from backproplab.checking import CheckResult, run_check
+from backproplab.checks import REGISTRY
+
+
+def _make(exercise):
+    @wraps(exercise.reference)
+    def check(fn, *, graded=False, hidden=False, seed=None) -> CheckResult:
+        __tracebackhide__ = True  # noqa: F841
+        return run_check(exercise, fn, graded=graded, hidden=hidden, seed=seed)
+
+    check.__name__ = check.__qualname__ = exercise.name
+    check.__doc__ = (f"Check your `{exercise.signature or exercise.name}` against the reference.\n\n"
+                     f"Prints a pass, or what differs and the likely mistake. Graded cells call it with "
+                     f"graded=True (raises AssertionError on failure) and hidden=True (random inputs).")
+    del check.__wrapped__
+    return check
+
+
+_CHECKS = {name: _make(ex) for name, ex in REGISTRY.items()}
+globals().update(_CHECKS)
+__all__ = sorted(_CHECKS)
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,394 @@
+"""The engine behind every learner check and every graded check.
+
+An :class:`Exercise` names the learner's function, the reference it must agree with, how to draw inputs,
+and the realistic :class:`Mistake` s a learner makes. :func:`run_check` calls the learner's function on a few
+inputs, compares each returned array with the reference and answers in one short paragraph: a pass, or what
+differs (shape, which entries, relative error, seed 002's verdict) and the likely mistake recognised from the
+shape of the error. Learner checks and graded cells call the same function, so feedback and grade agree.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import traceback
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from backproplab.gradcheck import relative_error, verdict
+
+#: Relative error below which a learner's array counts as equal to the reference (seed 002: "excellent").
+DEFAULT_TOL = 1e-7
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+_NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
+
+
+class _Unset:
+    def __repr__(self):
+        return "<unset>"
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A realistic wrong implementation, recognised by the answer it produces.
+
+    ``wrong`` takes the same arguments as the reference and returns what a learner who made this mistake
+    returns (the same structure as the reference). ``message`` tells the learner what to fix, in their terms.
+    """
+
+    name: str
+    message: str
+    wrong: Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One graded exercise.
+
+    Parameters
+    ----------
+    name: the learner's function name, e.g. ``"dense_backward"``; also the name of ``check.<name>``.
+    reference: the correct implementation, same signature as the learner's function.
+    make_inputs: ``(rng, hidden) -> tuple of arguments``; ``hidden=True`` draws random shapes for grading.
+    outputs: names of the returned values, e.g. ``("dX", "dW", "db")``; one name for a single return value.
+    mistakes: recognised wrong implementations, tried in order, most specific first.
+    call: optional harness ``(fn, args) -> result`` for exercises that are not a plain ``fn(*args)``
+        (stateful optimizers, graph nodes); it receives copies of the arguments.
+    batch_size: ``args -> m`` used to name a missing or doubled 1/m; ``None`` when there is no batch.
+    tol: relative error accepted per output.
+    signature: how the learner calls the function, shown in messages, e.g. ``"dense_backward(dZ, cache)"``.
+    """
+
+    name: str
+    reference: Callable[..., Any]
+    make_inputs: Callable[[np.random.Generator, bool], tuple]
+    outputs: tuple[str, ...] = ("result",)
+    mistakes: tuple[Mistake, ...] = ()
+    call: Callable[[Callable, tuple], Any] | None = None
+    batch_size: Callable[[tuple], int] | None = None
+    tol: float = DEFAULT_TOL
+    signature: str = ""
+    visible_trials: int = 3
+    hidden_trials: int = 8
+    notes: str = field(default="", compare=False)
+
+    def run(self, fn: Callable, args: tuple) -> Any:
+        """Call ``fn`` on ``args`` the way this exercise does (through ``call`` when given)."""
+        if self.call is not None:
+            return self.call(fn, args)
+        return fn(*args)
+
+
+@dataclass
+class CheckResult:
+    """What a check found. Truthy when the learner's function passed.
+
+    ``mistake`` is the name of the recognised :class:`Mistake` (or of a generic finding such as
+    ``"sign"``, ``"transpose"``, ``"in_place"``), ``None`` when nothing was recognised or all passed.
+    """
+
+    exercise: str
+    passed: bool
+    message: str
+    mistake: str | None = None
+    rel_error: float | None = None
+
+    def __bool__(self):
+        return self.passed
+
+    def __repr__(self):
+        return self.message
+
+    def _repr_html_(self):
+        colour, mark = ("#e6f4ea", "&#x2705;") if self.passed else ("#fdecea", "&#x274C;")
+        body = html.escape(self.message).replace("\n", "<br>")
+        return (f'<div style="background:{colour};padding:6px 10px;border-radius:4px;'
+                f'font-family:var(--jp-content-font-family, sans-serif)">{mark} {body}</div>')
+
+
+class _Finding(Exception):
+    """Internal: a learner-facing finding that ends one trial."""
+
+    def __init__(self, message: str, mistake: str | None = None, rel_error: float | None = None):
+        super().__init__(message)
+        self.message = message
+        self.mistake = mistake
+        self.rel_error = rel_error
+
+
+# ----------------------------------------------------------------------------------------------- seeds
+def grading_seed() -> int:
+    """Seed for hidden graded inputs, fixed per submission so that a re-grade gives the same grade.
+
+    ``BACKPROPLAB_GRADING_SEED`` when the grader sets it, else a hash of the notebook's folder (under
+    nbgrader that folder is ``autograded/<student>/<assignment>``).
+    """
+    env = os.environ.get("BACKPROPLAB_GRADING_SEED")
+    if env is not None and env.strip().lstrip("-").isdigit():
+        return int(env) & 0xFFFFFFFF
+    return zlib.crc32(os.path.abspath(os.getcwd()).encode())
+
+
+def _trial_seeds(exercise: Exercise, hidden: bool, seed: int | None) -> list[int]:
+    base = zlib.crc32(exercise.name.encode())
+    if not hidden:
+        return [base + i for i in range(exercise.visible_trials)]
+    s = grading_seed() if seed is None else seed
+    return [(s * 1_000_003 + base + 7919 * i) & 0xFFFFFFFF for i in range(exercise.hidden_trials)]
+
+
+# ------------------------------------------------------------------------------------------ comparing
+def _copy(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copy(v) for v in value)
+    return value
+
+
+def _same(a, b) -> bool:
+    """Structural equality for inputs (arrays bitwise, NaN equal to NaN)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and np.array_equal(a, b, equal_nan=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _as_outputs(result, n: int) -> tuple:
+    """Split a returned value into ``n`` outputs (a tuple of n values, or the value itself when n == 1)."""
+    if n == 1:
+        return (result,)
+    if isinstance(result, dict):
+        return tuple(result.values())
+    return tuple(result)
+
+
+def _to_float_array(value, name: str) -> np.ndarray:
+    """Convert a learner's value to a plain float64 ndarray or raise a :class:`_Finding` saying why not."""
+    if value is None:
+        raise _Finding(f"`{name}` is None: did you forget a `return`, or return the wrong variable?", "none")
+    if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
+        value = np.asarray(value).view(np.ndarray)
+    if not isinstance(value, (np.ndarray, np.number, float, int, list, tuple)) or isinstance(value, bool):
+        raise _Finding(f"`{name}` should be a numpy array of numbers, got a {type(value).__name__}.", "type")
+    try:
+        arr = np.array(value, dtype=np.float64, copy=True)
+    except (TypeError, ValueError):
+        raise _Finding(f"`{name}` could not be read as an array of numbers "
+                       f"(got a {type(value).__name__} with ragged or non-numeric contents).", "type") from None
+    return arr
+
+
+def _fmt_shape(shape) -> str:
+    return str(tuple(int(n) for n in shape))
+
+
+def _shape_finding(name: str, got: np.ndarray, exp: np.ndarray) -> _Finding:
+    gs, es = _fmt_shape(got.shape), _fmt_shape(exp.shape)
+    head = f"`{name}` has shape {gs} but should have shape {es}."
+    if got.ndim == 2 and got.shape == exp.shape[::-1]:
+        if np.allclose(got.T, exp, rtol=1e-6, atol=1e-12):
+            return _Finding(f"{head} Its values are the transpose of the right answer: a transpose is missing "
+                            f"or misplaced (in the row convention dW = Xᵀ·dZ is (n_in, n_out) like W).",
+                            "transpose")
+        return _Finding(f"{head} The axes are swapped: check which operand of the product needs a transpose.",
+                        "transpose")
+    if exp.ndim == 2 and exp.shape[0] == 1 and got.shape == exp.shape[1:]:
+        return _Finding(f"{head} Keep the row dimension: use `keepdims=True` in the sum "
+                        f"(b and db are (1, n_out) row vectors).", "keepdims")
+    if exp.ndim == 2 and got.ndim == 2 and got.shape[1] == 1 and exp.shape[0] == 1:
+        return _Finding(f"{head} You summed over the wrong axis: sum over the batch, `axis=0`.", "bias_axis")
+    if exp.ndim == 2 and got.ndim == 1 and got.shape[0] == exp.shape[0]:
+        return _Finding(f"{head} You summed over the wrong axis or dropped a dimension.", "bias_axis")
+    if got.size == 1 and exp.size > 1:
+        return _Finding(f"{head} You returned a single number where an array is expected: "
+                        f"did you sum or average too early?", "reduced")
+    if exp.size == 1 and got.size > 1:
+        return _Finding(f"{head} Reduce to a single number: average over the batch (and sum over outputs).",
+                        "not_reduced")
+    return _Finding(f"{head} Check the shapes along the way: in the row convention X is (m, n_in), "
+                    f"W is (n_in, n_out) and b is (1, n_out).", "shape")
+
+
+_FACTORS = (
+    (-1.0, "sign", "It is the right answer with the opposite sign: a sign error (e.g. ŷ − y written y − ŷ, "
+                   "or a missing minus)."),
+    (2.0, "extra_factor_2", "It is exactly 2× the right answer: an extra factor 2."),
+    (0.5, "dropped_factor_2", "It is exactly half the right answer: the factor 2 of d/dŷ (ŷ − y)² = 2(ŷ − y) "
+                              "was dropped (seed 001's mistake)."),
+)
+
+
+def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, tol: float) -> _Finding:
+    if not np.all(np.isfinite(got)) and np.all(np.isfinite(exp)):
+        bad = int(np.size(got) - np.count_nonzero(np.isfinite(got)))
+        return _Finding(f"`{name}` contains {bad} NaN or infinite value(s) where the answer is finite: "
+                        f"an overflow (np.exp of a large input? subtract the max first) or a division by zero.",
+                        "overflow", float("nan"))
+    err = relative_error(got, exp)
+    dot = float(np.vdot(exp, exp))
+    if dot > 0:
+        c = float(np.vdot(got, exp)) / dot
+        if relative_error(got, c * exp) < 1e-9:
+            if m is not None and m > 1 and abs(c - m) < 1e-9 * m:
+                return _Finding(f"`{name}` is exactly m = {m} times the right answer: the 1/m of the mean is "
+                                f"missing.", "missing_1_over_m", err)
+            if m is not None and m > 1 and abs(c - 1.0 / m) < 1e-9:
+                return _Finding(f"`{name}` is exactly 1/m = 1/{m} of the right answer: the 1/m is applied twice "
+                                f"(it belongs once on the backward path, in the loss gradient).",
+                                "double_1_over_m", err)
+            for factor, key, text in _FACTORS:
+                if abs(c - factor) < 1e-9:
+                    return _Finding(f"`{name}` is wrong. {text}", key, err)
+            if abs(c) > 1e-12:
+                return _Finding(f"`{name}` is the right answer times {c:.4g}: a constant factor is off.",
+                                "scale", err)
+    diff = np.abs(got - exp)
+    wrong = diff > tol * (np.abs(exp) + np.abs(got)) + 1e-300
+    n_wrong = int(np.count_nonzero(wrong))
+    where = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
+    idx = ", ".join(str(int(i)) for i in where)
+    at = f"[{idx}]" if idx else ""
+    return _Finding(f"`{name}` differs from the reference in {n_wrong} of {got.size} entries; the largest "
+                    f"difference is at {name}{at}: got {float(got[where]):.6g}, expected {float(exp[where]):.6g}. "
+                    f"Relative error {err:.2e} ({verdict(err)}).", None, err)
+
+
+def _close(got: np.ndarray, exp: np.ndarray, tol: float) -> bool:
+    """Same shape, finite where the expected value is finite, relative error within ``tol``."""
+    if got.shape != exp.shape or not np.array_equal(np.isfinite(got), np.isfinite(exp)):
+        return False
+    finite = np.isfinite(exp)
+    return bool(relative_error(got[finite], exp[finite]) <= tol)
+
+
+def _compare(exercise: Exercise, got_result, exp_result, args) -> float:
+    """Compare all outputs; return the worst relative error or raise a :class:`_Finding`."""
+    names = exercise.outputs
+    n = len(names)
+    if n > 1:
+        if got_result is None:
+            raise _Finding(f"`{exercise.name}` returned None: it should return {', '.join(names)}.", "none")
+        if not isinstance(got_result, (tuple, list, dict)) or len(got_result) != n:
+            what = f"{len(got_result)} values" if isinstance(got_result, (tuple, list, dict)) else \
+                f"a {type(got_result).__name__}"
+            raise _Finding(f"`{exercise.name}` should return {n} values ({', '.join(names)}), got {what}.",
+                           "structure")
+    gots = _as_outputs(got_result, n)
+    exps = [np.asarray(e, dtype=np.float64) for e in _as_outputs(exp_result, n)]
+    arrays = [_to_float_array(g, nm) for g, nm in zip(gots, names, strict=True)]
+    # Specific mistakes first: they name the error in the learner's terms.
+    mismatch = [i for i, (g, e) in enumerate(zip(arrays, exps, strict=True)) if not _close(g, e, exercise.tol)]
+    if not mismatch:
+        return max((relative_error(g, e) for g, e in zip(arrays, exps, strict=True)), default=0.0)
+    for mistake in exercise.mistakes:
+        try:
+            wrong = [np.asarray(w, dtype=np.float64) for w in _as_outputs(mistake.wrong(*_copy(args)), n)]
+        except Exception:
+            continue
+        if all(_close(g, w, max(exercise.tol, 1e-9)) for g, w in zip(arrays, wrong, strict=True)):
+            first = names[mismatch[0]]
+            g, e = arrays[mismatch[0]], exps[mismatch[0]]
+            err = relative_error(g, e) if g.shape == e.shape and np.all(np.isfinite(g)) else None
+            raise _Finding(f"`{first}` is wrong. Likely mistake: {mistake.message}", mistake.name, err)
+    i = mismatch[0]
+    g, e = arrays[i], exps[i]
+    if g.shape != e.shape:
+        raise _shape_finding(names[i], g, e)
+    m = exercise.batch_size(args) if exercise.batch_size else None
+    raise _value_finding(names[i], g, e, m, exercise.tol)
+
+
+def _learner_frame(exc: BaseException) -> str:
+    """``' (line 4: `dW = X @ dZ`)'`` for the deepest frame of the learner's own code, or ``''``."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    for fr in reversed(frames):
+        path = os.path.abspath(fr.filename)
+        if path.startswith(_PKG_DIR) or path.startswith(_NUMPY_DIR) or "site-packages" in path:
+            continue
+        code = (fr.line or "").strip()
+        return f" (line {fr.lineno}: `{code}`)" if code else f" (line {fr.lineno})"
+    return ""
+
+
+def _exception_finding(exercise: Exercise, exc: BaseException) -> _Finding:
+    if isinstance(exc, NotImplementedError):
+        return _Finding(f"`{exercise.name}` is not written yet: replace `raise NotImplementedError()` with your "
+                        f"code.", "not_implemented")
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    where = _learner_frame(exc)
+    hint = ""
+    if isinstance(exc, ValueError) and ("matmul" in text or "aligned" in text or "broadcast" in text):
+        hint = " Shapes do not fit: write the shape of every operand next to the formula."
+    return _Finding(f"`{exercise.name}` raised {type(exc).__name__}: {text}{where}.{hint}", "exception")
+
+
+# ------------------------------------------------------------------------------------------- running
+def _one_trial(exercise: Exercise, fn: Callable, args: tuple) -> float:
+    expected = exercise.run(exercise.reference, _copy(args))
+    learner_args = _copy(args)
+    try:
+        got = exercise.run(fn, learner_args)
+    except _Finding:
+        raise
+    except Exception as exc:  # any error in the learner's code becomes one sentence
+        raise _exception_finding(exercise, exc) from None
+    err = _compare(exercise, got, expected, args)
+    if not _same(learner_args, args):
+        raise _Finding(f"`{exercise.name}` returns the right values but modifies its input arrays in place "
+                       f"(e.g. `x += ...` or `x[...] = ...` on an argument). Work on a copy: the caller still "
+                       f"needs them (the cache is reused by the backward pass).", "in_place")
+    return err
+
+
+def run_check(exercise: Exercise, fn: Any, *, graded: bool = False, hidden: bool = False,
+              seed: int | None = None, quiet: bool = False) -> CheckResult:
+    """Check the learner's ``fn`` against ``exercise.reference`` and say what is wrong, if anything.
+
+    ``hidden=True`` draws random shapes and values from :func:`grading_seed` (or ``seed``); ``graded=True``
+    raises ``AssertionError`` with the same message when the check fails (for nbgrader test cells).
+    """
+    __tracebackhide__ = True  # noqa: F841  (IPython hides this frame from learners' tracebacks)
+    result = _evaluate(exercise, fn, hidden=hidden, seed=seed)
+    if graded and not result.passed:
+        raise AssertionError(result.message)
+    return result
+
+
+def _evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None) -> CheckResult:
+    label = exercise.name
+    if fn is None or not callable(fn):
+        what = "None" if fn is None else f"a {type(fn).__name__}"
+        return CheckResult(label, False, f"{label}: expected your function `{exercise.name}`, got {what}. "
+                                         f"Pass the function itself, without calling it.", "not_callable")
+    worst = 0.0
+    seeds = _trial_seeds(exercise, hidden, seed)
+    for k, s in enumerate(seeds):
+        args = exercise.make_inputs(np.random.default_rng(s), hidden)
+        try:
+            worst = max(worst, _one_trial(exercise, fn, args))
+        except _Finding as f:
+            case = f"case {k + 1} of {len(seeds)}" + (" (hidden, random shapes)" if hidden else "")
+            return CheckResult(label, False, f"{label} — {case}: {f.message}", f.mistake, f.rel_error)
+    kind = "hidden random cases" if hidden else "cases"
+    return CheckResult(label, True, f"{label}: all {len(seeds)} {kind} match the reference "
+                                    f"(max relative error {worst:.1e}, {verdict(worst)}).", None, worst)
+
+
+def describe_inputs(args: Sequence) -> str:
+    """Shapes of a tuple of arguments, for messages: ``'(4, 3), (3, 2), (1, 2)'``."""
+    return ", ".join(_fmt_shape(np.shape(a)) if isinstance(a, np.ndarray) else type(a).__name__ for a in args)

@@ -1,0 +1,118 @@
+"""The check engine: every learner-facing finding is one clear paragraph, and no bad value crashes a check."""
+
+import numpy as np
+import pytest
+
+from backproplab.checking import Exercise, Mistake, _trial_seeds, grading_seed, run_check
+
+
+def _ref(X, W):
+    """(m, n) @ (n, k) -> dW-like (n, k) gradient with a mean: Xᵀ(XW)/m."""
+    return X.T @ (X @ W) / X.shape[0]
+
+
+def _inputs(rng, hidden):
+    m, n, k = (rng.integers(2, 6, size=3) if hidden else (4, 3, 2))
+    return rng.standard_normal((m, n)), rng.standard_normal((n, k))
+
+
+TOY = Exercise(name="toy", reference=_ref, make_inputs=_inputs, outputs=("dW",),
+               batch_size=lambda a: a[0].shape[0],
+               mistakes=(Mistake("no_mean", "forgot to divide by m", lambda X, W: X.T @ (X @ W)),))
+
+
+def _verdict(fn):
+    return run_check(TOY, fn)
+
+
+def test_correct_passes_and_reports_error():
+    r = _verdict(lambda X, W: np.einsum("mn,mk->nk", X, X @ W) / len(X))
+    assert r.passed and "excellent" in r.message and r.mistake is None
+
+
+@pytest.mark.parametrize("fn, mistake", [
+    (lambda X, W: X.T @ (X @ W), "no_mean"),                      # specific mistakes first
+    (lambda X, W: -_ref(X, W), "sign"),
+    (lambda X, W: _ref(X, W) / X.shape[0], "double_1_over_m"),
+    (lambda X, W: 0.5 * _ref(X, W), "dropped_factor_2"),
+    (lambda X, W: 2 * _ref(X, W), "extra_factor_2"),
+    (lambda X, W: _ref(X, W).T, "transpose"),
+    (lambda X, W: None, "none"),
+    (lambda X, W: "dW", "type"),
+    (lambda X, W: [[1, 2], [3]], "type"),
+    (lambda X, W: X @ W @ W, "exception"),
+    (lambda X, W: _ref(X, W) * np.inf, "overflow"),
+    (lambda X, W: _ref(X, W) + 1e-3, None),
+])
+def test_mistakes_are_named(fn, mistake):
+    r = _verdict(fn)
+    assert not r.passed
+    assert r.mistake == mistake, r.message
+    assert r.message.startswith("toy")
+
+
+def test_not_implemented_and_non_callable():
+    def stub(X, W):
+        raise NotImplementedError()
+    assert _verdict(stub).mistake == "not_implemented"
+    assert "raise NotImplementedError()" in _verdict(stub).message
+    assert run_check(TOY, None).mistake == "not_callable"
+    assert run_check(TOY, 3.0).mistake == "not_callable"
+
+
+def test_exception_message_points_at_learner_line():
+    def bad(X, W):
+        dW = X @ X  # shapes do not fit
+        return dW
+    r = _verdict(bad)
+    assert r.mistake == "exception"
+    assert "dW = X @ X" in r.message and "\n" not in r.message
+
+
+def test_in_place_modification_is_caught():
+    def sneaky(X, W):
+        out = _ref(X, W)
+        X *= 0
+        return out
+    assert _verdict(sneaky).mistake == "in_place"
+
+
+def test_ndarray_subclass_and_lying_eq_do_not_pass():
+    class Liar(np.ndarray):
+        def __eq__(self, other):
+            return True
+    r = _verdict(lambda X, W: np.zeros((X.shape[1], W.shape[1])).view(Liar))
+    assert not r.passed
+
+    class Always:
+        def __eq__(self, other):
+            return True
+        def __array__(self, dtype=None, copy=None):
+            return np.zeros(1)
+    assert _verdict(lambda X, W: Always()).mistake == "type"
+
+
+def test_graded_raises_and_hidden_is_seeded(monkeypatch):
+    with pytest.raises(AssertionError, match="sign"):
+        run_check(TOY, lambda X, W: -_ref(X, W), graded=True)
+    monkeypatch.setenv("BACKPROPLAB_GRADING_SEED", "42")
+    assert grading_seed() == 42
+    assert run_check(TOY, _ref, graded=True, hidden=True).passed
+
+
+def test_hard_coded_visible_answer_fails_hidden():
+    cases = [_inputs(np.random.default_rng(s), False) for s in _trial_seeds(TOY, hidden=False, seed=None)]
+    answers = {c[0].tobytes(): _ref(*c) for c in cases}
+
+    def lookup(X, W):
+        return answers.get(X.tobytes(), np.zeros((X.shape[1], W.shape[1])))
+
+    visible = run_check(TOY, lookup)
+    hidden = run_check(TOY, lookup, hidden=True, seed=7)
+    assert visible.passed, visible.message   # it memorised the visible cases...
+    assert not hidden.passed                 # ...and fails the hidden ones
+
+
+def test_messages_render_in_notebooks():
+    r = _verdict(lambda X, W: -_ref(X, W))
+    assert "&#x274C;" in r._repr_html_() and repr(r) == r.message
