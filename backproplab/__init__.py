@@ -9,7 +9,7 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "activations", "check", "checking", "checks", "errors", "gradcheck", "initializers", "layers",
+    "activations", "check", "checking", "checks", "errors", "gradcheck", "initializers", "layers", "trusted",
     "losses", "network", "optimizers", "plots", "regularization", "widgets",
 }
 

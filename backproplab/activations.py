@@ -121,9 +121,10 @@ def softmax_derivative(z):
 
 
 def softmax_backward(dA, A):
-    """Backward pass of softmax (vector-Jacobian product, batched): ``dA``, ``A = softmax(Z)`` ``(m, K)`` -> ``dZ``.
+    """Backward pass of softmax, batched: ``dA`` and ``A = softmax(Z)``, both ``(m, K)`` -> ``dZ`` ``(m, K)``.
 
-    ``dZ_i = J_i^T dA_i = A_i * (dA_i - <dA_i, A_i>)`` for every row ``i`` (``(K,)`` rows are also accepted).
+    The vector-Jacobian product ``dZ_i = J_i^T dA_i = A_i * (dA_i - <dA_i, A_i>)`` for every row ``i``
+    (a single row of shape ``(K,)`` is also accepted).
     """
     A = as_array(A, "A")
     dA = as_array(dA, "dA")

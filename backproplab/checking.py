@@ -111,7 +111,7 @@ class CheckResult:
                 f'font-family:var(--jp-content-font-family, sans-serif)">{mark} {body}</div>')
 
 
-class _Finding(Exception):
+class Finding(Exception):
     """Internal: a learner-facing finding that ends one trial."""
 
     def __init__(self, message: str, mistake: str | None = None, rel_error: float | None = None):
@@ -154,7 +154,10 @@ def _copy(value):
 
 
 def _same(a, b) -> bool:
-    """Structural equality for inputs (arrays bitwise, NaN equal to NaN)."""
+    """Structural equality of arguments ``a`` (after the learner's call) and ``b`` (before): arrays bitwise
+    (NaN equal to NaN); a function argument (``b`` callable) is not data and always counts as unchanged."""
+    if callable(b) and not isinstance(b, np.ndarray):
+        return True
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
                 and np.array_equal(a, b, equal_nan=True))
@@ -178,17 +181,17 @@ def _as_outputs(result, n: int) -> tuple:
 
 
 def _to_float_array(value, name: str) -> np.ndarray:
-    """Convert a learner's value to a plain float64 ndarray or raise a :class:`_Finding` saying why not."""
+    """Convert a learner's value to a plain float64 ndarray or raise a :class:`Finding` saying why not."""
     if value is None:
-        raise _Finding(f"`{name}` is None: did you forget a `return`, or return the wrong variable?", "none")
+        raise Finding(f"`{name}` is None: did you forget a `return`, or return the wrong variable?", "none")
     if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
         value = np.asarray(value).view(np.ndarray)
     if not isinstance(value, (np.ndarray, np.number, float, int, list, tuple)) or isinstance(value, bool):
-        raise _Finding(f"`{name}` should be a numpy array of numbers, got a {type(value).__name__}.", "type")
+        raise Finding(f"`{name}` should be a numpy array of numbers, got a {type(value).__name__}.", "type")
     try:
         arr = np.array(value, dtype=np.float64, copy=True)
     except (TypeError, ValueError):
-        raise _Finding(f"`{name}` could not be read as an array of numbers "
+        raise Finding(f"`{name}` could not be read as an array of numbers "
                        f"(got a {type(value).__name__} with ragged or non-numeric contents).", "type") from None
     return arr
 
@@ -197,30 +200,30 @@ def _fmt_shape(shape) -> str:
     return str(tuple(int(n) for n in shape))
 
 
-def _shape_finding(name: str, got: np.ndarray, exp: np.ndarray) -> _Finding:
+def _shape_finding(name: str, got: np.ndarray, exp: np.ndarray) -> Finding:
     gs, es = _fmt_shape(got.shape), _fmt_shape(exp.shape)
     head = f"`{name}` has shape {gs} but should have shape {es}."
     if got.ndim == 2 and got.shape == exp.shape[::-1]:
         if np.allclose(got.T, exp, rtol=1e-6, atol=1e-12):
-            return _Finding(f"{head} Its values are the transpose of the right answer: a transpose is missing "
+            return Finding(f"{head} Its values are the transpose of the right answer: a transpose is missing "
                             f"or misplaced (in the row convention dW = Xᵀ·dZ is (n_in, n_out) like W).",
                             "transpose")
-        return _Finding(f"{head} The axes are swapped: check which operand of the product needs a transpose.",
+        return Finding(f"{head} The axes are swapped: check which operand of the product needs a transpose.",
                         "transpose")
     if exp.ndim == 2 and exp.shape[0] == 1 and got.shape == exp.shape[1:]:
-        return _Finding(f"{head} Keep the row dimension: use `keepdims=True` in the sum "
+        return Finding(f"{head} Keep the row dimension: use `keepdims=True` in the sum "
                         f"(b and db are (1, n_out) row vectors).", "keepdims")
     if exp.ndim == 2 and got.ndim == 2 and got.shape[1] == 1 and exp.shape[0] == 1:
-        return _Finding(f"{head} You summed over the wrong axis: sum over the batch, `axis=0`.", "bias_axis")
+        return Finding(f"{head} You summed over the wrong axis: sum over the batch, `axis=0`.", "bias_axis")
     if exp.ndim == 2 and got.ndim == 1 and got.shape[0] == exp.shape[0]:
-        return _Finding(f"{head} You summed over the wrong axis or dropped a dimension.", "bias_axis")
+        return Finding(f"{head} You summed over the wrong axis or dropped a dimension.", "bias_axis")
     if got.size == 1 and exp.size > 1:
-        return _Finding(f"{head} You returned a single number where an array is expected: "
+        return Finding(f"{head} You returned a single number where an array is expected: "
                         f"did you sum or average too early?", "reduced")
     if exp.size == 1 and got.size > 1:
-        return _Finding(f"{head} Reduce to a single number: average over the batch (and sum over outputs).",
+        return Finding(f"{head} Reduce to a single number: average over the batch (and sum over outputs).",
                         "not_reduced")
-    return _Finding(f"{head} Check the shapes along the way: in the row convention X is (m, n_in), "
+    return Finding(f"{head} Check the shapes along the way: in the row convention X is (m, n_in), "
                     f"W is (n_in, n_out) and b is (1, n_out).", "shape")
 
 
@@ -233,10 +236,10 @@ _FACTORS = (
 )
 
 
-def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, tol: float) -> _Finding:
+def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, tol: float) -> Finding:
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(exp)):
         bad = int(np.size(got) - np.count_nonzero(np.isfinite(got)))
-        return _Finding(f"`{name}` contains {bad} NaN or infinite value(s) where the answer is finite: "
+        return Finding(f"`{name}` contains {bad} NaN or infinite value(s) where the answer is finite: "
                         f"an overflow (np.exp of a large input? subtract the max first) or a division by zero.",
                         "overflow", float("nan"))
     err = relative_error(got, exp)
@@ -245,17 +248,17 @@ def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, t
         c = float(np.vdot(got, exp)) / dot
         if relative_error(got, c * exp) < 1e-9:
             if m is not None and m > 1 and abs(c - m) < 1e-9 * m:
-                return _Finding(f"`{name}` is exactly m = {m} times the right answer: the 1/m of the mean is "
+                return Finding(f"`{name}` is exactly m = {m} times the right answer: the 1/m of the mean is "
                                 f"missing.", "missing_1_over_m", err)
             if m is not None and m > 1 and abs(c - 1.0 / m) < 1e-9:
-                return _Finding(f"`{name}` is exactly 1/m = 1/{m} of the right answer: the 1/m is applied twice "
+                return Finding(f"`{name}` is exactly 1/m = 1/{m} of the right answer: the 1/m is applied twice "
                                 f"(it belongs once on the backward path, in the loss gradient).",
                                 "double_1_over_m", err)
             for factor, key, text in _FACTORS:
                 if abs(c - factor) < 1e-9:
-                    return _Finding(f"`{name}` is wrong. {text}", key, err)
+                    return Finding(f"`{name}` is wrong. {text}", key, err)
             if abs(c) > 1e-12:
-                return _Finding(f"`{name}` is the right answer times {c:.4g}: a constant factor is off.",
+                return Finding(f"`{name}` is the right answer times {c:.4g}: a constant factor is off.",
                                 "scale", err)
     diff = np.abs(got - exp)
     wrong = diff > tol * (np.abs(exp) + np.abs(got)) + 1e-300
@@ -263,7 +266,7 @@ def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, t
     where = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
     idx = ", ".join(str(int(i)) for i in where)
     at = f"[{idx}]" if idx else ""
-    return _Finding(f"`{name}` differs from the reference in {n_wrong} of {got.size} entries; the largest "
+    return Finding(f"`{name}` differs from the reference in {n_wrong} of {got.size} entries; the largest "
                     f"difference is at {name}{at}: got {float(got[where]):.6g}, expected {float(exp[where]):.6g}. "
                     f"Relative error {err:.2e} ({verdict(err)}).", None, err)
 
@@ -277,16 +280,16 @@ def _close(got: np.ndarray, exp: np.ndarray, tol: float) -> bool:
 
 
 def _compare(exercise: Exercise, got_result, exp_result, args) -> float:
-    """Compare all outputs; return the worst relative error or raise a :class:`_Finding`."""
+    """Compare all outputs; return the worst relative error or raise a :class:`Finding`."""
     names = exercise.outputs
     n = len(names)
     if n > 1:
         if got_result is None:
-            raise _Finding(f"`{exercise.name}` returned None: it should return {', '.join(names)}.", "none")
+            raise Finding(f"`{exercise.name}` returned None: it should return {', '.join(names)}.", "none")
         if not isinstance(got_result, (tuple, list, dict)) or len(got_result) != n:
             what = f"{len(got_result)} values" if isinstance(got_result, (tuple, list, dict)) else \
                 f"a {type(got_result).__name__}"
-            raise _Finding(f"`{exercise.name}` should return {n} values ({', '.join(names)}), got {what}.",
+            raise Finding(f"`{exercise.name}` should return {n} values ({', '.join(names)}), got {what}.",
                            "structure")
     gots = _as_outputs(got_result, n)
     exps = [np.asarray(e, dtype=np.float64) for e in _as_outputs(exp_result, n)]
@@ -304,7 +307,7 @@ def _compare(exercise: Exercise, got_result, exp_result, args) -> float:
             first = names[mismatch[0]]
             g, e = arrays[mismatch[0]], exps[mismatch[0]]
             err = relative_error(g, e) if g.shape == e.shape and np.all(np.isfinite(g)) else None
-            raise _Finding(f"`{first}` is wrong. Likely mistake: {mistake.message}", mistake.name, err)
+            raise Finding(f"`{first}` is wrong. Likely mistake: {mistake.message}", mistake.name, err)
     i = mismatch[0]
     g, e = arrays[i], exps[i]
     if g.shape != e.shape:
@@ -325,67 +328,108 @@ def _learner_frame(exc: BaseException) -> str:
     return ""
 
 
-def _exception_finding(exercise: Exercise, exc: BaseException) -> _Finding:
+def _exception_finding(exercise: Exercise, exc: BaseException) -> Finding:
     if isinstance(exc, NotImplementedError):
-        return _Finding(f"`{exercise.name}` is not written yet: replace `raise NotImplementedError()` with your "
+        return Finding(f"`{exercise.name}` is not written yet: replace `raise NotImplementedError()` with your "
                         f"code.", "not_implemented")
     text = str(exc).splitlines()[0] if str(exc) else ""
     where = _learner_frame(exc)
     hint = ""
     if isinstance(exc, ValueError) and ("matmul" in text or "aligned" in text or "broadcast" in text):
         hint = " Shapes do not fit: write the shape of every operand next to the formula."
-    return _Finding(f"`{exercise.name}` raised {type(exc).__name__}: {text}{where}.{hint}", "exception")
+    return Finding(f"`{exercise.name}` raised {type(exc).__name__}: {text}{where}.{hint}", "exception")
 
 
 # ------------------------------------------------------------------------------------------- running
-def _one_trial(exercise: Exercise, fn: Callable, args: tuple) -> float:
-    expected = exercise.run(exercise.reference, _copy(args))
+#: Set by the trusted grader: graded checks record what the learner's function returned (plain float64 data) in
+#: this folder, and the verdict is computed again outside the kernel from those records (backproplab.trusted).
+RECORD_DIR_ENV = "BACKPROPLAB_RECORD_DIR"
+
+
+@dataclass
+class Outcome:
+    """What the learner's function did on one trial: its result and its arguments afterwards, or an error."""
+
+    result: Any = None
+    args_after: Any = None
+    error: Finding | None = None
+
+
+def call_learner(exercise: Exercise, fn: Callable, args: tuple) -> Outcome:
+    """Run the learner's ``fn`` on a copy of ``args``; an exception becomes a finding, never a traceback."""
     learner_args = _copy(args)
     try:
         got = exercise.run(fn, learner_args)
-    except _Finding:
-        raise
     except Exception as exc:  # any error in the learner's code becomes one sentence
-        raise _exception_finding(exercise, exc) from None
-    err = _compare(exercise, got, expected, args)
-    if not _same(learner_args, args):
-        raise _Finding(f"`{exercise.name}` returns the right values but modifies its input arrays in place "
+        return Outcome(error=_exception_finding(exercise, exc))
+    return Outcome(got, learner_args)
+
+
+def _judge(exercise: Exercise, args: tuple, outcome: Outcome) -> float:
+    if outcome.error is not None:
+        raise outcome.error
+    expected = exercise.run(exercise.reference, _copy(args))
+    err = _compare(exercise, outcome.result, expected, args)
+    if not _same(outcome.args_after, args):
+        raise Finding(f"`{exercise.name}` returns the right values but modifies its input arrays in place "
                        f"(e.g. `x += ...` or `x[...] = ...` on an argument). Work on a copy: the caller still "
                        f"needs them (the cache is reused by the backward pass).", "in_place")
     return err
 
 
+def trial_inputs(exercise: Exercise, hidden: bool, seed: int | None) -> list[tuple]:
+    """The arguments of every trial of a check (visible, or hidden drawn from ``seed``/:func:`grading_seed`)."""
+    return [exercise.make_inputs(np.random.default_rng(s), hidden) for s in _trial_seeds(exercise, hidden, seed)]
+
+
 def run_check(exercise: Exercise, fn: Any, *, graded: bool = False, hidden: bool = False,
-              seed: int | None = None, quiet: bool = False) -> CheckResult:
+              seed: int | None = None) -> CheckResult:
     """Check the learner's ``fn`` against ``exercise.reference`` and say what is wrong, if anything.
 
     ``hidden=True`` draws random shapes and values from :func:`grading_seed` (or ``seed``); ``graded=True``
-    raises ``AssertionError`` with the same message when the check fails (for nbgrader test cells).
+    raises ``AssertionError`` with the same message when the check fails (for nbgrader test cells). Under the
+    trusted grader (``BACKPROPLAB_RECORD_DIR`` set), a graded check also records the learner's results so that
+    the verdict is computed again outside the kernel.
     """
     __tracebackhide__ = True  # noqa: F841  (IPython hides this frame from learners' tracebacks)
-    result = _evaluate(exercise, fn, hidden=hidden, seed=seed)
+    outcomes = None
+    record_dir = os.environ.get(RECORD_DIR_ENV) if graded else None
+    if record_dir and callable(fn):
+        from backproplab import trusted
+
+        outcomes = [call_learner(exercise, fn, args) for args in trial_inputs(exercise, hidden, seed)]
+        trusted.record(exercise, outcomes, hidden=hidden, directory=record_dir)
+    result = evaluate(exercise, fn, hidden=hidden, seed=seed, outcomes=outcomes)
     if graded and not result.passed:
         raise AssertionError(result.message)
     return result
 
 
-def _evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None) -> CheckResult:
+def evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None,
+             outcomes: Sequence[Outcome] | None = None) -> CheckResult:
+    """The verdict of a check: call ``fn`` on every trial, or judge recorded ``outcomes`` of those calls."""
     label = exercise.name
-    if fn is None or not callable(fn):
+    if outcomes is None and (fn is None or not callable(fn)):
         what = "None" if fn is None else f"a {type(fn).__name__}"
         return CheckResult(label, False, f"{label}: expected your function `{exercise.name}`, got {what}. "
                                          f"Pass the function itself, without calling it.", "not_callable")
     worst = 0.0
-    seeds = _trial_seeds(exercise, hidden, seed)
-    for k, s in enumerate(seeds):
-        args = exercise.make_inputs(np.random.default_rng(s), hidden)
+    trials = trial_inputs(exercise, hidden, seed)
+    for k, args in enumerate(trials):
         try:
-            worst = max(worst, _one_trial(exercise, fn, args))
-        except _Finding as f:
-            case = f"case {k + 1} of {len(seeds)}" + (" (hidden, random shapes)" if hidden else "")
+            if outcomes is None:
+                outcome = call_learner(exercise, fn, args)
+            elif k < len(outcomes):
+                outcome = outcomes[k]
+            else:
+                raise Finding("no result was recorded for this case (the check did not run to the end).",
+                               "missing")
+            worst = max(worst, _judge(exercise, args, outcome))
+        except Finding as f:
+            case = f"case {k + 1} of {len(trials)}" + (" (hidden, random shapes)" if hidden else "")
             return CheckResult(label, False, f"{label} — {case}: {f.message}", f.mistake, f.rel_error)
     kind = "hidden random cases" if hidden else "cases"
-    return CheckResult(label, True, f"{label}: all {len(seeds)} {kind} match the reference "
+    return CheckResult(label, True, f"{label}: all {len(trials)} {kind} match the reference "
                                     f"(max relative error {worst:.1e}, {verdict(worst)}).", None, worst)
 
 

@@ -1,0 +1,169 @@
+"""Verdicts from outside the learner's kernel.
+
+Code in a learner's answer cell runs in the same process as any in-kernel assertion, so it can subvert it
+(monkeypatch numpy or the checks, return an object whose ``__eq__`` always says True, ...). Under the trusted
+grader, a graded check therefore only *records* what the learner's function returned — as plain JSON numbers,
+strings and lists (no pickle, no objects) — and the grader process, which the learner's code never touches,
+recomputes the trial inputs from the same seed, decodes the records and judges them with the same engine
+(:func:`backproplab.checking.evaluate`). Whatever the kernel does, the only thing that can earn points is a
+record of correct float64 results for inputs the grader chose.
+
+Record files: ``<directory>/<exercise>.<visible|hidden>.<n>.json``, one per graded check call.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backproplab.checking import CheckResult, Exercise, Finding, Outcome, evaluate
+
+#: Largest number of array elements recorded per value; a bigger result is recorded as too large.
+MAX_ELEMENTS = 1_000_000
+_MAX_DEPTH = 8
+
+
+class Opaque:
+    """A learner value that is not plain numeric data; only its type name crosses the boundary."""
+
+    def __init__(self, type_name: str):
+        self.type_name = type_name
+
+    def __repr__(self):
+        return f"<{self.type_name}>"
+
+
+def encode(value: Any, depth: int = 0) -> Any:
+    """A learner's value as plain JSON data: float64 arrays as ``{"shape", "data"}``, containers as lists."""
+    if depth > _MAX_DEPTH:
+        return {"opaque": "deeply nested value"}
+    if value is None or type(value) is bool:
+        return value
+    if type(value) in (int, float) or isinstance(value, np.number):
+        return {"scalar": _float(value)} if not isinstance(value, np.bool_) else bool(value)
+    if isinstance(value, np.ndarray):  # subclasses included: only the float64 data crosses
+        if value.dtype == object or value.size > MAX_ELEMENTS:
+            return {"opaque": "ndarray of objects" if value.dtype == object else "array too large"}
+        try:
+            data = np.array(np.asarray(value).view(np.ndarray), dtype=np.float64)
+        except (TypeError, ValueError):
+            return {"opaque": f"ndarray of {value.dtype}"}
+        return {"shape": list(data.shape), "data": [_float(x) for x in data.ravel().tolist()]}
+    if isinstance(value, (list, tuple)):
+        return {"seq": [encode(v, depth + 1) for v in tuple(value)], "tuple": isinstance(value, tuple)}
+    if isinstance(value, dict):
+        return {"dict": [[str(k), encode(v, depth + 1)] for k, v in value.items()]}
+    return {"opaque": type(value).__name__}
+
+
+def _float(x) -> float | str:
+    f = float(x)
+    return f if math.isfinite(f) else repr(f)
+
+
+def _unfloat(x) -> float:
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return float(x)
+    if x in ("nan", "inf", "-inf"):
+        return float(x)
+    raise ValueError("not a number")
+
+
+def decode(obj: Any, depth: int = 0) -> Any:
+    """Inverse of :func:`encode`, strict: anything unexpected decodes to an :class:`Opaque` value."""
+    if depth > _MAX_DEPTH + 1:
+        return Opaque("deeply nested value")
+    if obj is None or type(obj) is bool:
+        return obj
+    if type(obj) is not dict:
+        return Opaque("malformed record")
+    try:
+        if "scalar" in obj:
+            return _unfloat(obj["scalar"])
+        if "shape" in obj:
+            shape = tuple(int(n) for n in obj["shape"])
+            data = np.array([_unfloat(x) for x in obj["data"]], dtype=np.float64)
+            return data.reshape(shape)
+        if "seq" in obj:
+            items = [decode(v, depth + 1) for v in obj["seq"]]
+            return tuple(items) if obj.get("tuple") else items
+        if "dict" in obj:
+            return {str(k): decode(v, depth + 1) for k, v in obj["dict"]}
+        if "opaque" in obj:
+            return Opaque(str(obj["opaque"])[:80])
+    except (TypeError, ValueError, KeyError):
+        pass
+    return Opaque("malformed record")
+
+
+def _outcome_to_json(outcome: Outcome) -> dict:
+    if outcome.error is not None:
+        return {"error": outcome.error.message[:2000], "mistake": outcome.error.mistake}
+    return {"result": encode(outcome.result), "args_after": encode(outcome.args_after)}
+
+
+def _outcome_from_json(obj: Any) -> Outcome:
+    if type(obj) is not dict:
+        return Outcome(error=Finding("the recorded result is malformed.", "malformed"))
+    if "error" in obj:
+        mistake = obj.get("mistake") if obj.get("mistake") in ("not_implemented", "exception") else "exception"
+        return Outcome(error=Finding(str(obj["error"])[:2000], mistake))
+    return Outcome(decode(obj.get("result")), decode(obj.get("args_after")))
+
+
+def record(exercise: Exercise, outcomes: Iterable[Outcome], *, hidden: bool, directory: str | os.PathLike) -> Path:
+    """Write one graded check's outcomes as plain JSON into ``directory`` (inside the kernel)."""
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    kind = "hidden" if hidden else "visible"
+    payload = json.dumps({"exercise": exercise.name, "hidden": hidden,
+                          "outcomes": [_outcome_to_json(o) for o in outcomes]})
+    n = 0
+    while True:
+        path = folder / f"{exercise.name}.{kind}.{n}.json"
+        try:
+            with open(path, "x", encoding="utf-8") as fh:
+                fh.write(payload)
+            return path
+        except FileExistsError:
+            n += 1
+
+
+def load_records(directory: str | os.PathLike, exercise: str, hidden: bool,
+                 max_bytes: int = 64 * 2**20) -> list[list[Outcome]]:
+    """Every record of one exercise's graded check (outside the kernel); unreadable files count as failures."""
+    kind = "hidden" if hidden else "visible"
+    found = []
+    for path in sorted(Path(directory).glob(f"{exercise}.{kind}.*.json")):
+        try:
+            if path.stat().st_size > max_bytes:
+                raise ValueError("record too large")
+            obj = json.loads(path.read_text(encoding="utf-8"))
+            if obj.get("exercise") != exercise or obj.get("hidden") is not hidden:
+                raise ValueError("record of another check")
+            found.append([_outcome_from_json(o) for o in obj["outcomes"]])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            found.append([Outcome(error=Finding("the recorded result could not be read.", "malformed"))])
+    return found
+
+
+def judge(exercise: Exercise, directory: str | os.PathLike, *, hidden: bool, seed: int | None) -> CheckResult:
+    """The trusted verdict on one graded check: every record must pass; no record fails.
+
+    ``seed`` is the grading seed the grader gave the kernel; the trial inputs are recomputed here from it.
+    """
+    records = load_records(directory, exercise.name, hidden)
+    if not records:
+        return CheckResult(exercise.name, False, f"{exercise.name}: the graded check did not run (the cell was "
+                                                 f"removed, or the kernel stopped before it).", "missing")
+    for outcomes in records:
+        result = evaluate(exercise, None, hidden=hidden, seed=seed, outcomes=outcomes)
+        if not result.passed:
+            return result
+    return result

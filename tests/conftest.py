@@ -1,0 +1,129 @@
+"""Shared fixtures: the notebooks of the course, one release into a temporary folder, and one execution
+per notebook and variant (solution / learner stub) shared by every test that needs it.
+
+Executions run in a pool of worker processes (``BACKPROPLAB_NB_WORKERS``, default: the number of CPUs),
+started when the first test that needs one runs, for exactly the notebooks the session collected.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # scripts.bench_notebooks (the worker) is imported from the repository root
+    sys.path.insert(0, str(ROOT))
+
+SOLUTIONS = ROOT / "solutions"
+COURSE = ROOT / "course"
+
+#: The course map (README.md): these notebooks must exist; more may be added.
+EXPECTED_NOTEBOOKS = [
+    "01_chain_rule", "02_forward_pass", "03_backward_pass", "04_activation_functions",
+    "05_loss_functions", "06_matrix_formulation", "07_optimizers",
+]
+
+
+def notebook_names(folder: Path = SOLUTIONS) -> list[str]:
+    """``NN_topic/NN_topic.ipynb``-style paths (relative to ``folder``) of the notebooks in ``folder``."""
+    return sorted(str(p.relative_to(folder)) for p in folder.glob("*/*.ipynb")
+                  if ".ipynb_checkpoints" not in p.parts)
+
+
+def notebook_id(name: str) -> str:
+    path = Path(name)
+    return path.stem if path.stem == path.parent.name else str(path.with_suffix(""))
+
+
+def notebook_params(names: list[str], folder: str = "solutions") -> list:
+    """Parametrize values; when there is no notebook at all, one value that makes the test fail (not skip)."""
+    if not names:
+        return [pytest.param(None, id=f"no-notebooks-in-{folder}")]
+    return [pytest.param(name, id=notebook_id(name)) for name in names]
+
+
+def require(name: str | None, folder: str = "solutions") -> str:
+    if name is None:
+        pytest.fail(f"no notebooks found in {folder}/ (expected {folder}/NN_topic/NN_topic.ipynb)")
+    return name
+
+
+# ---- one release of solutions/ into a temporary folder ----------------------------------------------------
+@pytest.fixture(scope="session")
+def released(tmp_path_factory) -> Path:
+    from backproplab.release import release
+
+    dest = tmp_path_factory.mktemp("released-course")
+    release(source=SOLUTIONS, dest=dest)
+    return dest
+
+
+# ---- one execution per (variant, notebook), in parallel -------------------------------------------------
+_VARIANT_FIXTURES = {"solution_run": "solutions", "course_run": "course"}
+
+
+class NotebookRuns:
+    """Futures of ``scripts.bench_notebooks.validate`` keyed by (variant, notebook)."""
+
+    def __init__(self, jobs: list[tuple[str, str]]):
+        from scripts.bench_notebooks import validate
+
+        self._validate = validate
+        self._futures = {}
+        workers = int(os.environ.get("BACKPROPLAB_NB_WORKERS") or os.cpu_count() or 1)
+        self._pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs) or 1)),
+                                         mp_context=multiprocessing.get_context("spawn"))
+        for job in jobs:
+            self._submit(*job)
+
+    def _submit(self, variant: str, name: str):
+        key = (variant, name)
+        if key not in self._futures:
+            path = ROOT / variant / name
+            if path.exists():
+                self._futures[key] = self._pool.submit(self._validate, str(path), variant == "course")
+            else:
+                self._futures[key] = None
+        return self._futures[key]
+
+    def get(self, variant: str, name: str) -> dict:
+        future = self._submit(variant, name)
+        if future is None:
+            hint = " (run `make release`)" if variant == "course" else ""
+            pytest.fail(f"{variant}/{name} does not exist{hint}")
+        return future.result()
+
+    def close(self):
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture(scope="session")
+def notebook_runs(request):
+    jobs = []
+    for item in request.session.items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("name") is None:
+            continue
+        for fixture, variant in _VARIANT_FIXTURES.items():
+            if fixture in getattr(item, "fixturenames", ()) and (variant, params["name"]) not in jobs:
+                jobs.append((variant, params["name"]))
+    runs = NotebookRuns(jobs)
+    yield runs
+    runs.close()
+
+
+@pytest.fixture
+def solution_run(notebook_runs, name) -> dict:
+    """The solution notebook executed once by nbgrader's Validator (see scripts/bench_notebooks.validate)."""
+    return notebook_runs.get("solutions", require(name))
+
+
+@pytest.fixture
+def course_run(notebook_runs, name) -> dict:
+    """The learner notebook (course/) executed once by nbgrader's Validator with ``invert=True``."""
+    return notebook_runs.get("course", require(name))
