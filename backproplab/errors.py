@@ -101,14 +101,16 @@ def as_array(x, name: str, ndim: int | None = None, shape=None, *, labels=None) 
         shape = tuple(shape)
         ndim = len(shape)
     if ndim is not None and arr.ndim != ndim:
-        expected = f" {shape_str(shape, labels)}" if shape is not None else ""
         what = f" ({', '.join(labels)})" if labels is not None else ""
         hint = ""
         if ndim == 2 and arr.ndim == 1:
             hint = "; reshape a vector with .reshape(1, -1) (one row) or .reshape(-1, 1) (one column)"
+        if shape is not None:
+            raise BackpropLabError(
+                f"{name} must have shape {shape_str(shape, labels)}{what}, got {shape_str(arr.shape)}{hint}"
+            )
         raise BackpropLabError(
-            f"{name} must be a {ndim}-D array{expected}{what}, got {arr.ndim}-D with shape "
-            f"{shape_str(arr.shape)}{hint}"
+            f"{name} must be a {ndim}-D array{what}, got {arr.ndim}-D with shape {shape_str(arr.shape)}{hint}"
         )
     if shape is not None:
         if any(want is not None and want != got for want, got in zip(shape, arr.shape, strict=True)):
@@ -138,9 +140,10 @@ def check_matmul(a, b, a_name: str = "A", b_name: str = "B") -> tuple[int, int]:
                 f"cannot compute {a_name} @ {b_name}: {n} must be 2-D, got shape {shape_str(s)}"
             )
     if sa[1] != sb[0]:
+        hint = f" ({b_name}.T would fit: is {b_name} transposed?)" if sb[1] == sa[1] else ""
         raise BackpropLabError(
             f"cannot compute {a_name} @ {b_name}: {a_name} has shape {shape_str(sa)}, so {b_name} needs "
-            f"{sa[1]} rows, but {b_name} has shape {shape_str(sb)}"
+            f"{sa[1]} rows, but {b_name} has shape {shape_str(sb)}{hint}"
         )
     return sa[0], sb[1]
 

@@ -21,11 +21,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .activations import ACTIVATIONS, ActivationCache, activation_backward, activation_forward, sigmoid
+from .activations import ACTIVATIONS, ActivationCache, activation_backward, activation_forward
 from .errors import BackpropLabError, as_array, check_same_shape
 from .initializers import get_initializer, make_rng
 from .layers import DenseCache, dense_backward, dense_forward
-from .losses import bce_with_logits_loss, mse_grad, mse_loss, softmax_cross_entropy
+from .losses import bce_with_logits_grad, bce_with_logits_loss, mse_grad, mse_loss, softmax_cross_entropy
 from .regularization import l2_grad, l2_penalty
 
 __all__ = ["LOSSES", "MLP", "LayerCache", "init_mlp", "mlp_backward", "mlp_forward", "mlp_loss_and_grads"]
@@ -134,9 +134,9 @@ def mlp_backward(dY_hat, caches):
     """
     if not caches:
         raise BackpropLabError("caches is empty: pass the caches returned by mlp_forward")
-    last = caches[-1].activation if isinstance(caches[-1], LayerCache) else caches[-1][1]
+    last = caches[-1][1]  # the output layer's ActivationCache(name, Z, A)
     dY_hat = as_array(dY_hat, "dY_hat")
-    check_same_shape(last.A, dY_hat, "Y_hat", "dY_hat")
+    check_same_shape(last[2], dY_hat, "Y_hat", "dY_hat")
     return _backprop_from_dz(activation_backward(dY_hat, last), caches)
 
 
@@ -170,7 +170,7 @@ def mlp_loss_and_grads(params, X, Y, hidden="relu", output="linear", loss="mse",
         grads = mlp_backward(mse_grad(Y_hat, Y), caches)
     elif loss == "bce":
         value = bce_with_logits_loss(Z_L, Y)
-        grads = _backprop_from_dz((sigmoid(Z_L) - Y) / Y.shape[0], caches)
+        grads = _backprop_from_dz(bce_with_logits_grad(Z_L, Y), caches)
     else:
         value, dZ = softmax_cross_entropy(Z_L, Y)
         grads = _backprop_from_dz(dZ, caches)

@@ -106,6 +106,7 @@ def _generate(config, root: Path, assignment: str) -> None:
     coursedir.root = str(root)
     coursedir.source_directory = "solutions"
     coursedir.release_directory = "release"
+    coursedir.db_url = f"sqlite:///{root / 'gradebook.db'}"  # never the course's gradebook (none is used anyway)
     coursedir.assignment_id = assignment
     coursedir.notebook_id = "*"
     converter = GenerateAssignment(coursedir=coursedir, config=config, log=log)

@@ -14,7 +14,8 @@ with whatever they already hold, so that running it twice changes nothing:
 ``share/jupyter/lab/settings/overrides.json``
     turns off the "official Jupyter news" pop-up and the update check.
 
-``--undo`` removes these entries again (an instructor's environment).
+``--undo`` removes these entries again (an instructor's environment); ``--check`` changes nothing and exits 1
+when ``PREFIX`` lacks them.
 
 Usage: ``python -m scripts.learner_setup --prefix .venv``
 """
@@ -68,11 +69,18 @@ def _read(path: Path) -> dict:
     return data
 
 
-def _write(path: Path, data: dict) -> bool:
-    """Write ``data`` to ``path`` when it differs from what is there; return whether it was written."""
+def _write(path: Path, data: dict, dry_run: bool = False) -> bool:
+    """Write ``data`` to ``path`` when it differs from what is there; return whether it was (would be) written."""
     text = json.dumps(data, indent=2) + "\n"
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return False
+    if path.exists():
+        old = path.read_text(encoding="utf-8")
+        try:
+            if old == text or json.loads(old) == data:  # same settings: leave the file as its owner wrote it
+                return False
+        except json.JSONDecodeError:
+            pass
+    if dry_run:
+        return True
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return True
@@ -130,15 +138,20 @@ def _overrides(data: dict, undo: bool) -> dict:
     return data
 
 
-def setup(prefix: Path | str, undo: bool = False) -> list[Path]:
-    """Apply (or with ``undo`` remove) the learner configuration in ``prefix``; return the files changed."""
+def setup(prefix: Path | str, undo: bool = False, check: bool = False) -> list[Path]:
+    """Apply (or with ``undo`` remove) the learner configuration in ``prefix``; return the files changed.
+
+    With ``check``, write nothing and return the files that would change.
+    """
     prefix = Path(prefix).expanduser().resolve()
     if not prefix.is_dir():
         raise SetupError(f"prefix {prefix} is not a directory")
     changed = []
     for rel, update in ((PAGE_CONFIG, _page_config), (SERVER_CONFIG, _server_config), (OVERRIDES, _overrides)):
         path = prefix / rel
-        if _write(path, update(_read(path), undo)):
+        if undo and not path.exists():
+            continue
+        if _write(path, update(_read(path), undo), dry_run=check):
             changed.append(path)
     return changed
 
@@ -148,12 +161,17 @@ def main(argv=None) -> int:
                                                  "(hide nbgrader's instructor tools, no news pop-up).")
     parser.add_argument("--prefix", required=True, help="environment prefix, e.g. .venv or $NB_PYTHON_PREFIX")
     parser.add_argument("--undo", action="store_true", help="remove the learner settings (instructor setup)")
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 when PREFIX is not set up")
     args = parser.parse_args(argv)
     try:
-        changed = setup(args.prefix, undo=args.undo)
+        changed = setup(args.prefix, undo=args.undo, check=args.check)
     except SetupError as exc:
         print(f"learner_setup: error: {exc}", file=sys.stderr)
         return 1
+    if args.check:
+        for path in changed:
+            print(f"learner_setup: {path} lacks the learner settings", file=sys.stderr)
+        return 1 if changed else 0
     what = "removed learner settings from" if args.undo else "learner settings in"
     if changed:
         for path in changed:

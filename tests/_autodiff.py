@@ -48,13 +48,21 @@ MAX_ERRORS: dict[str, float] = {}
 MAX_FD_ERRORS: dict[str, float] = {}
 
 
+ZERO = 1e-12
+
+
 def rel_err(a, b) -> float:
-    """``||a - b|| / (||a|| + ||b||)``, 0 when both vanish (written here independently of backproplab)."""
+    """``||a - b|| / (||a|| + ||b||)`` (written here independently of backproplab).
+
+    When both norms are below ``ZERO`` the true value is 0 (e.g. softmax of a single class) and the ratio is
+    meaningless rounding noise; the absolute difference ``||a - b||`` is returned instead.
+    """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     assert a.shape == b.shape, f"shapes differ: {a.shape} vs {b.shape}"
-    den = np.sqrt(np.sum(a * a)) + np.sqrt(np.sum(b * b))
-    return 0.0 if den == 0 else float(np.sqrt(np.sum((a - b) ** 2)) / den)
+    diff = float(np.sqrt(np.sum((a - b) ** 2)))
+    den = float(np.sqrt(np.sum(a * a)) + np.sqrt(np.sum(b * b)))
+    return diff if den < ZERO else diff / den
 
 
 def _record(table, name, err):

@@ -65,6 +65,7 @@ def test_softmax_derivative_stacks_row_jacobians():
     z = _z(4, (3, 4))
     D = act.softmax_derivative(z)
     assert D.shape == (3, 4, 4)
+    assert_autograd("softmax_derivative", D, np.stack([jacobian(ACT["softmax"])(row) for row in z]))
     for i in range(3):
         np.testing.assert_allclose(D[i], act.softmax_jacobian(z[i]), rtol=1e-15, atol=1e-17)
     np.testing.assert_allclose(act.softmax_derivative(z[0]), act.softmax_jacobian(z[0]))

@@ -1,10 +1,27 @@
-"""Exercises of notebook 03 (backward pass)."""
+"""Exercises of notebook 03 (backward pass).
 
+- ``dense_backward(dZ, cache) -> (dX, dW, db)``: one dense layer; ``dZ`` already holds the loss's ``1/m``.
+- ``relu_backward(dA, Z) -> dZ``: ``dA * ReLU'(Z)`` with ``ReLU'(0) = 0``; every trial has exact zeros in ``Z``.
+- ``two_layer_backward(X, Y, params) -> grads``: ``Z1 = X W1 + b1``, ``A1 = ReLU(Z1)``, ``Y_hat = A1 W2 + b2``,
+  ``L = mse_loss(Y_hat, Y) = (1/m) sum (Y_hat - Y)**2``; ``grads = {"dW1", "db1", "dW2", "db2"}``.
+- ``relative_error(a, b) -> float``: checked on four pairs per trial (nearly equal, close, unrelated, both zero),
+  so that the ``0/0`` of two zero gradients is always exercised.
+"""
 
+from __future__ import annotations
+
+import numpy as np
+
+from backproplab.activations import relu, relu_derivative
 from backproplab.checking import Exercise, Mistake
+from backproplab.gradcheck import relative_error
 from backproplab.layers import dense_backward
+from backproplab.network import mlp_loss_and_grads
+
+__all__ = ["DENSE_BACKWARD", "EXERCISES", "RELATIVE_ERROR", "RELU_BACKWARD", "TWO_LAYER_BACKWARD"]
 
 
+# ------------------------------------------------------------------------------------------ dense_backward
 def _dense_backward_inputs(rng, hidden):
     if hidden:
         m, n_in, n_out = (int(k) for k in rng.integers(1, 8, size=3))
@@ -23,6 +40,11 @@ def _dx_without_transpose(dZ, cache):
     return dZ @ W if W.shape[0] == W.shape[1] else None, dW, db
 
 
+def _db_not_summed(dZ, cache):
+    dX, dW, _ = dense_backward(dZ, cache)
+    return dX, dW, dZ
+
+
 DENSE_BACKWARD = Exercise(
     name="dense_backward",
     signature="dense_backward(dZ, cache) -> (dX, dW, db)",
@@ -32,13 +54,229 @@ DENSE_BACKWARD = Exercise(
     batch_size=lambda args: args[0].shape[0],
     mistakes=(
         Mistake("seed002_double_1_over_m",
-                "dW and db divide by m again, but dZ already carries the 1/m of the mean loss (seed 002 puts "
-                "1/m both in ∂L/∂Ŷ and in ∂L/∂W). The 1/m appears exactly once on the backward path.",
+                "dW and db divide by m again, but dZ already carries the 1/m of the mean loss (some tutorials "
+                "put 1/m both in ∂L/∂Ŷ and in ∂L/∂W). The 1/m appears exactly once on the backward path: "
+                "dW = X.T @ dZ and db = dZ.sum(axis=0, keepdims=True), with no division.",
                 lambda dZ, cache: (dZ @ cache[1].T, cache[0].T @ dZ / len(dZ), dZ.sum(0, keepdims=True) / len(dZ))),
         Mistake("dx_missing_transpose",
                 "dX = dZ·W is missing a transpose: dX = dZ·Wᵀ, shape (m, n_out)·(n_out, n_in) = (m, n_in).",
                 _dx_without_transpose),
+        Mistake("db_not_summed",
+                "db is dZ itself, one row per example. The bias is shared by the m examples, so its gradient "
+                "sums their contributions: db = dZ.sum(axis=0, keepdims=True), shape (1, n_out).",
+                _db_not_summed),
     ),
 )
 
-EXERCISES = [DENSE_BACKWARD]
+
+# ------------------------------------------------------------------------------------------- relu_backward
+def _relu_backward_reference(dA, Z):
+    return dA * relu_derivative(Z)
+
+
+def _relu_backward_inputs(rng, hidden):
+    shape = tuple(int(k) for k in rng.integers(1, 8, size=2)) if hidden else (4, 5)
+    Z = rng.standard_normal(shape)
+    Z[rng.random(shape) < 0.2] = 0.0  # units exactly at the kink: ReLU'(0) = 0
+    Z.flat[0] = 0.0
+    dA = rng.standard_normal(shape)
+    return dA, Z
+
+
+RELU_BACKWARD = Exercise(
+    name="relu_backward",
+    signature="relu_backward(dA, Z) -> dZ",
+    reference=_relu_backward_reference,
+    make_inputs=_relu_backward_inputs,
+    outputs=("dZ",),
+    mistakes=(
+        Mistake("derivative_at_zero",
+                "where Z is exactly 0 the gradient is let through. The course takes ReLU′(0) = 0 (as its sources "
+                "do): use the mask Z > 0, not Z >= 0.",
+                lambda dA, Z: dA * (Z >= 0)),
+        Mistake("gate_missing",
+                "dA is returned unchanged. Multiply it element-wise by ReLU′(Z) = (Z > 0): units that were "
+                "off in the forward pass pass no gradient back.",
+                lambda dA, Z: dA),
+        Mistake("mask_only",
+                "this is ReLU′(Z) alone. The chain rule multiplies it by the upstream gradient: dZ = dA * (Z > 0).",
+                lambda dA, Z: (Z > 0).astype(np.float64)),
+        Mistake("times_activation",
+                "dA is multiplied by ReLU(Z). Multiply by its derivative ReLU′(Z), which is 0 or 1: "
+                "dZ = dA * (Z > 0).",
+                lambda dA, Z: dA * relu(Z)),
+        Mistake("times_Z",
+                "dA is multiplied by Z. Multiply by ReLU′(Z), which is 0 or 1: dZ = dA * (Z > 0).",
+                lambda dA, Z: dA * Z),
+    ),
+)
+
+
+# -------------------------------------------------------------------------------------- two_layer_backward
+_GRAD_KEYS = ("dW1", "db1", "dW2", "db2")
+
+
+def _two_layer_reference(X, Y, params):
+    return mlp_loss_and_grads(params, X, Y, hidden="relu", output="linear", loss="mse")[1]
+
+
+def _two_layer_inputs(rng, hidden):
+    if hidden:
+        m, n_in, n_hidden, n_out = (int(k) for k in rng.integers(1, 8, size=4))
+    else:
+        m, n_in, n_hidden, n_out = 5, 3, 4, 2
+    X = rng.standard_normal((m, n_in))
+    params = {"W1": rng.standard_normal((n_in, n_hidden)) * np.sqrt(2.0 / n_in),
+              "b1": 0.5 * rng.standard_normal((1, n_hidden)),
+              "W2": rng.standard_normal((n_hidden, n_out)) * np.sqrt(2.0 / n_hidden),
+              "b2": 0.5 * rng.standard_normal((1, n_out))}
+    Y = rng.standard_normal((m, n_out))
+    return X, Y, params
+
+
+def _two_layer_call(fn, args):
+    """The grads dict as ``(dW1, db1, dW2, db2)``; a missing key becomes None."""
+    grads = fn(*args)
+    if isinstance(grads, dict):
+        return tuple(grads.get(k) for k in _GRAD_KEYS)
+    return grads
+
+
+def _two_layer_wrong(scale=1.0, gate=True, output_gate=False, A1_for_dW2=True):
+    """A hand-written backward pass with one switch per realistic mistake; returns ``(dW1, db1, dW2, db2)``."""
+    def wrong(X, Y, params):
+        W1, b1, W2, b2 = (params[k] for k in ("W1", "b1", "W2", "b2"))
+        m = X.shape[0]
+        Z1 = X @ W1 + b1
+        A1 = relu(Z1)
+        Z2 = A1 @ W2 + b2
+        dZ2 = scale * 2.0 * (Z2 - Y) / m
+        if output_gate:
+            dZ2 = dZ2 * (Z2 > 0)
+        dW2 = (A1 if A1_for_dW2 else Z1).T @ dZ2
+        db2 = dZ2.sum(axis=0, keepdims=True)
+        dA1 = dZ2 @ W2.T
+        dZ1 = dA1 * (Z1 > 0) if gate else dA1
+        return X.T @ dZ1, dZ1.sum(axis=0, keepdims=True), dW2, db2
+    return wrong
+
+
+def _two_layer_double_m(X, Y, params):
+    m = X.shape[0]
+    return tuple(g / m for g in _two_layer_wrong()(X, Y, params))
+
+
+TWO_LAYER_BACKWARD = Exercise(
+    name="two_layer_backward",
+    signature="two_layer_backward(X, Y, params) -> grads",
+    reference=_two_layer_reference,
+    make_inputs=_two_layer_inputs,
+    call=_two_layer_call,
+    outputs=_GRAD_KEYS,
+    batch_size=lambda args: args[0].shape[0],
+    mistakes=(
+        Mistake("dropped_factor_2",
+                "every gradient is half the right one: the factor 2 of the MSE gradient is missing. "
+                "L = (1/m) Σ (Ŷ − Y)², so dŶ = (2/m)(Ŷ − Y); (Ŷ − Y)/m is the gradient of half that loss.",
+                _two_layer_wrong(scale=0.5)),
+        Mistake("seed002_double_1_over_m",
+                "every gradient is 1/m of the right one: the 1/m is applied twice. It belongs once, in "
+                "dŶ = (2/m)(Ŷ − Y); the dense layers (dW = Aᵀ·dZ, db = Σ dZ) do not divide by m again.",
+                _two_layer_double_m),
+        Mistake("missing_1_over_m",
+                "every gradient is m times the right one: the loss is a mean over the batch, so "
+                "dŶ = (2/m)(Ŷ − Y).",
+                lambda X, Y, params: tuple(X.shape[0] * g for g in _two_layer_wrong()(X, Y, params))),
+        Mistake("relu_gate_missing",
+                "dW1 and db1 ignore the ReLU: between dA1 = dZ2·W2ᵀ and dZ1 comes the gate, "
+                "dZ1 = dA1 * (Z1 > 0).",
+                _two_layer_wrong(gate=False)),
+        Mistake("Z1_instead_of_A1",
+                "dW2 uses Z1. The second layer's input is A1 = ReLU(Z1), so dW2 = A1ᵀ·dZ2.",
+                _two_layer_wrong(A1_for_dW2=False)),
+        Mistake("output_gate",
+                "a ReLU gate is applied at the output. The output layer is linear (Ŷ = Z2), so dZ2 = dŶ; the "
+                "gate belongs to the hidden layer only.",
+                _two_layer_wrong(output_gate=True)),
+    ),
+)
+
+
+# ------------------------------------------------------------------------------------------ relative_error
+def _pairs(rng, hidden):
+    """Four pairs: nearly equal (excellent), close (suspicious), unrelated (bug), both zero."""
+    shapes = [tuple(int(k) for k in rng.integers(1, 6, size=2)) for _ in range(3)] if hidden else \
+        [(3, 4), (2, 3), (4, 1)]
+    a0 = rng.standard_normal(shapes[0])
+    a1 = rng.standard_normal(shapes[1])
+    pairs = [
+        (a0, a0 + 1e-9 * rng.standard_normal(shapes[0])),
+        (a1, a1 * (1.0 + 1e-4 * rng.standard_normal(shapes[1]))),
+        (rng.standard_normal(shapes[2]), rng.standard_normal(shapes[2])),
+        (np.zeros(shapes[0]), np.zeros(shapes[0])),
+    ]
+    order = rng.permutation(4) if hidden else range(4)
+    return ([pairs[i] for i in order],)
+
+
+def _relative_error_call(fn, args):
+    """``fn(a, b)`` for each pair of the trial, as one vector (kept as a list if a result is not a number)."""
+    results = [fn(a, b) for a, b in args[0]]
+    try:
+        return np.array([float(r) for r in results])
+    except (TypeError, ValueError):
+        return results
+
+
+def _per_pair(formula):
+    def wrong(pairs):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.array([float(formula(np.asarray(a), np.asarray(b))) for a, b in pairs])
+    return wrong
+
+
+def _norm(x):
+    return np.linalg.norm(x.ravel())
+
+
+RELATIVE_ERROR = Exercise(
+    name="relative_error",
+    signature="relative_error(a, b) -> float",
+    reference=relative_error,
+    make_inputs=_pairs,
+    call=_relative_error_call,
+    outputs=("relative_error(a, b) on the test pairs",),
+    mistakes=(
+        Mistake("zero_guard_missing",
+                "two all-zero arrays give 0/0 = nan. They are equal, so their relative error is 0: return 0.0 "
+                "when ‖a‖ + ‖b‖ is 0.",
+                _per_pair(lambda a, b: _norm(a - b) / (_norm(a) + _norm(b)))),
+        Mistake("absolute_error",
+                "this is the absolute error ‖a − b‖. Divide by ‖a‖ + ‖b‖, so that the number does not depend on "
+                "the size of the gradients.",
+                _per_pair(lambda a, b: _norm(a - b))),
+        Mistake("max_denominator",
+                "the denominator is max(‖a‖, ‖b‖). The thresholds of the course go with ‖a‖ + ‖b‖.",
+                _per_pair(lambda a, b: _norm(a - b) / max(_norm(a), _norm(b)) if _norm(a) + _norm(b) else 0.0)),
+        Mistake("one_sided_denominator",
+                "the denominator uses one array only. Use ‖a‖ + ‖b‖: symmetric, and zero only when both are zero.",
+                _per_pair(lambda a, b: _norm(a - b) / _norm(b) if _norm(a) + _norm(b) else 0.0)),
+        Mistake("one_sided_denominator",
+                "the denominator uses one array only. Use ‖a‖ + ‖b‖: symmetric, and zero only when both are zero.",
+                _per_pair(lambda a, b: _norm(a - b) / _norm(a) if _norm(a) + _norm(b) else 0.0)),
+        Mistake("norm_of_sum",
+                "the denominator is ‖a + b‖. Use the sum of the norms, ‖a‖ + ‖b‖.",
+                _per_pair(lambda a, b: _norm(a - b) / _norm(a + b) if _norm(a) + _norm(b) else 0.0)),
+        Mistake("elementwise",
+                "the ratio is taken entry by entry and averaged. Take norms of whole arrays: "
+                "np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)).",
+                _per_pair(lambda a, b: np.mean(np.abs(a - b) / (np.abs(a) + np.abs(b)))
+                          if _norm(a) + _norm(b) else 0.0)),
+        Mistake("squared_norms",
+                "the norms are squared. Use the norms themselves (np.linalg.norm), not sums of squares.",
+                _per_pair(lambda a, b: np.sum((a - b) ** 2) / (np.sum(a ** 2) + np.sum(b ** 2))
+                          if _norm(a) + _norm(b) else 0.0)),
+    ),
+)
+
+EXERCISES = [DENSE_BACKWARD, RELU_BACKWARD, TWO_LAYER_BACKWARD, RELATIVE_ERROR]

@@ -1,0 +1,32 @@
+"""Batch grading: ``backproplab grade SUBMISSIONS`` from an LMS export to grades, feedback and reports.
+
+=================  ==================================================================================
+module             holds
+=================  ==================================================================================
+``cli``            ``add_grade_parser(subparsers)`` for ``backproplab grade``; ``main`` for
+                   ``python -m backproplab.grading``
+``pipeline``       ``grade(...)``: release, import, parallel grading, reports, in that order
+``course``         the course root, its nbgrader config, recording assignments in the gradebook,
+                   release data (``AssignmentInfo``) read from the gradebook
+``importer``       LMS exports (Canvas, Moodle, folders, flat files) to ``autograder/submitted/``
+``roster``         the optional class list CSV and how file names are matched to it
+``notebooks``      reading submissions robustly (``Unreadable`` with a one-line reason)
+``worker``         grading one (student, assignment) in a worker process; feedback pages
+``execute``        ``execute_notebook``: the only place learner code runs (sandbox hook)
+``parallel``       the worker pool; the parent is the only gradebook writer
+``gradebook``      the parent's writes and reads of ``gradebook.db`` (nbgrader's ``Gradebook`` API)
+``state``          resume state: what was graded from which copy
+``report``         grades.csv, exercises.csv, mapping.csv, report.txt, histogram.png, the summary
+``progress``       a progress bar with the time left
+=================  ==================================================================================
+"""
+
+
+def grade(*args, **kwargs):
+    """See :func:`backproplab.grading.pipeline.grade`."""
+    from .pipeline import grade as _grade
+
+    return _grade(*args, **kwargs)
+
+
+__all__ = ["grade"]

@@ -1,0 +1,71 @@
+"""``backproplab grade SUBMISSIONS``: the instructor's one command (also ``python -m backproplab.grading``).
+
+The main CLI registers it with one line: ``add_grade_parser`` in ``backproplab.cli.SUBCOMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def add_grade_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "grade",
+        help="grade a zip or folder of submissions: gradebook, feedback, grades.csv and a summary",
+        description="Import submissions exported by an LMS (a zip or a folder: one notebook or one folder per "
+                    "student), autograde them in parallel with nbgrader, generate feedback and write "
+                    "grades.csv, exercises.csv, mapping.csv, report.txt and histogram.png. Originals are "
+                    "never modified; running the command again re-grades only what changed.",
+    )
+    _add_arguments(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
+                        help="zip file or folder exported by the LMS (Canvas, Moodle, or one folder per student)")
+    parser.add_argument("--roster", type=Path,
+                        help="CSV with a student_id column and any of file_key, name (or first_name, last_name), "
+                             "email: fixes the student ids and lists students who submitted nothing")
+    parser.add_argument("--jobs", "-j", type=int, default=None,
+                        help=f"parallel grading workers (default: the number of CPUs, here {os.cpu_count()})")
+    parser.add_argument("--assignment", "-a", action="append", dest="assignments", metavar="ASSIGNMENT",
+                        help="grade only this assignment (repeatable; default: every assignment in solutions/)")
+    parser.add_argument("--out", type=Path, help="folder for the reports (default: autograder/reports)")
+    parser.add_argument("--course", type=Path, help="course root holding autograder/nbgrader_config.py "
+                                                    "(default: found from the current folder)")
+    parser.add_argument("--force", action="store_true",
+                        help="grade everything again, even submissions unchanged since they were graded")
+    parser.add_argument("--no-release", dest="release", action="store_false",
+                        help="do not regenerate course/ first")
+
+
+def run(args) -> int:
+    from .pipeline import grade
+
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError("--jobs must be at least 1")
+    try:
+        grade(args.submissions, root=args.course, roster=args.roster, jobs=args.jobs,
+              assignments=args.assignments, out=args.out, release=args.release, force=args.force)
+    except KeyboardInterrupt:
+        print("\ninterrupted: everything graded so far is in the gradebook; run the same command again to "
+              "grade the rest", file=sys.stderr)
+        return 130
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m backproplab.grading", description=__doc__.splitlines()[0])
+    _add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except (ValueError, OSError) as exc:
+        message = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        print(f"backproplab grade: error: {message}", file=sys.stderr)
+        return 1

@@ -1,0 +1,55 @@
+"""Running a submission's code: the one place where a learner's notebook meets a kernel.
+
+:func:`execute_notebook` takes a sanitized notebook (nbgrader's test cells and points already restored)
+and runs every code cell in a fresh kernel whose working directory is the submission's ``autograded``
+folder, exactly as ``nbgrader autograde`` does (nbgrader's own ``Execute`` preprocessor, its timeout and
+error handling, ``NBGRADER_EXECUTION=autograde``). It returns the executed notebook and, when the run
+ended early, why. Nothing else in the grader starts kernels, so sandboxing (resource limits, another user)
+or moving the verdict out of the kernel plugs in here.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class Execution:
+    nb: object  # the same NotebookNode, executed in place
+    problem: str | None  # why the run stopped early, None when every cell ran
+    seconds: float
+
+
+#: Environment of grading kernels on top of the worker's: nbgrader's marker, and no figure rendering
+#: (grades never depend on figures; Agg makes plotting cells cheap and autograded notebooks small).
+KERNEL_ENV = {"NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+
+
+def execute_notebook(nb, *, cwd: str, config) -> Execution:
+    """Run ``nb`` in a new kernel started in ``cwd``; never raises for what the learner's code does."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from nbgrader.preprocessors import Execute
+    from nbgrader.preprocessors.execute import UnresponsiveKernelError
+
+    start = time.perf_counter()
+    saved = {key: os.environ.get(key) for key in KERNEL_ENV}
+    os.environ.update(KERNEL_ENV)
+    executor = Execute(config=config)
+    problem = None
+    try:
+        executor.preprocess(nb, {"metadata": {"path": cwd}})
+    except DeadKernelError:
+        problem = "the kernel died (a crash or out of memory)"
+    except (CellTimeoutError, UnresponsiveKernelError, TimeoutError):
+        problem = "the kernel stopped responding (an endless loop?)"
+    except Exception as exc:  # nbclient's start-up and protocol errors: the notebook could not run
+        problem = f"could not run the notebook: {type(exc).__name__}: {str(exc).strip()[:160]}"
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return Execution(nb=nb, problem=problem, seconds=time.perf_counter() - start)

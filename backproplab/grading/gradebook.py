@@ -1,0 +1,123 @@
+"""The parent's side of the gradebook: the only code that writes ``gradebook.db``.
+
+Workers return plain results; :func:`record_result` stores one (student, assignment) the way nbgrader's
+``SaveAutoGrades`` and ``AssignLatePenalties`` do (a manual grade already in the gradebook is kept and the
+cell flagged for review), in one transaction, through nbgrader's ``Gradebook`` API. One process writes,
+so the SQLite file is never written concurrently; ``nbgrader export`` and formgrader read it as usual.
+"""
+
+from __future__ import annotations
+
+from .course import AssignmentInfo, Course
+
+
+def sync_students(gb, students) -> None:
+    """Create every student of the class; names and emails from the roster update the gradebook."""
+    for student in students:
+        fields = {k: v for k, v in (("first_name", student.first_name), ("last_name", student.last_name),
+                                    ("email", student.email)) if v}
+        gb.update_or_create_student(student.student_id, **fields)
+
+
+def has_submission(gb, student: str, assignment: str) -> bool:
+    from nbgrader.api import MissingEntry
+
+    try:
+        gb.find_submission(assignment, student)
+    except MissingEntry:
+        return False
+    return True
+
+
+def record_result(gb, course: Course, result: dict) -> None:
+    """Write one worker result. An assignment with no notebook at all gets no submission (as in nbgrader:
+    ``nbgrader export`` then reports 0); an earlier submission in the gradebook is left alone."""
+    student, assignment = result["student"], result["assignment"]
+    statuses = {nb["status"] for nb in result["notebooks"].values()}
+    if statuses == {"missing"}:
+        return
+    timestamp = course.coursedir.get_existing_timestamp(str(course.path("submitted", student, assignment)))
+    if timestamp:
+        submission = gb.update_or_create_submission(assignment, student, timestamp=timestamp)
+    else:
+        submission = gb.update_or_create_submission(assignment, student)
+    for name, nb in result["notebooks"].items():
+        for gid, score in nb["grades"].items():
+            grade = gb.find_grade(gid, name, assignment, student)
+            grade.auto_score = score
+            if nb["status"] != "graded":  # nothing to look at: nbgrader's missing-notebook rule
+                grade.needs_manual_grade = False
+            else:
+                grade.needs_manual_grade = grade.manual_score is not None or score is None
+        for gid, comment in nb["comments"].items():
+            gb.find_comment(gid, name, assignment, student).auto_comment = comment
+    gb.db.commit()
+    _late_penalties(gb, course, submission)
+
+
+def _late_penalties(gb, course: Course, submission) -> None:
+    """nbgrader's ``AssignLatePenalties`` for every notebook of the submission."""
+    from nbgrader.preprocessors import AssignLatePenalties
+
+    gb.db.refresh(submission)
+    late = submission.total_seconds_late
+    assigner = None
+    for notebook in submission.notebooks:
+        gb.db.refresh(notebook)
+        notebook.late_submission_penalty = None
+        if late > 0:
+            if assigner is None:
+                assigner = AssignLatePenalties(config=course.config)
+                assigner.init_plugin()
+            penalty = assigner.plugin_inst.late_submission_penalty(submission.student.id, notebook.score, late)
+            if penalty is not None:
+                notebook.late_submission_penalty = assigner._check_late_penalty(notebook, penalty)
+    gb.db.commit()
+
+
+def feedback_data(gb, student: str, assignment: str, result: dict, info: AssignmentInfo) -> dict:
+    """What nbgrader's ``GetGrades`` puts into a feedback page, read back from the gradebook."""
+    from nbgrader.api import MissingEntry
+
+    notebooks = {}
+    for name, nbinfo in info.notebooks.items():
+        nbres = result["notebooks"].get(name, {})
+        entry = {"autograded": nbres.get("autograded"), "notes": nbres.get("notes", []), "cells": {},
+                 "score": 0.0, "max_score": nbinfo.max_score, "late_penalty": 0.0}
+        try:
+            sn = gb.find_submission_notebook(name, assignment, student)
+        except MissingEntry:
+            notebooks[name] = entry
+            continue
+        gb.db.refresh(sn)
+        entry["score"] = float(sn.score)
+        entry["max_score"] = float(sn.max_score)
+        entry["late_penalty"] = float(sn.late_submission_penalty or 0.0)
+        for grade in sn.grades:
+            entry["cells"].setdefault(grade.name, {}).update(score=float(grade.score),
+                                                             max_score=float(grade.max_score))
+        for comment in sn.comments:
+            entry["cells"].setdefault(comment.name, {})["comment"] = comment.comment
+        notebooks[name] = entry
+    return notebooks
+
+
+def scores(gb, student: str, assignment: str, info: AssignmentInfo) -> dict:
+    """Per graded cell ``(score, max)`` and the assignment's total (after late penalties) for the reports."""
+    from nbgrader.api import MissingEntry
+
+    cells = {}
+    try:
+        submission = gb.find_submission(assignment, student)
+    except MissingEntry:
+        return {"submitted": False, "score": 0.0, "raw_score": 0.0, "penalty": 0.0, "max_score": info.max_score,
+                "cells": {(nb, gid): (0.0, pts) for nb, nbi in info.notebooks.items()
+                          for gid, pts in nbi.grade_cells.items()}, "timestamp": None}
+    gb.db.refresh(submission)
+    for sn in submission.notebooks:
+        for grade in sn.grades:
+            cells[(sn.name, grade.name)] = (float(grade.score), float(grade.max_score))
+    raw = float(submission.score)
+    penalty = float(submission.late_submission_penalty or 0.0)
+    return {"submitted": True, "score": max(0.0, raw - penalty), "raw_score": raw, "penalty": penalty,
+            "max_score": float(submission.max_score), "cells": cells, "timestamp": submission.timestamp}

@@ -1,0 +1,106 @@
+"""Grading in parallel worker processes while one process owns the gradebook.
+
+Design: ``N`` long-lived worker processes (``spawn``, so no inherited database handles) each grade one
+(student, assignment) at a time from plain data — the release's graded cells, read once from the gradebook
+by the parent — and return plain results. The parent is the only writer of ``gradebook.db``: it records
+each result as it arrives (one transaction), marks it done in the resume state, and queues the feedback
+page, which a worker renders from the grades the parent read back. SQLite never sees two writers, a worker
+crash costs only its own task, and an interrupted run keeps everything recorded so far.
+
+Why not N copies of ``nbgrader autograde``: each would need its own gradebook (merging rows back is
+fragile) and pays nbgrader's start-up for every call; a warm worker pays only the kernel start.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from . import worker
+
+MAX_ATTEMPTS = 2
+
+
+def _failed(task: dict, message: str) -> dict:
+    return {"student": task["student"], "assignment": task["assignment"], "checksum": task["checksum"],
+            "info_checksum": task["info_checksum"], "seconds": 0.0, "maxrss_kb": 0, "kernel_maxrss_kb": 0,
+            "notebooks": {name: {"status": "failed", "grades": {g: 0.0 for g in info["grade_cells"]},
+                                 "comments": {}, "autograded": None, "seconds": 0.0,
+                                 "notes": [f"{message}: 0 points"]}
+                          for name, info in task["info"].items()}}
+
+
+def run(grade_tasks: list[dict], *, feedback_tasks: list[dict] = (), jobs: int, root: str, log_path: str | None,
+        on_graded: Callable[[dict], list[dict]], on_feedback: Callable[[dict], None],
+        progress=None) -> None:
+    """Grade ``grade_tasks`` on ``jobs`` workers. ``on_graded(result)`` runs in this process for each
+    result and returns feedback tasks to render; ``on_feedback(result)`` receives their outcomes."""
+    queue = deque([("feedback", t) for t in feedback_tasks] + [("grade", t) for t in grade_tasks])
+    if not queue:
+        return
+    attempts: dict[int, int] = {}
+    window = max(1, jobs) + 1  # grading tasks in flight: keeps feedback pages from waiting behind them
+
+    def make_pool():
+        return ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=worker.init_worker, initargs=(root, log_path))
+
+    pool = make_pool()
+    pending: dict = {}
+    pool_restarts = 0
+    finished_in_pool = 0  # a pool that breaks before finishing anything cannot start workers at all
+    try:
+        while queue or pending:
+            grading = sum(1 for kind, _ in pending.values() if kind == "grade")
+            while queue and (queue[0][0] == "feedback" or grading < window):
+                kind, task = queue.popleft()
+                fn = worker.grade_task if kind == "grade" else worker.render_feedback
+                pending[pool.submit(fn, task)] = (kind, task)
+                grading += kind == "grade"
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            broken = False
+            for future in done:
+                kind, task = pending.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    n = attempts[id(task)] = attempts.get(id(task), 0) + 1
+                    if n < MAX_ATTEMPTS:
+                        queue.appendleft((kind, task))
+                        continue
+                    if kind != "grade":
+                        continue
+                    result = _failed(task, "the grading worker crashed")
+                except Exception as exc:  # a bug in the grader for this task: zero, and go on
+                    if kind != "grade":
+                        continue
+                    result = _failed(task, f"grading failed ({type(exc).__name__}: {exc})")
+                finished_in_pool += 1
+                if kind == "grade":
+                    for feedback_task in on_graded(result):
+                        queue.appendleft(("feedback", feedback_task))
+                    if progress is not None:
+                        progress.update()
+                else:
+                    on_feedback(result)
+            if broken:
+                if finished_in_pool == 0 and pool_restarts:
+                    raise RuntimeError("the grading worker processes die as they start; see " + str(log_path))
+                pool_restarts += 1
+                finished_in_pool = 0
+                for kind, task in list(pending.values()):
+                    queue.appendleft((kind, task))
+                pending.clear()
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = make_pool()
+    except BaseException:
+        # interrupted: drop what has not started; the few running tasks finish (their results are lost and
+        # redone next time) so that no worker writes into autograded/ after this returns
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    else:
+        pool.shutdown(wait=True)

@@ -1,0 +1,269 @@
+"""Figures of notebook 07 (optimizers): optimizer trajectories on 2-D loss surfaces, Adam's bias correction, and a
+small network trained with each update rule (loss curves and decision boundaries).
+
+Update rules have the CS231n signature ``update(w, dw, config) -> (next_w, config)``. The notebook passes the
+learner's own functions; :func:`optimizer_or_reference` falls back to the reference while one is not written
+yet, so that every figure can be drawn from the first run of the notebook.
+
+Every figure function builds its figure with ``plt.subplots``, closes it (``plt.close(fig)``) and returns it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import FormatStrFormatter, NullFormatter
+
+from backproplab import optimizers as _reference
+from backproplab.network import mlp_forward
+
+__all__ = [
+    "OPTIMIZER_COLORS",
+    "SURFACES",
+    "adam_bias_correction_figure",
+    "optimizer_or_reference",
+    "optimizer_path",
+    "optimizer_paths_figure",
+    "optimizer_training_figure",
+]
+
+OPTIMIZER_COLORS = {"sgd": "#1f77b4", "sgd_momentum": "#ff7f0e", "rmsprop": "#2ca02c", "adam": "#d62728"}
+_STATE_KEYS = ("velocity", "cache", "m", "v", "t")
+
+
+@dataclass(frozen=True)
+class Surface:
+    """A 2-D loss surface: ``f(w) -> float`` and ``grad(w) -> (2,)`` for ``w`` of shape (2,)."""
+
+    title: str
+    f: Callable[[np.ndarray], float]
+    grad: Callable[[np.ndarray], np.ndarray]
+    start: tuple[float, float]
+    minimum: tuple[float, float]
+    extent: tuple[float, float, float, float]  # x_min, x_max, y_min, y_max
+    levels: np.ndarray
+
+
+def _bowl_f(w):
+    return 0.05 * w[0] ** 2 + 5.0 * w[1] ** 2
+
+
+def _bowl_grad(w):
+    return np.array([0.1 * w[0], 10.0 * w[1]])
+
+
+def _rosen_f(w):
+    return (1.0 - w[0]) ** 2 + 100.0 * (w[1] - w[0] ** 2) ** 2
+
+
+def _rosen_grad(w):
+    return np.array([-2.0 * (1.0 - w[0]) - 400.0 * w[0] * (w[1] - w[0] ** 2), 200.0 * (w[1] - w[0] ** 2)])
+
+
+#: The surfaces of the race: an elongated bowl (curvatures 0.1 and 10) and Rosenbrock's banana-shaped valley.
+SURFACES = {
+    "elongated": Surface("elongated bowl  f = w₁²/20 + 5 w₂²  (curvatures 0.1 and 10)", _bowl_f, _bowl_grad,
+                         (-4.5, 1.2), (0.0, 0.0), (-5.0, 1.5, -1.6, 1.6),
+                         np.array([0.02, 0.1, 0.3, 0.6, 1, 2, 4, 7, 11])),
+    "rosenbrock": Surface("Rosenbrock  f = (1 − w₁)² + 100 (w₂ − w₁²)²", _rosen_f, _rosen_grad, (-1.5, 2.0),
+                          (1.0, 1.0), (-2.0, 2.0, -1.0, 3.0), np.array([0.3, 1, 3, 10, 30, 100, 300, 1000, 2500])),
+}
+
+
+def _surface(surface) -> Surface:
+    if isinstance(surface, Surface):
+        return surface
+    try:
+        return SURFACES[surface]
+    except KeyError:
+        raise ValueError(f"unknown surface {surface!r}; choose one of {', '.join(SURFACES)}") from None
+
+
+def _resolve(fn, name: str | None = None):
+    """``(callable, note)``: ``fn`` when it runs, else the reference of the same name and a note saying why."""
+    name = name or getattr(fn, "__name__", None)
+    reference = getattr(_reference, str(name), None) if name in ("sgd", "sgd_momentum", "rmsprop", "adam") else None
+    if fn is None or not callable(fn):
+        if reference is None:
+            raise ValueError(f"no optimizer given and no reference named {name!r}")
+        return reference, f"{name}: no function given, using the reference"
+    if reference is None:
+        return fn, None
+    w, dw = np.linspace(-1.0, 1.0, 3), np.array([0.5, -0.25, 1.0])
+    hyper = {k: v for k, v in reference(w, dw, None)[1].items() if k not in _STATE_KEYS}
+    try:
+        with np.errstate(all="ignore"):
+            result = fn(w.copy(), dw.copy(), dict(hyper))
+            ok = isinstance(result, (tuple, list)) and len(result) == 2 and isinstance(result[1], dict)
+            result = fn(np.asarray(result[0], dtype=np.float64), dw.copy(), result[1]) if ok else None
+            ok = ok and isinstance(result, (tuple, list)) and len(result) == 2
+    except NotImplementedError:
+        return reference, f"your {name} is not written yet: using the reference implementation"
+    except Exception as exc:  # a learner's bug must not break the figure
+        return reference, f"your {name} raised {type(exc).__name__}: using the reference implementation"
+    if not ok:
+        return reference, f"your {name} does not return (next_w, config): using the reference implementation"
+    return fn, None
+
+
+def optimizer_or_reference(fn, name: str | None = None, verbose: bool = True):
+    """Your update rule ``fn`` if it runs (two calls on a small input, whatever its values), else the
+    reference of the same name from :mod:`backproplab.optimizers`; prints which one is used when ``verbose``."""
+    chosen, note = _resolve(fn, name)
+    if verbose:
+        print(note or f"using your {getattr(fn, '__name__', 'function')}")
+    return chosen
+
+
+def optimizer_path(update, config: dict, surface="elongated", steps: int = 100, start=None) -> np.ndarray:
+    """Run ``update`` for ``steps`` steps on a 2-D surface from ``start`` (default: the surface's start).
+
+    Returns the trajectory, shape ``(k + 1, 2)`` with ``k <= steps``: it stops early if the weights leave the
+    plotted region by far (divergence) or stop being finite.
+    """
+    s = _surface(surface)
+    w = np.array(s.start if start is None else start, dtype=np.float64)
+    config = dict(config)
+    path = [w.copy()]
+    x0, x1, y0, y1 = s.extent
+    limit = 10.0 * max(x1 - x0, y1 - y0)
+    with np.errstate(all="ignore"):
+        for _ in range(int(steps)):
+            w, config = update(w, s.grad(w), config)
+            w = np.asarray(w, dtype=np.float64)
+            path.append(w.copy())
+            if not np.all(np.isfinite(w)) or np.max(np.abs(w)) > limit:
+                break
+    return np.array(path)
+
+
+def _contours(ax, s: Surface):
+    x0, x1, y0, y1 = s.extent
+    gx, gy = np.meshgrid(np.linspace(x0, x1, 300), np.linspace(y0, y1, 300))
+    fz = s.f(np.array([gx, gy]))
+    ax.contourf(gx, gy, fz, levels=np.concatenate([[0], s.levels, [fz.max()]]), cmap="Blues_r", alpha=0.35)
+    ax.contour(gx, gy, fz, levels=s.levels, colors="#4a6fa5", linewidths=0.6)
+    ax.plot(*s.minimum, marker="*", color="black", ms=14, zorder=5, label="minimum")
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel("w₁")
+    ax.set_ylabel("w₂")
+
+
+def optimizer_paths_figure(paths: dict, surface="elongated", title: str | None = None, styles: dict | None = None,
+                           ax=None):
+    """Trajectories on the contour plot of a surface. ``paths``: label -> array (k, 2) from :func:`optimizer_path`;
+    ``styles``: label -> matplotlib keyword arguments (colour, line style...). The legend gives each path's final
+    loss. With ``ax`` given, draws into it and returns its figure without closing it."""
+    s = _surface(surface)
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(8, 5), constrained_layout=True)
+    else:
+        fig = ax.figure
+    _contours(ax, s)
+    ax.plot(*s.start, "o", color="black", ms=6, zorder=5)
+    palette = list(OPTIMIZER_COLORS.values()) + ["#9467bd", "#8c564b"]
+    for i, (label, path) in enumerate(paths.items()):
+        style = {"color": palette[i % len(palette)], "lw": 1.8, "marker": "o", "ms": 2.5}
+        style.update((styles or {}).get(label, {}))
+        final = s.f(path[-1]) if np.all(np.isfinite(path[-1])) else float("nan")
+        diverged = len(path) > 1 and (not np.isfinite(final) or np.max(np.abs(path[-1])) > 5 * np.ptp(s.extent))
+        note = "diverged" if diverged else f"loss {final:.2g} after {len(path) - 1} steps"
+        ax.plot(path[:, 0], path[:, 1], label=f"{label}: {note}", zorder=3, **style)
+    ax.set_title(title or s.title, fontsize=11)
+    ax.legend(loc="lower right", fontsize=8.5, framealpha=0.95)
+    if own:
+        plt.close(fig)
+    return fig
+
+
+def adam_bias_correction_figure(beta1: float = 0.9, beta2: float = 0.999, g: float = 1.0):
+    """Adam's moments for a constant gradient ``g``, starting from m = v = 0.
+
+    Left: m_t = (1 − β₁ᵗ) g against m̂_t = g. Middle: v_t = (1 − β₂ᵗ) g² against v̂_t = g² (log time axis).
+    Right: the uncorrected step m/√v divided by the corrected one m̂/√v̂, with m alone uncorrected (too small),
+    v alone uncorrected (too large) and both: with the default betas the first hundreds of steps are several
+    times too LARGE, because v's bias (β₂ close to 1) lasts much longer than m's.
+    """
+    t = np.arange(1, 10_001, dtype=np.float64)
+    m, v = (1 - beta1 ** t) * g, (1 - beta2 ** t) * g * g
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), constrained_layout=True)
+    short = t <= 50
+    axes[0].plot(t[short], m[short], "o-", ms=3, color="#ff7f0e", label="m_t (biased towards 0)")
+    axes[0].plot(t[short], m[short] / (1 - beta1 ** t[short]), color="#1f77b4", lw=2, label="m̂_t = m_t / (1 − β₁ᵗ)")
+    axes[0].set_title(f"first moment, β₁ = {beta1}", fontsize=10)
+    axes[0].set_xlabel("step t")
+    axes[0].set_ylim(0, 1.15 * g)
+    axes[1].semilogx(t, v, color="#ff7f0e", label="v_t (biased towards 0)")
+    axes[1].semilogx(t, v / (1 - beta2 ** t), color="#1f77b4", lw=2, label="v̂_t = v_t / (1 − β₂ᵗ)")
+    axes[1].set_title(f"second moment, β₂ = {beta2}", fontsize=10)
+    axes[1].set_xlabel("step t (log scale)")
+    axes[1].set_ylim(0, 1.15 * g * g)
+    only_m = 1 - beta1 ** t
+    only_v = 1 / np.sqrt(1 - beta2 ** t)
+    both = only_m * only_v
+    axes[2].loglog(t, only_m, color="#2ca02c", ls="--", label="m uncorrected: × (1 − β₁ᵗ)  (too small)")
+    axes[2].loglog(t, only_v, color="#9467bd", ls="--", label="v uncorrected: × 1/√(1 − β₂ᵗ)  (too large)")
+    axes[2].loglog(t, both, color="#d62728", lw=2, label="neither corrected")
+    k = int(np.argmax(both))
+    axes[2].annotate(f"×{both[k]:.1f} at t = {int(t[k])}", (t[k], both[k]), xytext=(150.0, 0.3),
+                     arrowprops=dict(arrowstyle="->", color="#d62728"), color="#d62728", fontsize=9)
+    axes[2].axhline(1.0, color="black", lw=0.8)
+    axes[2].set_ylim(0.08, 60)
+    axes[2].set_title("uncorrected step ÷ corrected step", fontsize=10)
+    axes[2].set_xlabel("step t (log scale)")
+    for ax in axes:
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8, loc="lower right" if ax is not axes[2] else "upper right")
+    plt.close(fig)
+    return fig
+
+
+def optimizer_training_figure(X, y, results: dict, hidden: str = "relu"):
+    """Training curves and decision boundaries of a binary classifier trained with several optimizers.
+
+    ``X`` (m, 2) inputs, ``y`` (m, 1) labels in {0, 1}; ``results``: label -> ``(params, losses)`` with the
+    trained MLP's parameters (sigmoid output, ``hidden`` activation) and the loss at every step. Top: the loss
+    curves (log scale). Bottom: one panel per optimizer, the predicted probability on a grid, the 0.5
+    contour and the training points, with the training accuracy.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64).ravel()
+    n = len(results)
+    fig = plt.figure(figsize=(3.0 * max(n, 3), 6.6), constrained_layout=True)
+    grid = fig.add_gridspec(2, n, height_ratios=[1.0, 1.15])
+    top = fig.add_subplot(grid[0, :])
+    pad = 0.4
+    gx, gy = np.meshgrid(np.linspace(X[:, 0].min() - pad, X[:, 0].max() + pad, 150),
+                         np.linspace(X[:, 1].min() - pad, X[:, 1].max() + pad, 150))
+    points = np.c_[gx.ravel(), gy.ravel()]
+    palette = list(OPTIMIZER_COLORS.values()) + ["#9467bd", "#8c564b"]
+    for i, (label, (params, losses)) in enumerate(results.items()):
+        colour = palette[i % len(palette)]
+        top.semilogy(np.arange(1, len(losses) + 1), losses, color=colour, lw=1.8,
+                     label=f"{label}: final loss {losses[-1]:.3f}")
+        ax = fig.add_subplot(grid[1, i])
+        prob = mlp_forward(points, params, hidden=hidden, output="sigmoid")[0].reshape(gx.shape)
+        ax.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.55)
+        ax.contour(gx, gy, prob, levels=[0.5], colors="black", linewidths=1.2)
+        pred = mlp_forward(X, params, hidden=hidden, output="sigmoid")[0].ravel() > 0.5
+        ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", s=9, edgecolors="black", linewidths=0.3)
+        ax.set_title(f"{label}\naccuracy {np.mean(pred == (y > 0.5)):.0%}", fontsize=10, color=colour)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    top.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    top.yaxis.set_minor_formatter(NullFormatter())
+    lo = min(min(losses) for _, losses in results.values())
+    hi = max(max(losses) for _, losses in results.values())
+    top.set_yticks([t for t in (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0) if lo / 2 <= t <= 2 * hi])
+    top.set_xlabel("step (full batch)")
+    top.set_ylabel("training loss (BCE)")
+    top.set_title("The same network, the same initial weights, four update rules")
+    top.grid(alpha=0.3, which="both")
+    top.legend(fontsize=9)
+    plt.close(fig)
+    return fig

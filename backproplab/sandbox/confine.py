@@ -1,0 +1,374 @@
+"""What confines a grading kernel: its user, what it sees of the file system, its cgroups, its scratch folder.
+
+As root (the intended way to grade), each run gets
+
+* a **user of its own**: a uid from :data:`UID_RANGE` leased with a lock file, so that parallel runs cannot
+  signal, trace or read each other, the process limit of one run is not shared with another, and every
+  process of a run can be found and killed by its uid; groups cleared, no capabilities, ``no_new_privs``;
+* a **private mount namespace** (``unshare --mount --net --ipc``, see :mod:`.enter`) in which the course
+  folder (gradebook, instructor sources, tests, ``.git``, ...), home folders, ``/tmp`` (other runs) and
+  ``/run`` are empty tmpfs, except the virtual environment, the Python installation and the ``backproplab``
+  package (read-only) and this run's scratch folder; ``/proc`` shows only the run's own processes; no
+  network (the kernel talks to the grader over Unix sockets in the scratch folder);
+* a **scratch folder** that is a tmpfs of :attr:`Limits.scratch_bytes` (the disk the run can fill);
+* **cgroups** (v1 or v2, when available) bounding the memory and process count of the whole run.
+
+As an ordinary user none of that is possible: the kernel runs as the grading user with ``prlimit`` limits
+only, and sees what that user sees (see autograder/SECURITY.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .limits import Limits
+
+#: uids handed to grading kernels (never in /etc/passwd; far above any real user's).
+UID_RANGE = range(1_900_000_000, 1_900_004_096)
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+#: The course repository (the folder holding ``autograder/``), when the package runs from a checkout.
+COURSE_ROOT = PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "autograder").is_dir() else None
+
+#: Hidden in every confined run (with the course root and the caller's extra paths).
+HIDDEN = ("/root", "/home", "/tmp", "/var/tmp", "/run", "/mnt", "/media", "/srv", "/opt")
+
+_CAN_CONFINE: bool | None = None
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name, path=os.pathsep.join(["/usr/bin", "/bin", "/usr/sbin", "/sbin",
+                                                     os.environ.get("PATH", "")]))
+    if not found:
+        raise RuntimeError(f"the sandbox needs `{name}` (util-linux / coreutils), which is not installed")
+    return found
+
+
+def running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def can_confine() -> bool:
+    """Root, and the tools and the kernel allow a private mount namespace."""
+    global _CAN_CONFINE
+    if _CAN_CONFINE is None:
+        ok = running_as_root()
+        if ok:
+            try:
+                ok = subprocess.run([tool("unshare"), "--mount", "--net", "--ipc", "--", tool("true")],
+                                    capture_output=True, timeout=20).returncode == 0
+                tool("setpriv")
+            except (RuntimeError, OSError, subprocess.TimeoutExpired):
+                ok = False
+        _CAN_CONFINE = ok
+    return _CAN_CONFINE
+
+
+# ------------------------------------------------------------------------------------------- users
+class UidLease:
+    """A uid of :data:`UID_RANGE` held for one run (a lock file per uid; across processes)."""
+
+    def __init__(self, lock_dir: str | os.PathLike | None = None):
+        self.lock_dir = Path(lock_dir or Path(tempfile.gettempdir()) / "backproplab-sandbox-uids")
+        self.uid: int | None = None
+        self._fd: int | None = None
+
+    def __enter__(self) -> UidLease:
+        self.lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.lock_dir, 0o700)
+        start = (os.getpid() * 7919 + time.monotonic_ns()) % len(UID_RANGE)
+        for i in range(len(UID_RANGE)):
+            uid = UID_RANGE[(start + i) % len(UID_RANGE)]
+            fd = os.open(self.lock_dir / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.uid, self._fd = uid, fd
+            kill_user(uid)  # leftovers of a grader that crashed while holding this uid
+            return self
+        raise RuntimeError(f"all {len(UID_RANGE)} sandbox uids are in use")
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+# --------------------------------------------------------------------------------------- processes
+def _proc_fields(pid: str) -> tuple[int, int] | None:
+    """(real uid, session id) of a process, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            uid = next(int(line.split()[1]) for line in fh if line.startswith(b"Uid:"))
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+        sid = int(stat[stat.rindex(b")") + 2:].split()[3])
+        return uid, sid
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+
+
+def find_processes(*, uid: int | None = None, session: int | None = None, exclude: int | None = None) -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == exclude:
+            continue
+        fields = _proc_fields(name)
+        if fields is None:
+            continue
+        if (uid is not None and fields[0] == uid) or (session is not None and fields[1] == session):
+            found.append(int(name))
+    return found
+
+
+def kill_processes(*, uid: int | None = None, session: int | None = None, exclude: int | None = None,
+                   rounds: int = 50) -> int:
+    """Stop, then kill, every process of ``uid`` (or of ``session``) but ``exclude``; returns how many.
+
+    Stopped processes cannot fork, so a fork bomb is frozen first and then killed as a whole."""
+    if uid is None and session is None:
+        return 0
+    if session is not None and uid is None and session == os.getsid(0):
+        return 0  # never the grader's own session
+    stopped: set[int] = set()
+    for _ in range(rounds):
+        new = [p for p in find_processes(uid=uid, session=session, exclude=exclude) if p not in stopped]
+        if not new:
+            break
+        for pid in new:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGSTOP)
+            stopped.add(pid)
+    for pid in stopped:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    return len(stopped)
+
+
+def kill_user(uid: int) -> int:
+    return kill_processes(uid=uid)
+
+
+# ----------------------------------------------------------------------------------------- cgroups
+@dataclass
+class Cgroups:
+    """The run's cgroups: memory and process count for all its processes together (best effort)."""
+
+    dirs: list[Path] = field(default_factory=list)
+    procs_files: list[str] = field(default_factory=list)
+    applied: list[str] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, name: str, limits: Limits) -> Cgroups:
+        self = cls()
+        base = Path("/sys/fs/cgroup")
+        v2 = base / "cgroup.controllers"
+        try:
+            if v2.exists():
+                controllers = v2.read_text().split()
+                if "memory" in controllers or "pids" in controllers:
+                    d = base / name
+                    d.mkdir()
+                    self.dirs.append(d)
+                    if "memory" in controllers:
+                        (d / "memory.max").write_text(str(limits.memory_bytes))
+                        with contextlib.suppress(OSError):
+                            (d / "memory.swap.max").write_text("0")
+                        self.applied.append("memory")
+                    if "pids" in controllers:
+                        (d / "pids.max").write_text(str(limits.max_processes))
+                        self.applied.append("pids")
+                    self.procs_files.append(str(d / "cgroup.procs"))
+                return self
+            for controller, knob, value in (("memory", "memory.limit_in_bytes", limits.memory_bytes),
+                                            ("pids", "pids.max", limits.max_processes)):
+                root = base / controller
+                if not (root / "cgroup.procs").exists():
+                    continue
+                d = root / name
+                d.mkdir()
+                self.dirs.append(d)
+                (d / knob).write_text(str(value))
+                self.procs_files.append(str(d / "cgroup.procs"))
+                self.applied.append(controller)
+        except OSError:
+            pass
+        return self
+
+    def remove(self) -> None:
+        for d in self.dirs:
+            for _ in range(50):
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    for pid in (d / "cgroup.procs").read_text().split() if (d / "cgroup.procs").exists() else ():
+                        with contextlib.suppress(OSError):
+                            os.kill(int(pid), signal.SIGKILL)
+                    time.sleep(0.05)
+        self.dirs.clear()
+
+
+# ---------------------------------------------------------------------------------------- scratch
+@dataclass
+class Scratch:
+    """``<workdir>/backproplab-run-XXXX/``: the run's folders (a tmpfs of ``scratch_bytes`` as root).
+
+    ``work`` (the kernel's working folder), ``records`` (``BACKPROPLAB_RECORD_DIR``), ``run`` (connection
+    file and sockets), ``home`` and ``tmp`` belong to the sandbox user; the top folder to root, so the
+    kernel cannot replace its subfolders (e.g. ``records`` by a symbolic link)."""
+
+    root: Path
+    mounted: bool = False
+
+    @property
+    def work(self) -> Path:
+        return self.root / "work"
+
+    @property
+    def records(self) -> Path:
+        return self.root / "records"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def tmp(self) -> Path:
+        return self.root / "tmp"
+
+    @classmethod
+    def create(cls, workdir: str | os.PathLike | None, limits: Limits, uid: int | None) -> Scratch:
+        root = Path(tempfile.mkdtemp(prefix="backproplab-run-", dir=workdir)).resolve()
+        self = cls(root)
+        if uid is not None:
+            from .enter import MS_NODEV, MS_NOSUID, mount
+
+            mount("tmpfs", str(root), "tmpfs", MS_NOSUID | MS_NODEV, f"mode=0711,size={limits.scratch_bytes}")
+            self.mounted = True
+        os.chmod(root, 0o711)
+        for sub in (self.work, self.records, self.run, self.home, self.tmp):
+            sub.mkdir(mode=0o700)
+            if uid is not None:
+                os.chown(sub, uid, uid)
+        return self
+
+    def remove(self) -> None:
+        if self.mounted:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.umount2(str(self.root).encode(), 2) != 0:  # MNT_DETACH
+                raise OSError(ctypes.get_errno(), f"could not unmount {self.root}")
+            self.mounted = False
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------------ command
+def _python_prefixes(python: str) -> list[str]:
+    """Folders a Python interpreter needs: its environment, its base installation, the binary's folder."""
+    out = subprocess.run([python, "-I", "-c", "import sys, os; print(sys.prefix); print(sys.base_prefix); "
+                          "print(os.path.realpath(sys.executable))"], capture_output=True, text=True, timeout=60,
+                         check=True).stdout.split("\n")
+    prefix, base, exe = out[0], out[1], out[2]
+    paths = {os.path.realpath(prefix), os.path.realpath(base), os.path.dirname(exe)}
+    if os.path.basename(os.path.dirname(exe)) == "bin":
+        paths.add(os.path.dirname(os.path.dirname(exe)))
+    return sorted(paths)
+
+
+_PREFIX_CACHE: dict[str, list[str]] = {}
+
+
+def python_prefixes(python: str) -> list[str]:
+    if python not in _PREFIX_CACHE:
+        _PREFIX_CACHE[python] = _python_prefixes(python)
+    return _PREFIX_CACHE[python]
+
+
+def kernel_env(scratch: Scratch, extra: dict[str, str], python: str) -> dict[str, str]:
+    """The kernel's whole environment (nothing is inherited from the grader: no tokens, no paths)."""
+    env = {
+        "PATH": os.pathsep.join([str(Path(python).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(scratch.home),
+        "TMPDIR": str(scratch.tmp),
+        "IPYTHONDIR": str(scratch.home / ".ipython"),
+        "JUPYTER_CONFIG_DIR": str(scratch.home / ".jupyter"),
+        "JUPYTER_DATA_DIR": str(scratch.home / ".local/share/jupyter"),
+        "JUPYTER_RUNTIME_DIR": str(scratch.run),
+        "MPLCONFIGDIR": str(scratch.home / ".matplotlib"),
+        "LANG": "C.UTF-8",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+@dataclass
+class Launch:
+    """How one kernel is started: the command, the plan for :mod:`.enter`, and what confines it."""
+
+    command: list[str]
+    description: str
+    plan_path: Path | None = None
+
+
+def build_launch(*, scratch: Scratch, connection_file: str, env: dict[str, str], limits: Limits, python: str,
+                 uid: int | None, cgroups: Cgroups | None, hide: list[str], keep: list[str]) -> Launch:
+    """The kernel command: ``[unshare ... enter PLAN →] [setpriv →] prlimit → env -i → python -P -m kernel``."""
+    kernel = [python, "-P", "-m", "backproplab.sandbox.kernel", "-f", connection_file]
+    environment = [tool("env"), "-i", *(f"{k}={v}" for k, v in sorted(env.items())), *kernel]
+    if uid is None:
+        nproc_offset = len(find_processes(uid=os.getuid()))
+        command = [tool("prlimit"), *limits.prlimit_args(nproc_offset), "--", *environment]
+        return Launch(command, "resource limits only (grading as an ordinary user: no user switch, "
+                               "no mount namespace)")
+    command = [tool("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+               "--inh-caps=-all", "--bounding-set=-all", "--",
+               tool("prlimit"), *limits.prlimit_args(), "--", *environment]
+    hidden = sorted({*HIDDEN, *([str(COURSE_ROOT)] if COURSE_ROOT else []), *map(str, hide)})
+    kept = sorted({*python_prefixes(python), str(PACKAGE_DIR), *map(str, keep)})
+    plan = {
+        "hide": [{"path": p} for p in hidden] + [{"path": "/dev/shm", "mode": "1777", "size": "16m"}],
+        "keep": kept,
+        "writable": [str(scratch.root)],
+        "proc": True,
+        "cgroups": cgroups.procs_files if cgroups else [],
+        "cwd": str(scratch.work),
+        "exec": command,
+    }
+    plan_path = Path(tempfile.gettempdir()) / f"backproplab-plan-{uuid.uuid4().hex}.json"
+    fd = os.open(plan_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(plan, fh)
+    # The root half runs the grader's interpreter in isolated mode (-I): the working folder, where the
+    # submission's files are, is never on its sys.path.
+    entry = [tool("unshare"), "--mount", "--net", "--ipc", "--", sys.executable, "-I", "-m",
+             "backproplab.sandbox.enter", str(plan_path)]
+    what = ", ".join(cgroups.applied) if cgroups and cgroups.applied else "none available"
+    return Launch(entry, f"uid {uid} (no groups, no capabilities), private mount namespace hiding "
+                         f"{len(hidden)} folders, no network, /proc of its own; cgroups: {what}", plan_path)

@@ -1,0 +1,354 @@
+"""Running one submission's notebook in a confined kernel: :func:`execute_confined`.
+
+The notebook (already assembled: graded test cells are the source's, see :mod:`.assemble`) runs cell by cell
+with nbclient in a kernel launched by :mod:`.confine`, from a scratch copy in a fresh folder. Around every
+cell the grader (never the kernel) enforces the wall-clock limits, caps the outputs it keeps and kills any
+process the cell left behind; around every graded test cell it empties the record folder before and moves
+the records the cell wrote into the caller's ``record_dir/<grade_id>/`` after, so that records written by
+any other cell, before or after, never count. Whatever the learner's code does, the call returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .confine import Cgroups, Scratch, UidLease, build_launch, can_confine, kernel_env, kill_processes
+from .limits import DEFAULT_LIMITS, Limits
+from .notebook import is_graded_test, read_notebook
+
+#: Seconds a timed-out cell gets to stop after the interrupt before the kernel is killed.
+INTERRUPT_GRACE = 5.0
+#: Largest record file accepted (bigger: the check's records count as unreadable).
+MAX_RECORD_BYTES = 64 * 2**20
+_RECORD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}\.(visible|hidden)\.\d{1,6}\.json$")
+
+
+@dataclass
+class Execution:
+    """What :func:`execute_confined` returns."""
+
+    nb: object  # the executed notebook (a copy; outputs capped)
+    record_dir: Path  # trusted copies of the records, one folder per graded test cell: record_dir/<grade_id>/
+    problem: str | None = None  # why the run stopped early (then later cells did not run), None if all ran
+    incidents: list[str] = field(default_factory=list)  # timeouts, truncated outputs, killed processes
+    graded_run: list[str] = field(default_factory=list)  # grade ids of the graded test cells that ran
+    seconds: float = 0.0
+    confinement: str = ""
+    kernel_log: str = ""  # the end of the kernel's stderr (start-up failures)
+
+
+def execute_confined(notebook, *, record_dir, seed: int, workdir=None, env: dict | None = None,
+                     limits: Limits = DEFAULT_LIMITS, hide=(), keep=(), python: str | None = None) -> Execution:
+    """Run ``notebook`` (a path or a notebook node, never modified) in a confined kernel; never raises for
+    anything the notebook's code does.
+
+    ``record_dir``: a grader-owned folder that receives the trusted records (created if missing).
+    ``seed``: the submission's grading seed (``BACKPROPLAB_GRADING_SEED`` of the kernel).
+    ``workdir``: where the run's scratch folder is made (default: the system's temporary folder).
+    ``env``: extra environment variables of the kernel (it inherits nothing from the grader).
+    ``hide`` / ``keep``: extra paths to hide from / show read-only to the kernel (as root).
+    ``python``: the kernel's interpreter (default: this one; it must have ipykernel and backproplab).
+    """
+    return asyncio.run(execute_confined_async(notebook, record_dir=record_dir, seed=seed, workdir=workdir,
+                                              env=env, limits=limits, hide=hide, keep=keep, python=python))
+
+
+async def execute_confined_async(notebook, *, record_dir, seed: int, workdir=None, env: dict | None = None,
+                                 limits: Limits = DEFAULT_LIMITS, hide=(), keep=(),
+                                 python: str | None = None) -> Execution:
+    """:func:`execute_confined` as a coroutine: several runs can share one event loop."""
+    nb = copy.deepcopy(read_notebook(notebook))
+    record_dir = Path(record_dir)
+    record_dir.mkdir(parents=True, exist_ok=True)
+    python = python or sys.executable
+    start = time.monotonic()
+    result = Execution(nb=nb, record_dir=record_dir)
+    confined = can_confine()
+    lease = UidLease() if confined else contextlib.nullcontext()
+    with lease:
+        uid = lease.uid if confined else None
+        scratch = cgroups = None
+        try:
+            scratch = Scratch.create(workdir, limits, uid)
+            if confined:
+                cgroups = Cgroups.create(f"backproplab-{uid}-{uuid.uuid4().hex[:8]}", limits)
+            await _run(nb, result, scratch=scratch, cgroups=cgroups, uid=uid, seed=seed, env=env or {},
+                       limits=limits, hide=list(hide), keep=list(keep), python=python, start=start)
+        finally:
+            if uid is not None:
+                n = kill_processes(uid=uid)
+                if n:
+                    result.incidents.append(f"{n} process(es) left by the notebook were killed")
+            if cgroups is not None:
+                cgroups.remove()
+            if scratch is not None:
+                scratch.remove()
+    result.seconds = time.monotonic() - start
+    return result
+
+
+# ------------------------------------------------------------------------------------- the kernel
+def _kernel_manager_class():
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ConfinedKernelManager(AsyncKernelManager):
+        """An ``AsyncKernelManager`` whose launch command is the confined one and whose connection file the
+        sandbox user can read."""
+
+        def setup(self, command, uid, stderr, message_bytes):
+            self._bpl_command, self._bpl_uid, self._bpl_stderr = command, uid, stderr
+            self._bpl_message_bytes = message_bytes
+
+        def format_kernel_cmd(self, extra_arguments=None):
+            return list(self._bpl_command)
+
+        def write_connection_file(self, **kwargs):
+            super().write_connection_file(**kwargs)
+            if self._bpl_uid is not None:
+                os.chown(self.connection_file, self._bpl_uid, self._bpl_uid)
+                os.chmod(self.connection_file, 0o400)
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw["stdin"] = subprocess.DEVNULL
+            kw["stdout"] = self._bpl_stderr
+            kw["stderr"] = self._bpl_stderr
+            kw["env"] = {"PATH": "/usr/bin:/bin"}  # only the root half sees it; the kernel's is set by env -i
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+        def client(self, **kwargs):
+            import zmq
+
+            kc = super().client(**kwargs)
+            # A single message bigger than this never reaches the grader's memory: ZeroMQ drops it.
+            kc.context.setsockopt(zmq.MAXMSGSIZE, self._bpl_message_bytes)
+            return kc
+
+    return ConfinedKernelManager
+
+
+def _client_class():
+    from nbclient import NotebookClient
+
+    class CappedClient(NotebookClient):
+        """nbclient's client keeping at most ``per_cell`` / ``total`` bytes of outputs."""
+
+        def setup_caps(self, per_cell: int, total: int):
+            self._cap_cell, self._cap_total = per_cell, total
+            self._used_total = 0
+            self.truncated: dict[int, int] = {}
+            self.reset_cell_cap()
+
+        def reset_cell_cap(self):
+            self._used_cell = 0
+
+        def process_message(self, msg, cell, cell_index):
+            kind = msg.get("msg_type", "")
+            if kind in ("stream", "display_data", "execute_result", "error", "update_display_data") \
+                    or kind.startswith("comm"):
+                size = _size(msg.get("content")) + sum(len(b) for b in msg.get("buffers") or ())
+                room = min(self._cap_cell - self._used_cell, self._cap_total - self._used_total)
+                if size > room:
+                    dropped = size
+                    if kind == "stream" and room > 0:  # keep the beginning of a long print
+                        text = msg["content"].get("text", "")
+                        msg["content"]["text"] = text[:room]
+                        dropped = size - room
+                        size = room
+                    else:
+                        size = 0
+                    first = cell_index not in self.truncated
+                    self.truncated[cell_index] = self.truncated.get(cell_index, 0) + dropped
+                    if first:
+                        cell.outputs.append(_notice())
+                    if size == 0:
+                        return None
+                self._used_cell += size
+                self._used_total += size
+            return super().process_message(msg, cell, cell_index)
+
+    return CappedClient
+
+
+def _notice():
+    from nbformat.v4 import new_output
+
+    return new_output("stream", name="stderr",
+                      text="[backproplab grader: output truncated here — it exceeded the output limit]\n")
+
+
+def _size(obj) -> int:
+    if isinstance(obj, str):
+        return len(obj)
+    if isinstance(obj, (bytes, bytearray)):
+        return len(obj)
+    if isinstance(obj, dict):
+        return sum(len(str(k)) + _size(v) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return sum(_size(v) for v in obj)
+    return 8
+
+
+async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, env, limits: Limits,
+               hide, keep, python, start) -> None:
+    from nbclient.exceptions import DeadKernelError
+
+    kernel_vars = {"BACKPROPLAB_RECORD_DIR": str(scratch.records), "BACKPROPLAB_GRADING_SEED": str(int(seed)),
+                   "NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", **env}
+    connection_file = str(scratch.run / "kernel.json")
+    launch = build_launch(scratch=scratch, connection_file=connection_file,
+                          env=kernel_env(scratch, kernel_vars, python), limits=limits, python=python, uid=uid,
+                          cgroups=cgroups, hide=hide, keep=keep)
+    result.confinement = launch.description
+    log_path = scratch.root / "kernel.log"
+    log = open(log_path, "wb")  # noqa: SIM115 (closed below, after the kernel is gone)
+    km = _kernel_manager_class()(kernel_name="python3", transport="ipc", ip=str(scratch.run / "kernel"),
+                                 connection_file=connection_file)
+    km.setup(launch.command, uid, log, limits.message_bytes)
+    client = _client_class()(nb, km=km, timeout=max(1, int(limits.cell_timeout)), allow_errors=True,
+                             interrupt_on_timeout=True, startup_timeout=int(limits.startup_timeout),
+                             shutdown_kernel="immediate", iopub_timeout=2, raise_on_iopub_timeout=False,
+                             record_timing=False, resources={"metadata": {"path": str(scratch.work)}})
+    client.setup_caps(limits.output_bytes_per_cell, limits.output_bytes_total)
+    kernel_pid = None
+    try:
+        try:
+            setup = client.async_setup_kernel()
+            await asyncio.wait_for(setup.__aenter__(), limits.startup_timeout + 10)
+        except Exception as exc:  # the kernel did not start: nothing of the notebook ran
+            result.problem = f"the grading kernel did not start ({type(exc).__name__}: {str(exc)[:200]})"
+            await _kill(km)
+            return
+        try:
+            kernel_pid = km.provisioner.pid if km.provisioner else None
+            deadline = start + limits.total_timeout
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code" or not cell.source.strip():
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 1:
+                    result.problem = (f"the notebook ran longer than {limits.total_timeout:g} s: it was stopped "
+                                      f"before cell {index + 1}")
+                    break
+                graded = is_graded_test(cell)
+                gid = cell.metadata.get("nbgrader", {}).get("grade_id") if graded else None
+                if graded:
+                    _empty(scratch.records)
+                client.timeout = max(1, int(min(limits.cell_timeout, remaining)))
+                client.reset_cell_cap()
+                began = time.monotonic()
+                try:
+                    await asyncio.wait_for(client.async_execute_cell(cell, index),
+                                           min(limits.cell_timeout + INTERRUPT_GRACE, remaining))
+                except DeadKernelError:
+                    result.problem = (f"the kernel died in cell {index + 1} (it exited, was killed, or ran out "
+                                      f"of memory or CPU time): the cells after it did not run")
+                    break
+                except asyncio.TimeoutError:
+                    result.problem = (f"cell {index + 1} did not stop when interrupted after "
+                                      f"{limits.cell_timeout:g} s: the kernel was stopped and the cells after "
+                                      f"it did not run")
+                    await _kill(km)
+                    break
+                except Exception as exc:  # protocol trouble with a misbehaving kernel: stop here
+                    result.problem = f"cell {index + 1} could not be run ({type(exc).__name__}: {str(exc)[:160]})"
+                    await _kill(km)
+                    break
+                finally:
+                    strays = _kill_strays(uid, kernel_pid)
+                    if strays:
+                        result.incidents.append(f"cell {index + 1}: {strays} process(es) it started were killed")
+                    if graded and gid:
+                        _harvest(scratch.records, result.record_dir / _safe(gid))
+                if time.monotonic() - began >= limits.cell_timeout:
+                    result.incidents.append(f"cell {index + 1} ran longer than {limits.cell_timeout:g} s and "
+                                            f"was interrupted")
+                if graded and gid and cell.get("execution_count") is not None:
+                    result.graded_run.append(gid)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(setup.__aexit__(None, None, None), 15)
+            await _kill(km)
+    finally:
+        if uid is None and kernel_pid:
+            kill_processes(session=kernel_pid)
+        log.close()
+        with contextlib.suppress(OSError):
+            result.kernel_log = log_path.read_bytes()[-2000:].decode("utf-8", "replace")
+        if launch.plan_path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                launch.plan_path.unlink()
+        for index, dropped in sorted(client.truncated.items()):
+            result.incidents.append(f"cell {index + 1}: {dropped / 2**20:.1f} MB of output not kept "
+                                    f"(over the output limit)")
+
+
+async def _kill(km) -> None:
+    with contextlib.suppress(Exception):
+        if km.has_kernel:
+            await asyncio.wait_for(km.shutdown_kernel(now=True), 10)
+
+
+def _kill_strays(uid: int | None, kernel_pid: int | None) -> int:
+    if uid is not None:
+        return kill_processes(uid=uid, exclude=kernel_pid)
+    if kernel_pid:
+        return kill_processes(session=kernel_pid, exclude=kernel_pid)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ records
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", str(name))[:120] or "_"
+
+
+def _empty(folder: Path) -> None:
+    """Remove everything in ``folder`` (the kernel's record folder) without following links."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            path = os.path.join(folder, entry.name)
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+            except OSError:
+                pass
+
+
+def _harvest(folder: Path, dest: Path) -> None:
+    """Move the records a graded test cell wrote into ``dest`` (regular files with a record's name only)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    with os.scandir(folder) as entries:
+        names = [e.name for e in entries]
+    for name in names:
+        path = os.path.join(folder, name)
+        if _RECORD_NAME.match(name):
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except OSError:
+                continue
+            try:
+                st = os.fstat(fd)
+                if stat.S_ISREG(st.st_mode):
+                    data = os.read(fd, MAX_RECORD_BYTES + 1) if st.st_size <= MAX_RECORD_BYTES else b"{}"
+                    target = dest / name
+                    n = 0
+                    while target.exists():  # a cell that checks the same exercise twice keeps both
+                        n += 1
+                        target = dest / re.sub(r"\.(\d+)\.json$", f".{n}.json", name)
+                    target.write_bytes(data[:MAX_RECORD_BYTES + 1])
+            finally:
+                os.close(fd)
+    _empty(folder)

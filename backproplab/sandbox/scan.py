@@ -1,0 +1,306 @@
+"""A static look at the learner's own code for the one way around the trusted verdict: the reference itself.
+
+The course package holds the reference implementation of every exercise (learners have it installed, and the
+checks need it in the kernel), so an answer can call it instead of computing anything, and the records it
+writes are correct. The kernel poisons the reference while a graded check calls the learner's function
+(:mod:`.poison`); this scan, which runs in the grader on the submitted text, catches what poisoning cannot:
+
+**blocking** (the exercises concerned score 0, the learner is told which line):
+  imports of, or attribute access to, ``backproplab`` modules other than ``check``, ``plots`` and ``widgets``
+  that hold (or call) the reference of an exercise; anything reaching the grading machinery
+  (``backproplab.checks``/``checking``/``trusted``/``sandbox``/``grading``, ``check.<not a check>``);
+  introspection and dynamic code that can reach a function's code or a module without naming it
+  (``__code__``, ``__globals__``, ``__closure__``, ``__wrapped__``, ``__subclasses__``, frames,
+  ``importlib``, ``inspect``, ``gc``, ``ctypes``, ``types``, ``sys.modules``, ``sys._getframe``,
+  ``exec``/``eval``/``compile``/``__import__``/``globals``/``vars``, ``getattr`` with a computed name,
+  IPython's ``run_cell``/``user_ns``); string constants that name a ``backproplab`` internal (code for
+  a subprocess, a ``%%script`` cell or ``exec``).
+
+**notes** (reported to the instructor, no effect on the grade): processes, files, signals, threads, the
+network and the environment (``os``, ``subprocess``, ``open``, ``socket``, ...): the sandbox contains them.
+
+A scan is not a proof: code obfuscated past these rules (or the reference's source pasted into the answer)
+is not found. That is copying the answer, a plagiarism question, not a way to forge a grade.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+import types
+from dataclasses import dataclass
+
+from .notebook import is_graded_test, read_notebook
+
+ALLOWED = {"check", "plots", "widgets"}
+#: backproplab modules that are the grading machinery: any use concerns every exercise.
+MACHINERY = ("backproplab.checks", "backproplab.checking", "backproplab.trusted", "backproplab.sandbox",
+             "backproplab.grading", "backproplab.cli", "backproplab.release")
+INTROSPECTION_ATTRS = {
+    "__code__", "__globals__", "__closure__", "__wrapped__", "__builtins__", "__subclasses__", "__dict__",
+    "__getattribute__", "__reduce__", "__reduce_ex__", "__func__", "__self__", "__module__", "__loader__",
+    "__spec__", "__bases__", "__mro__", "__base__", "__defaults__", "__kwdefaults__",
+    "f_globals", "f_locals", "f_back", "f_code", "gi_frame", "cr_frame", "tb_frame", "co_code", "co_consts",
+    "cell_contents",
+}
+DYNAMIC_NAMES = {"__import__", "exec", "eval", "compile", "globals", "vars", "breakpoint",
+                 "__builtins__", "__loader__", "__spec__"}
+DYNAMIC_MODULES = {"importlib", "inspect", "gc", "ctypes", "types", "builtins", "marshal", "runpy", "imp",
+                   "pkgutil", "code", "codeop", "dis", "zipimport", "copyreg", "pickle", "dill", "cloudpickle",
+                   "_ctypes", "cffi"}
+SYS_ATTRS = {"modules", "_getframe", "settrace", "setprofile", "meta_path", "path_hooks", "path_importer_cache",
+             "_current_frames", "last_traceback", "addaudithook"}
+IPYTHON_SAFE = {"run_line_magic", "run_cell_magic", "system", "getoutput"}
+NOTE_MODULES = {"os", "subprocess", "shutil", "socket", "signal", "threading", "multiprocessing", "pathlib",
+                "resource", "pty", "urllib", "http", "requests", "tempfile", "glob", "io", "asyncio",
+                "concurrent", "sqlite3", "fcntl", "mmap", "select"}
+NOTE_NAMES = {"open"}
+_BACKPROPLAB_STRING = re.compile(r"\bbackproplab\.(?!(?:check|plots|widgets)\b)[A-Za-z_]|"
+                                 r"(?:from|import)\s+backproplab\b(?!\s+import\s+(?:check|plots|widgets)\b)")
+
+#: Names the setup cell of every notebook binds.
+SETUP_BINDINGS = {"check": "backproplab.check", "plots": "backproplab.plots", "widgets": "backproplab.widgets",
+                  "backproplab": "backproplab"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something a learner's cell does that the grader looks at."""
+
+    cell: int  # index of the cell in the notebook
+    cell_id: str
+    line: int
+    code: str  # the line, stripped
+    what: str  # short description, e.g. "backproplab.layers", "__code__"
+    blocking: bool
+    exercises: frozenset[str] | None  # exercises it concerns; None: all of them
+    message: str  # learner-facing
+
+
+# --------------------------------------------------------------------------------- what a module holds
+def _exercises_reaching(module: str, attr: str | None = None) -> frozenset[str] | None:
+    """Exercises whose reference a learner reaches through ``module`` (``.attr``); None: all (machinery)."""
+    from backproplab.checks import REGISTRY
+
+    if module == "backproplab" and attr is None:
+        return frozenset()  # the package itself: what matters is which submodule is used next
+    if any(module == m or module.startswith(m + ".") for m in MACHINERY):
+        return None
+    if module == "backproplab.check":
+        return None if attr not in REGISTRY else frozenset()
+    try:
+        mod = importlib.import_module(module)
+    except Exception:
+        return frozenset()
+    if attr is not None and hasattr(mod, attr):
+        targets = [getattr(mod, attr)]
+    else:
+        targets = list(vars(mod).values())
+    wanted = {id(t) for t in targets if callable(t)}
+    found = set()
+    for name, ex in REGISTRY.items():
+        ref = ex.reference
+        if id(ref) in wanted or (attr is None and getattr(ref, "__module__", None) == module):
+            found.add(name)
+            continue
+        code = getattr(ref, "__code__", None)
+        glb = getattr(ref, "__globals__", {})
+        if isinstance(code, types.CodeType) and any(id(glb.get(n)) in wanted for n in code.co_names):
+            found.add(name)  # a reference that wraps what the learner imported (e.g. relu_derivative)
+    return frozenset(found)
+
+
+# ----------------------------------------------------------------------------------------- the walk
+class _Visitor(ast.NodeVisitor):
+    def __init__(self, bindings: dict[str, str]):
+        self.bindings = bindings
+        self.hits: list[tuple[int, str, bool, frozenset[str] | None]] = []  # line, what, blocking, exercises
+
+    def hit(self, node, what, blocking, exercises=None):
+        self.hits.append((getattr(node, "lineno", 1), what, blocking, exercises))
+
+    def _module_use(self, node, dotted: str):
+        """``dotted`` = a backproplab module path, possibly followed by attributes."""
+        parts = dotted.split(".")
+        if len(parts) > 1 and parts[1] in ALLOWED and parts[1] != "check":
+            return  # plots, widgets: figures and explorers
+        if len(parts) > 1 and parts[1] == "check":
+            if len(parts) == 2 or _is_check(parts[2]):
+                return
+            self.hit(node, ".".join(parts[:3]), True)  # check.<not a check>: the engine behind it
+            return
+        module, rest = parts[0], parts[1:]
+        while rest:
+            candidate = module + "." + rest[0]
+            try:
+                importlib.import_module(candidate)
+            except Exception:
+                break
+            module, rest = candidate, rest[1:]
+        if module == "backproplab" and not rest:
+            return
+        attr = rest[0] if rest else None
+        exercises = _exercises_reaching(module, attr)
+        if exercises is not None and not exercises:
+            return
+        what = module + (f".{attr}" if attr else "")
+        self.hit(node, what, True, exercises)
+
+    def visit_Import(self, node):
+        for alias in node.names:
+            top = alias.name.split(".")[0]
+            if top == "backproplab":
+                self._module_use(node, alias.name)
+                self.bindings[alias.asname or top] = alias.name if alias.asname else top
+            elif top in DYNAMIC_MODULES:
+                self.hit(node, f"import {alias.name}", True)
+            elif top in NOTE_MODULES:
+                self.hit(node, f"import {alias.name}", False)
+            self.bindings.setdefault(alias.asname or top, alias.name if alias.asname else top)
+
+    def visit_ImportFrom(self, node):
+        mod = node.module or ""
+        top = mod.split(".")[0]
+        for alias in node.names:
+            if top == "backproplab":
+                self._module_use(node, f"{mod}.{alias.name}")
+                self.bindings[alias.asname or alias.name] = f"{mod}.{alias.name}"
+            elif top in DYNAMIC_MODULES:
+                self.hit(node, f"from {mod} import {alias.name}", True)
+            elif top == "sys" and alias.name in SYS_ATTRS:
+                self.hit(node, f"sys.{alias.name}", True)
+            elif top in NOTE_MODULES:
+                self.hit(node, f"from {mod} import {alias.name}", False)
+
+    def visit_Attribute(self, node):
+        if isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name) \
+                and node.value.func.id == "get_ipython" and node.attr not in IPYTHON_SAFE:
+            self.hit(node, f"get_ipython().{node.attr}", True)
+        dotted = _dotted(node)
+        if not dotted:
+            if node.attr in INTROSPECTION_ATTRS:
+                self.hit(node, node.attr, True)
+            self.generic_visit(node)
+            return
+        # A whole chain a.b.c at once: its inner nodes are not visited again.
+        parts = dotted.split(".")
+        for part in parts[1:]:
+            if part in INTROSPECTION_ATTRS:
+                self.hit(node, part, True)
+        self.visit_Name(ast.Name(id=parts[0], lineno=node.lineno))
+        bound = self.bindings.get(parts[0])
+        if bound and bound.split(".")[0] == "backproplab":
+            self._module_use(node, ".".join([bound, *parts[1:]]))
+        elif bound == "sys" and len(parts) > 1 and parts[1] in SYS_ATTRS:
+            self.hit(node, f"sys.{parts[1]}", True)
+
+    def visit_Name(self, node):
+        if node.id in DYNAMIC_NAMES:
+            self.hit(node, node.id, True)
+        elif node.id in NOTE_NAMES:
+            self.hit(node, node.id, False)
+
+    def visit_Call(self, node):
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in ("getattr", "hasattr", "setattr", "delattr") \
+                and len(node.args) >= 2:
+            name = node.args[1]
+            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+                if func.id == "getattr":
+                    self.hit(node, "getattr with a computed name", True)
+            elif name.value in INTROSPECTION_ATTRS or name.value in DYNAMIC_NAMES:
+                self.hit(node, name.value, True)
+            elif func.id == "getattr":
+                target = _dotted(node.args[0]) if isinstance(node.args[0], (ast.Name, ast.Attribute)) else None
+                if target:
+                    root, _, rest = target.partition(".")
+                    bound = self.bindings.get(root)
+                    if bound and bound.split(".")[0] == "backproplab":
+                        self._module_use(node, ".".join(p for p in (bound, rest, name.value) if p))
+        self.generic_visit(node)
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, str) and "backproplab" in node.value and _BACKPROPLAB_STRING.search(node.value):
+            self.hit(node, "code naming backproplab internals in a string", True)
+
+
+def _is_check(name: str) -> bool:
+    from backproplab.checks import REGISTRY
+
+    return name in REGISTRY
+
+
+def _dotted(node) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _parse(source: str) -> ast.AST | None:
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        pass
+    try:  # IPython syntax (%magics, !shell): scan what IPython would run
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return ast.parse(TransformerManager().transform_cell(source))
+    except Exception:
+        return None
+
+
+def _norm(text: str) -> str:
+    return "\n".join(line.rstrip() for line in str(text).strip().splitlines())
+
+
+def learner_cells(source_nb, nb) -> list[int]:
+    """Indices of the code cells of ``nb`` written by the learner: not graded test cells, and not identical
+    to a cell of the source notebook (the released teaching cells, the read-only set-up)."""
+    trusted = {_norm(c.source) for c in read_notebook(source_nb).cells if c.cell_type == "code"}
+    return [i for i, c in enumerate(read_notebook(nb).cells)
+            if c.cell_type == "code" and not is_graded_test(c) and _norm(c.source) not in trusted]
+
+
+def scan_source(source: str, bindings: dict[str, str] | None = None) -> list[tuple[int, str, bool, frozenset | None]]:
+    tree = _parse(source)
+    if tree is None:
+        return []
+    visitor = _Visitor(dict(SETUP_BINDINGS) if bindings is None else bindings)
+    visitor.visit(tree)
+    return visitor.hits
+
+
+def scan_submission(source_nb, nb) -> list[Finding]:
+    """Every finding in the learner's cells of ``nb`` (blocking ones first)."""
+    nb = read_notebook(nb)
+    bindings = dict(SETUP_BINDINGS)
+    findings = []
+    for index in learner_cells(source_nb, nb):
+        cell = nb.cells[index]
+        lines = cell.source.splitlines()
+        for line, what, blocking, exercises in scan_source(cell.source, bindings):
+            code = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+            findings.append(Finding(index, str(cell.get("id", index)), line, code[:120], what, blocking,
+                                    exercises, _message(index, line, code, what, blocking, exercises)))
+    unique = list(dict.fromkeys(findings))
+    return sorted(unique, key=lambda f: (not f.blocking, f.cell, f.line))
+
+
+def _message(index, line, code, what, blocking, exercises) -> str:
+    where = f"Cell {index + 1}, line {line} (`{code[:80]}`)"
+    if not blocking:
+        return f"{where} uses {what}: noted for your instructor."
+    if what.startswith("backproplab.") and exercises is not None:
+        names = ", ".join(sorted(exercises))
+        return (f"{where} uses the course's reference implementation ({what}): graded answers must be your own "
+                f"code, so {names} score{'s' if len(exercises) == 1 else ''} 0. Ask your instructor if you think "
+                f"this is a mistake.")
+    return (f"{where} uses {what}, which can reach the course's reference implementations or the grader: "
+            f"graded answers may not use it, so every exercise of this notebook scores 0. Ask your instructor "
+            f"if you think this is a mistake.")

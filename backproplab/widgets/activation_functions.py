@@ -1,0 +1,102 @@
+"""Explorers of notebook 04 (activation functions).
+
+Each explorer returns an ``ipywidgets.VBox``: controls, a one-line reading of the figure (``HTML``) and the figure
+itself, rendered to PNG into an ``ipywidgets.Image`` (so it updates in place, without flicker, in any front end).
+"""
+
+from __future__ import annotations
+
+import io
+
+import ipywidgets as w
+import matplotlib.pyplot as plt
+import numpy as np
+
+from backproplab.activations import softmax, softmax_jacobian
+from backproplab.plots.activation_functions import (
+    INIT_CHOICES,
+    layer_gradient_norms,
+    softmax_jacobian_heatmap,
+    vanishing_gradients,
+)
+
+__all__ = ["softmax_explorer", "vanishing_gradient_explorer"]
+
+
+def figure_png(fig, dpi: int = 85) -> bytes:
+    """Render a matplotlib Figure to PNG bytes and close it."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _fmt_power(x: float) -> str:
+    return f"{x:.1e}".replace("e-0", "e-").replace("e+0", "e+").replace("e+", "e")
+
+
+def vanishing_gradient_explorer(depth: int = 10, activation: str = "sigmoid", init: str = "xavier"):
+    """Depth slider, activation and initialisation menus -> gradient norm per layer (log scale) of a fresh MLP.
+
+    The network: ``depth`` dense layers of width 64 at initialisation, MSE of random targets (see
+    :func:`backproplab.plots.activation_functions.layer_gradient_norms`).
+    """
+    depth_w = w.IntSlider(value=depth, min=2, max=40, description="depth", continuous_update=False)
+    act_w = w.Dropdown(options=["sigmoid", "tanh", "relu"], value=activation, description="activation")
+    init_w = w.Dropdown(options=[(label, key) for key, (label, _) in INIT_CHOICES.items()], value=init,
+                        description="init", layout=w.Layout(width="330px"))
+    summary = w.HTML()
+    image = w.Image(format="png")
+
+    def update(_change=None):
+        L, act, ini = depth_w.value, act_w.value, init_w.value
+        norms = layer_gradient_norms(L, act, ini)
+        fig, ax = plt.subplots(figsize=(7.5, 3.6), constrained_layout=True)
+        vanishing_gradients(L, configs=((act, ini),), ax=ax)
+        image.value = figure_png(fig)
+        ratio = norms[0] / norms[-1] if norms[-1] > 0 else float("inf")
+        if ratio < 1e-3:
+            reading = "the gradient <b>vanishes</b> on its way back: the first layers barely learn"
+        elif ratio > 1e3:
+            reading = "the gradient <b>explodes</b> on its way back"
+        elif norms.max() < 1e-6:
+            reading = "every layer's gradient is <b>tiny</b>: the signal died in the forward pass already"
+        elif norms.max() > 1e6:
+            reading = "every layer's gradient is <b>huge</b>: the activations blew up in the forward pass"
+        else:
+            reading = "the gradient keeps its size through the layers"
+        summary.value = (f"‖∂L/∂W<sub>1</sub>‖ / ‖∂L/∂W<sub>{L}</sub>‖ = {_fmt_power(ratio)} "
+                         f"(first layer {_fmt_power(norms[0])}, last layer {_fmt_power(norms[-1])}): {reading}.")
+
+    for control in (depth_w, act_w, init_w):
+        control.observe(update, names="value")
+    update()
+    return w.VBox([w.HBox([depth_w, act_w, init_w]), summary, image])
+
+
+def softmax_explorer(logits=(2.0, 1.0, 0.1, -1.0)):
+    """One slider per logit -> softmax probabilities and the Jacobian ``diag(s) − s sᵀ`` as a heat map.
+
+    Push one logit far above the others: s becomes one-hot and every entry of J goes to 0 (softmax saturates,
+    like a sigmoid).
+    """
+    sliders = [w.FloatSlider(value=float(v), min=-8.0, max=8.0, step=0.1, description=f"z{k}",
+                             continuous_update=False, layout=w.Layout(width="260px"))
+               for k, v in enumerate(logits)]
+    summary = w.HTML()
+    image = w.Image(format="png")
+
+    def update(_change=None):
+        z = np.array([s.value for s in sliders])
+        fig = softmax_jacobian_heatmap(z)
+        image.value = figure_png(fig)
+        s = softmax(z)
+        J = softmax_jacobian(z)
+        summary.value = (f"s = [{', '.join(f'{v:.3f}' for v in s)}], sum {s.sum():.3f}; "
+                         f"largest |J<sub>ij</sub>| = {np.abs(J).max():.3g} (never above 1/4, the peak of "
+                         f"s(1 − s)); the smaller it is, the less gradient gets through the softmax.")
+
+    for s in sliders:
+        s.observe(update, names="value")
+    update()
+    return w.VBox([w.HBox(sliders[:2]), w.HBox(sliders[2:]), summary, image])
