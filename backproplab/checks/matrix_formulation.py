@@ -24,12 +24,12 @@ from backproplab.network import mlp_forward, mlp_loss_and_grads
 from backproplab.regularization import dropout_backward, dropout_forward, l2_grad
 
 MAX_LAYERS = 3
+GRAD_NAMES = tuple(f"{p}{l}" for l in range(1, MAX_LAYERS + 1) for p in ("dW", "db"))
 
 
 class ReturnValueError(TypeError):
-    """Raised by a check's harness when the learner's function returns the wrong kind of value."""
-
-GRAD_NAMES = tuple(f"{p}{l}" for l in range(1, MAX_LAYERS + 1) for p in ("dW", "db"))
+    """Raised by a check's harness when the learner's function returns the wrong kind of value (a plain
+    exception: the engine turns it into one sentence, and the trusted grader records it like any error)."""
 
 
 # ------------------------------------------------------------------------------------------ mlp_backward

@@ -58,10 +58,15 @@ def _say(stream, text: str) -> None:
 
 def grade(submissions: Path, *, root: Path | None = None, roster: Path | None = None, jobs: int | None = None,
           assignments: list[str] | None = None, out: Path | None = None, release: bool = True,
-          force: bool = False, stdout=sys.stdout, stderr=sys.stderr) -> Outcome:
-    """Grade an LMS export; see the module docstring. Returns what was written and the report."""
+          force: bool = False, stdout="-", stderr="-") -> Outcome:
+    """Grade an LMS export; see the module docstring. Returns what was written and the report.
+
+    ``stdout`` gets the summary and ``stderr`` the progress ("-": the current ``sys`` streams; None: quiet).
+    """
     from sqlalchemy.exc import SAWarning
 
+    stdout = sys.stdout if stdout == "-" else stdout
+    stderr = sys.stderr if stderr == "-" else stderr
     with warnings.catch_warnings():
         # nbgrader's own Gradebook calls trigger SQLAlchemy autoflush warnings; they are harmless
         warnings.simplefilter("ignore", SAWarning)

@@ -84,12 +84,8 @@ def network_diagram_figure(sizes=(3, 4, 2)):
     fig, ax = plt.subplots(figsize=(2.9 * L + 2.4, 4.6), constrained_layout=True)
     xs = [2.9 * l for l in range(L + 1)]
     height = max(sizes)
-    pos = []
-    for l, n in enumerate(sizes):
-        ys = np.linspace(height - 1, 0, n) if n > 1 else np.array([(height - 1) / 2])
-        if n > 1 and n < height:
-            ys = (height - 1) / 2 + (np.arange(n)[::-1] - (n - 1) / 2)
-        pos.append(ys)
+    # unit spacing, each layer centred vertically
+    pos = [(height - 1) / 2 + (np.arange(n)[::-1] - (n - 1) / 2) for n in sizes]
     for l in range(L):
         for y0 in pos[l]:
             for y1 in pos[l + 1]:

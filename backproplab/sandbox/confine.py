@@ -110,14 +110,16 @@ class UidLease:
 
 # --------------------------------------------------------------------------------------- processes
 def _proc_fields(pid: str) -> tuple[int, int] | None:
-    """(real uid, session id) of a process, or None when it is gone."""
+    """(real uid, session id) of a live process, or None when it is gone or a zombie (nothing to kill)."""
     try:
         with open(f"/proc/{pid}/status", "rb") as fh:
             uid = next(int(line.split()[1]) for line in fh if line.startswith(b"Uid:"))
         with open(f"/proc/{pid}/stat", "rb") as fh:
             stat = fh.read()
-        sid = int(stat[stat.rindex(b")") + 2:].split()[3])
-        return uid, sid
+        fields = stat[stat.rindex(b")") + 2:].split()
+        if fields[0] in (b"Z", b"X"):
+            return None
+        return uid, int(fields[3])
     except (OSError, StopIteration, ValueError, IndexError):
         return None
 
@@ -157,6 +159,17 @@ def kill_processes(*, uid: int | None = None, session: int | None = None, exclud
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
     return len(stopped)
+
+
+def count_tasks(uid: int) -> int:
+    """Processes and threads of ``uid`` (what ``RLIMIT_NPROC`` counts)."""
+    n = 0
+    for pid in find_processes(uid=uid):
+        try:
+            n += len(os.listdir(f"/proc/{pid}/task"))
+        except OSError:
+            pass
+    return n
 
 
 def kill_user(uid: int) -> int:
@@ -340,10 +353,11 @@ class Launch:
 def build_launch(*, scratch: Scratch, connection_file: str, env: dict[str, str], limits: Limits, python: str,
                  uid: int | None, cgroups: Cgroups | None, hide: list[str], keep: list[str]) -> Launch:
     """The kernel command: ``[unshare ... enter PLAN →] [setpriv →] prlimit → env -i → python -P -m kernel``."""
-    kernel = [python, "-P", "-m", "backproplab.sandbox.kernel", "-f", connection_file]
+    kernel = [python, "-P", "-m", "backproplab.sandbox.kernel", "-f", connection_file,
+              "--HistoryManager.hist_file=:memory:", *(["--no-new-processes"] if limits.no_new_processes else [])]
     environment = [tool("env"), "-i", *(f"{k}={v}" for k, v in sorted(env.items())), *kernel]
     if uid is None:
-        nproc_offset = len(find_processes(uid=os.getuid()))
+        nproc_offset = count_tasks(os.getuid())
         command = [tool("prlimit"), *limits.prlimit_args(nproc_offset), "--", *environment]
         return Launch(command, "resource limits only (grading as an ordinary user: no user switch, "
                                "no mount namespace)")

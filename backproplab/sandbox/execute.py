@@ -148,6 +148,8 @@ def _client_class():
             self._cap_cell, self._cap_total = per_cell, total
             self._used_total = 0
             self.truncated: dict[int, int] = {}
+            self.lost_output: set[int] = set()
+            self._saw_idle = False
             self.reset_cell_cap()
 
         def reset_cell_cap(self):
@@ -155,6 +157,9 @@ def _client_class():
 
         def process_message(self, msg, cell, cell_index):
             kind = msg.get("msg_type", "")
+            if kind == "status" and msg.get("content", {}).get("execution_state") == "idle":
+                self._saw_idle = True
+            notice = False
             if kind in ("stream", "display_data", "execute_result", "error", "update_display_data") \
                     or kind.startswith("comm"):
                 size = _size(msg.get("content")) + sum(len(b) for b in msg.get("buffers") or ())
@@ -162,21 +167,36 @@ def _client_class():
                 if size > room:
                     dropped = size
                     if kind == "stream" and room > 0:  # keep the beginning of a long print
-                        text = msg["content"].get("text", "")
-                        msg["content"]["text"] = text[:room]
-                        dropped = size - room
-                        size = room
+                        msg["content"]["text"] = msg["content"].get("text", "")[:room]
+                        dropped, size = size - room, room
                     else:
                         size = 0
-                    first = cell_index not in self.truncated
+                    notice = cell_index not in self.truncated
                     self.truncated[cell_index] = self.truncated.get(cell_index, 0) + dropped
-                    if first:
-                        cell.outputs.append(_notice())
-                    if size == 0:
-                        return None
                 self._used_cell += size
                 self._used_total += size
-            return super().process_message(msg, cell, cell_index)
+                if size == 0:
+                    if notice:
+                        cell.outputs.append(_notice())
+                    return None
+            out = super().process_message(msg, cell, cell_index)
+            if notice:
+                cell.outputs.append(_notice())
+            return out
+
+        async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
+            self._saw_idle = False
+            out = await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+            if not self._saw_idle and self.kc is not None and cell.cell_type == "code" and cell.source.strip():
+                # The kernel's "idle" never arrived: ZeroMQ dropped a message over the size limit and
+                # closed the output channel (it does not reconnect after that). Open a new one.
+                self.lost_output.add(cell_index)
+                old, self.kc._iopub_channel = self.kc._iopub_channel, None
+                if old is not None:
+                    old.close()
+                self.kc.iopub_channel  # noqa: B018 (connects)
+                await asyncio.sleep(0.2)
+            return out
 
     return CappedClient
 
@@ -232,6 +252,7 @@ async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, e
             return
         try:
             kernel_pid = km.provisioner.pid if km.provisioner else None
+            result.confinement += "; " + _seccomp_status(kernel_pid, limits)
             deadline = start + limits.total_timeout
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code" or not cell.source.strip():
@@ -289,9 +310,25 @@ async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, e
         if launch.plan_path is not None:
             with contextlib.suppress(FileNotFoundError):
                 launch.plan_path.unlink()
+        for index in sorted(client.lost_output):
+            result.incidents.append(f"cell {index + 1}: output lost (a message over "
+                                    f"{limits.message_bytes / 2**20:.0f} MB, or output that did not stop)")
         for index, dropped in sorted(client.truncated.items()):
             result.incidents.append(f"cell {index + 1}: {dropped / 2**20:.1f} MB of output not kept "
                                     f"(over the output limit)")
+
+
+def _seccomp_status(pid, limits: Limits) -> str:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            mode = next((line.split()[1] for line in fh if line.startswith("Seccomp:")), "0")
+    except OSError:
+        mode = "?"
+    if mode != "2":
+        return "WARNING: no seccomp filter: the kernel may signal other processes of its user and start processes"
+    if limits.no_new_processes:
+        return "seccomp: no new processes, signals to itself only"
+    return "seccomp: signals to itself only; new processes allowed up to the process limit"
 
 
 async def _kill(km) -> None:

@@ -25,20 +25,24 @@ class Limits:
     to answer. Output: at most ``output_bytes_per_cell`` / ``output_bytes_total`` of outputs are kept in the
     executed notebook (the rest is replaced by a one-line notice); one message larger than
     ``message_bytes`` is dropped by ZeroMQ before it reaches the grader's memory.
+
+    ``no_new_processes``: the kernel may not start processes at all (seccomp; threads are fine), which stops a
+    fork bomb at its first ``fork`` and keeps every line of learner code inside the kernel process.
     """
 
-    cpu_seconds: int = 60
+    cpu_seconds: int = 600
     memory_bytes: int = 4 * GB
     max_processes: int = 64
     file_bytes: int = 64 * MB
     open_files: int = 256
     scratch_bytes: int = 256 * MB
     cell_timeout: float = 120.0
-    total_timeout: float = 900.0
+    total_timeout: float = 1800.0
     startup_timeout: float = 60.0
     output_bytes_per_cell: int = 1 * MB
     output_bytes_total: int = 8 * MB
     message_bytes: int = 32 * MB
+    no_new_processes: bool = True
 
     def with_(self, **changes) -> Limits:
         return replace(self, **changes)

@@ -55,8 +55,8 @@ def race_table(paths: dict, surface: str, notes=()) -> str:
         finite = bool(np.all(np.isfinite(w)))
         loss = s.f(w) if finite else float("nan")
         dist = float(np.hypot(*(w - np.array(s.minimum)))) if finite else float("nan")
-        diverged = not finite or dist > 5 * float(np.ptp(s.extent))
-        result = "diverged" if diverged else f"{loss:.3g}"
+        diverged = not finite or loss > s.f(path[0])
+        result = f"diverges ({loss:.3g})" if diverged and finite else ("diverges" if diverged else f"{loss:.3g}")
         rows.append(f"<tr><td style='padding:1px 10px'>{html.escape(label)}</td><td style='padding:1px 10px;"
                     f"text-align:right'>{result}</td><td style='padding:1px 10px;text-align:right'>"
                     f"{'' if diverged else f'{dist:.3g}'}</td><td style='padding:1px 10px;text-align:right'>"

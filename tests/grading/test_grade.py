@@ -157,8 +157,7 @@ def report_lines(out: Path) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for line in lines:
         if line.strip() and line.strip() != "none":
-            student, assignment, message = line.split(None, 2)
-            assert assignment in (A, "-")
+            student, _assignment, message = line.split(None, 2)
             found.setdefault(student, []).append(message)
     return found
 

@@ -1,0 +1,50 @@
+"""Grades that learner code cannot forge (see autograder/SECURITY.md).
+
+With plain nbgrader, a learner's answer cell runs as the instructor inside the course folder: it can open the
+gradebook, print the hidden tests, or return an object whose ``__eq__`` always says True. Here
+
+1. :func:`execute_confined` runs one submission in a kernel with resource limits, timeouts and output caps
+   and, as root, as a user of its own in a mount namespace where the gradebook, the sources, the tests and
+   other submissions do not exist (:mod:`.confine`, :mod:`.enter`, :mod:`.kernel`);
+2. :func:`score_submission` judges in the grader process, from the plain records the graded checks wrote and
+   the grader's seed, with the source notebook's test cells (:mod:`.scoring`, :mod:`backproplab.trusted`);
+   answers that call the reference implementation are caught (:mod:`.poison` in the kernel, :mod:`.scan`
+   outside);
+3. :func:`feedback_notebook` / :func:`feedback_html` never show hidden tests (:mod:`.feedback`).
+
+:func:`grade_submission` does all of it for one submitted notebook.
+
+Modules: ``limits`` (Limits), ``seeds`` (per-submission seeds), ``notebook`` (graded cells, check calls,
+hidden regions), ``assemble`` (test cells from the source), ``confine`` (uid, namespace, cgroups, scratch),
+``enter`` (root's half of the launch), ``kernel`` (the kernel's entry point), ``poison``, ``execute``,
+``scan``, ``scoring``, ``feedback``, ``grade``.
+"""
+
+from importlib import import_module
+
+_EXPORTS = {
+    "Limits": "limits", "DEFAULT_LIMITS": "limits",
+    "derive_seed": "seeds", "load_secret": "seeds",
+    "assemble": "assemble",
+    "Execution": "execute", "execute_confined": "execute", "execute_confined_async": "execute",
+    "CellScore": "scoring", "score_submission": "scoring",
+    "Finding": "scan", "scan_submission": "scan",
+    "feedback_notebook": "feedback", "feedback_html": "feedback",
+    "SubmissionGrade": "grade", "grade_submission": "grade", "grade_submission_async": "grade",
+    "can_confine": "confine",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    # Lazy: the grading kernel imports backproplab.sandbox.kernel and must not pay for nbclient & co.
+    if name in _EXPORTS:
+        value = getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__
