@@ -112,7 +112,8 @@ def _outcome_from_json(obj: Any) -> Outcome:
     if type(obj) is not dict:
         return Outcome(error=Finding("the recorded result is malformed.", "malformed"))
     if "error" in obj:
-        mistake = obj.get("mistake") if obj.get("mistake") in ("not_implemented", "exception") else "exception"
+        mistake = obj.get("mistake")
+        mistake = mistake if isinstance(mistake, str) and mistake.isidentifier() else "exception"
         return Outcome(error=Finding(str(obj["error"])[:2000], mistake))
     return Outcome(decode(obj.get("result")), decode(obj.get("args_after")))
 

@@ -355,12 +355,13 @@ def _dropout_wrong(draw):
     return wrong
 
 
-def _flag_off(index):
-    """The correct measurements with one of the four flags at 0 (everything else right)."""
+def _flag_off(*indices):
+    """The correct measurements with some of the four flags at 0 (everything else right)."""
     def wrong(X, p, seed):
         out = [1.0 / p, p, 1.0, 1.0, 1.0, 1.0]
-        out[index] = 0.0
-        if index == 2:
+        for index in indices:
+            out[index] = 0.0
+        if 2 in indices:
             out[0] = 0.0  # no single scale is reported then
         return tuple(out)
     return wrong
@@ -405,6 +406,10 @@ DROPOUT_FORWARD = Exercise(
         Mistake("cache_keep_prob",
                 "return cache = (mask, keep_prob): cache[1] should be keep_prob.",
                 _flag_off(5)),
+        Mistake("cache_structure",
+                "the cache should be the pair (mask, keep_prob), with the mask already divided by keep_prob: "
+                "return out, (mask, keep_prob).",
+                _flag_off(4, 5)),
     ),
 )
 

@@ -61,7 +61,8 @@ def assemble(source_nb, submission_nb) -> tuple[object, list[str]]:
                 cell = new
             cell.metadata["nbgrader"] = copy.deepcopy(src.metadata["nbgrader"])
             cells.append(cell)
-    # Deleted test and read-only cells come back, after the nearest source cell that precedes them.
+    # Deleted test and read-only cells come back before the next source cell that is present (at the end
+    # when none is).
     order = [grade_id(c) for c in source.cells if grade_id(c)]
     for pos, gid in enumerate(order):
         if gid in seen or gid not in fixed:
@@ -69,9 +70,8 @@ def assemble(source_nb, submission_nb) -> tuple[object, list[str]]:
         if is_graded_test(by_id[gid]):
             notes.append(f"test cell '{gid}' was deleted: the instructor's version was run")
         where = {grade_id(c): i for i, c in enumerate(cells) if grade_id(c)}
-        previous = [g for g in order[:pos] if g in where]
         following = [g for g in order[pos + 1:] if g in where]
-        at = where[previous[-1]] + 1 if previous else where[following[0]] if following else len(cells)
+        at = where[following[0]] if following else len(cells)
         cells.insert(at, _restored(by_id[gid]))
         seen.add(gid)
     for cell in cells:

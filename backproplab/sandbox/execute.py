@@ -149,11 +149,23 @@ def _client_class():
             self._used_total = 0
             self.truncated: dict[int, int] = {}
             self.lost_output: set[int] = set()
+            self.clients = []
             self._saw_idle = False
             self.reset_cell_cap()
 
         def reset_cell_cap(self):
             self._used_cell = 0
+
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()
+            self.clients.append(kc)
+            return kc
+
+        def close_clients(self):
+            for kc in self.clients:
+                with contextlib.suppress(Exception):
+                    kc.stop_channels()
+                    kc.context.destroy(linger=0)
 
         def process_message(self, msg, cell, cell_index):
             kind = msg.get("msg_type", "")
@@ -301,6 +313,7 @@ async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, e
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(setup.__aexit__(None, None, None), 15)
             await _kill(km)
+            client.close_clients()
     finally:
         if uid is None and kernel_pid:
             kill_processes(session=kernel_pid)

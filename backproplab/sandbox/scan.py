@@ -97,17 +97,19 @@ def _exercises_reaching(module: str, attr: str | None = None) -> frozenset[str] 
         targets = [getattr(mod, attr)]
     else:
         targets = list(vars(mod).values())
-    wanted = {id(t) for t in targets if callable(t)}
+    references = {id(ex.reference) for ex in REGISTRY.values()}
+    # What the learner reached that is the reference of some exercise (helpers such as as_array are not).
+    wanted = {id(t) for t in targets if id(t) in references}
     found = set()
     for name, ex in REGISTRY.items():
         ref = ex.reference
-        if id(ref) in wanted or (attr is None and getattr(ref, "__module__", None) == module):
+        if id(ref) in wanted:
             found.add(name)
             continue
         code = getattr(ref, "__code__", None)
         glb = getattr(ref, "__globals__", {})
         if isinstance(code, types.CodeType) and any(id(glb.get(n)) in wanted for n in code.co_names):
-            found.add(name)  # a reference that wraps what the learner imported (e.g. relu_derivative)
+            found.add(name)  # a reference that wraps what the learner reached (relu_backward: relu_derivative)
     return frozenset(found)
 
 

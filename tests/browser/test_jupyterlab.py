@@ -76,7 +76,13 @@ def test_notebook_runs_in_jupyterlab(lab, lab_server, nb):
         pytest.fail(f"no notebooks found: {nb}/*/*.ipynb under {ROOT} is empty", pytrace=False)
     kind = nb.split("/")[0]
     t0 = time.perf_counter()
+    phases: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        phases[name] = time.perf_counter() - t0 - sum(phases.values())
+
     lab.open(nb)
+    lap("open")
     problems: list[str] = []
     try:
         # Course notebooks: each cell in turn (the exercises raise NotImplementedError and must not stop the
@@ -85,6 +91,7 @@ def test_notebook_runs_in_jupyterlab(lab, lab_server, nb):
         assert lab.wait_idle(), f"{nb}: the kernel is still busy after running every cell"
         if not lab.wait_widgets():
             problems.append("widgets still show 'Loading widget...' after 30 s")
+        lap("run")
         report = lab.report()
         code = [c for c in report["cells"] if c["type"] == "code"]
 
@@ -130,6 +137,8 @@ def test_notebook_runs_in_jupyterlab(lab, lab_server, nb):
                 problems.append(f"{_cell_label(cell)}: explorer shows an error after its "
                                 f"{result['control']} moved: {err[:200]!r}")
 
+        lap("explorers")
+
         # ---- matplotlib figures
         images = [i for c in code for i in c["images"]]
         if not any(i["png"] and i["loaded"] for i in images):
@@ -150,16 +159,25 @@ def test_notebook_runs_in_jupyterlab(lab, lab_server, nb):
         status = lab.kernel_status()
         if status != "idle":
             problems.append(f"kernel status at the end is {status!r}, not 'idle'")
-    finally:
-        lab.screenshot(SCREENSHOTS / _screenshot_name(nb))
-        REPORT["screenshots"] = f"screenshots: {SCREENSHOTS.relative_to(ARTIFACTS.parent)}/"
+    finally:  # also when an assertion above failed: the screenshot shows what went wrong
+        try:
+            lab.screenshot(SCREENSHOTS / _screenshot_name(nb))
+            REPORT["screenshots"] = f"screenshots: {SCREENSHOTS.relative_to(ARTIFACTS.parent)}/"
+        except Exception as exc:  # never hide the original failure
+            print(f"note: no screenshot of {nb}: {exc}")
+        lap("screenshot")
         if nb == FIRST_COURSE:
             total = _memory(lab_server, nb)
-        lab.close()
+        try:
+            lab.close()
+        except Exception as exc:
+            print(f"note: closing {nb} failed: {exc}")
     for err in lab.page.bplab_errors:
         print(f"note: JavaScript error in the page: {err[:300]}")
     lab.page.bplab_errors.clear()
-    print(f"{nb}: {len(explorers)} explorer(s), {len(images)} image(s), {time.perf_counter() - t0:.1f} s")
+    lap("close")
+    print(f"{nb}: {len(explorers)} explorer(s), {len(images)} image(s), {time.perf_counter() - t0:.1f} s (" +
+          ", ".join(f"{k} {v:.1f}" for k, v in phases.items()) + ")")
     saved = [p for p in lab_server.saved_files() if not p.lstrip("/").startswith("test-artifacts/")]
     assert not saved, f"JupyterLab saved {saved}: the browser tests must never write into the course"
     assert not problems, f"{nb}:\n  " + "\n  ".join(problems)

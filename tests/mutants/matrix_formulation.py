@@ -209,6 +209,11 @@ def drop_unscaled_mask_cached(X, keep_prob, rng):
     return X * keep / keep_prob, (keep, keep_prob)
 
 
+def drop_mask_as_cache(X, keep_prob, rng):
+    mask = (rng.random(X.shape) < keep_prob) / keep_prob
+    return X * mask, mask
+
+
 def drop_in_place(X, keep_prob, rng):
     mask = (rng.random(X.shape) < keep_prob) / keep_prob
     X *= mask
@@ -293,6 +298,7 @@ MUTANTS = {
         ("multiplied_by_keep_prob", drop_times_p),
         ("rng_not_used", drop_global_rng),
         ("cache_mask", drop_unscaled_mask_cached),
+        ("cache_structure", drop_mask_as_cache),
         ("in_place", drop_in_place),
     ],
     "dropout_backward": [

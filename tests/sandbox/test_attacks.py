@@ -1,0 +1,139 @@
+"""Every attack of attacks.py against the trusted grader, in one parallel batch with honest students.
+
+For each submission: the exact score; for all of them: the batch finished, the honest students' grades are
+what they are alone, no file of the course (gradebook, sources, other students' submissions) changed, and
+no hidden test reached an output before the graded cells or any feedback page.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from backproplab.sandbox import score_submission
+from tests.sandbox.attacks import ATTACKS, BY_NAME, HIDDEN_MARKER, TOTAL
+from tests.sandbox.conftest import HONEST, students
+
+
+def _grade(batch, student):
+    grade = batch["grades"][student]
+    if isinstance(grade, BaseException):
+        raise AssertionError(f"grading {student} raised {type(grade).__name__}: {grade}") from grade
+    return grade
+
+
+def _outputs_text(nb, until_graded: bool = False) -> str:
+    parts = []
+    for cell in nb.cells:
+        if until_graded and cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            break
+        for out in cell.get("outputs", []):
+            parts.append(" ".join(str(out.get(k, "")) for k in ("text", "data", "ename", "evalue")))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
+def test_exact_score(batch, attack):
+    grade = _grade(batch, attack.name)
+    detail = {gid: (s.points, s.message[:200]) for gid, s in grade.scores.items()}
+    assert grade.points == attack.expected, (
+        f"{attack.name}: {grade.points} points, expected {attack.expected}\n{detail}\n"
+        f"problem: {grade.execution.problem}\nincidents: {grade.execution.incidents}\n"
+        f"findings: {[f.message for f in grade.findings if f.blocking]}")
+    assert grade.max_points == TOTAL
+
+
+@pytest.mark.parametrize("attack", [a for a in ATTACKS if a.expected_without_scan is not None],
+                         ids=[a.name for a in ATTACKS if a.expected_without_scan is not None])
+def test_score_without_the_static_scan(batch, attack):
+    """What the records alone give (the scan is the only defence where this is higher than ``expected``)."""
+    grade = _grade(batch, attack.name)
+    scores = score_submission(batch["source"], grade.execution.nb, batch["records"] / attack.name, grade.seed,
+                              scan=False)
+    assert sum(s.points for s in scores.values()) == attack.expected_without_scan
+
+
+def test_batch_finished_in_time(batch):
+    assert set(batch["grades"]) == set(students())
+    for student in students():
+        _grade(batch, student)
+    assert batch["seconds"] < 120, f"the batch took {batch['seconds']:.0f} s"
+
+
+def test_honest_students_are_not_affected(batch):
+    for student in HONEST + ["honest"]:
+        grade = _grade(batch, student)
+        assert grade.points == TOTAL, {g: s.message for g, s in grade.scores.items()}
+        assert grade.execution.problem is None and not grade.findings
+        assert all("all 8 hidden random cases match" in s.message for s in grade.scores.values())
+
+
+def test_no_course_file_was_touched(batch):
+    changed = sorted(p for p in set(batch["before"]) | set(batch["after"])
+                     if batch["before"].get(p) != batch["after"].get(p))
+    assert not changed, f"changed or deleted by a submission: {changed}"
+
+
+def test_the_gradebook_and_other_students_were_out_of_reach(batch):
+    out = _outputs_text(_grade(batch, "write_gradebook").execution.nb)
+    assert "done" in out and "gradebook written" not in out and "overwrote" not in out
+    out = _outputs_text(_grade(batch, "delete_course").execution.nb)
+    assert "deleted" not in out
+
+
+def test_hidden_tests_were_out_of_reach(batch):
+    grade = _grade(batch, "read_hidden_tests")
+    before = _outputs_text(grade.execution.nb, until_graded=True)
+    assert "read 0 files with hidden tests" in before
+    assert HIDDEN_MARKER not in before and "BEGIN HIDDEN" not in before
+
+
+@pytest.mark.parametrize("student", ["read_hidden_tests", "honest", "one_wrong", "eq_override"])
+def test_feedback_never_shows_hidden_tests(batch, student):
+    grade = _grade(batch, student)
+    page = grade.feedback_html()
+    assert HIDDEN_MARKER not in page and "BEGIN HIDDEN" not in page and "hidden=True" not in page
+    assert "hidden tests: not shown" in page
+    for score in grade.scores.values():
+        assert score.message.split(":")[0] in page
+
+
+def test_failure_feedback_names_the_mistake(batch):
+    score = _grade(batch, "one_wrong").scores["test-dense-backward"]
+    assert score.points == 0 and "1/m" in score.message and "dense_backward" in score.message
+
+
+def test_runaway_code_was_stopped_and_reported(batch):
+    ex = {name: _grade(batch, name).execution for name in
+          ("infinite_loop", "sleep", "interrupt_proof_loop", "os_exit", "kill_self", "print_flood", "huge_alloc",
+           "fork_bomb", "fork_bounded")}
+    assert any("interrupted" in i for i in ex["infinite_loop"].incidents)
+    assert any("interrupted" in i for i in ex["sleep"].incidents)
+    assert "did not stop when interrupted" in (ex["interrupt_proof_loop"].problem or "") \
+        or "kernel died" in (ex["interrupt_proof_loop"].problem or "")
+    assert "kernel died" in ex["os_exit"].problem and "kernel died" in ex["kill_self"].problem
+    assert any("output" in i for i in ex["print_flood"].incidents)
+    assert len(_outputs_text(ex["print_flood"].nb)) < 400_000
+    assert "MemoryError" in _outputs_text(ex["huge_alloc"].nb)
+    assert "PermissionError" in _outputs_text(ex["fork_bomb"].nb)
+    forked = _outputs_text(ex["fork_bounded"].nb)
+    assert "forks refused after" in forked
+    n = int(forked.split("forks refused after")[1].split()[0])
+    assert 0 < n < 64, n  # the process limit (threads of the kernel count too)
+    assert any("process(es)" in i for i in ex["fork_bounded"].incidents)
+
+
+def test_the_kernel_was_confined(batch):
+    grade = _grade(batch, "honest")
+    assert "private mount namespace" in grade.execution.confinement
+    assert "seccomp: no new processes" in grade.execution.confinement
+    assert "new processes allowed" in _grade(batch, "fork_bounded").execution.confinement
+
+
+def test_cheats_are_explained_to_the_learner(batch):
+    msg = _grade(batch, "call_reference").scores["test-dense-backward"].message
+    assert "reference implementation" in msg and "backproplab.layers" in msg
+    msg = _grade(batch, "copy_reference").scores["test-relu-backward"].message
+    assert "can reach the course's reference implementations" in msg
+    msg = _grade(batch, "patch_check").scores["test-dense-backward"].message
+    assert "did not run" in msg
+    assert BY_NAME["patch_check"].expected == 3.0

@@ -1,0 +1,149 @@
+"""The pieces of the confinement: seeds, the seccomp filter, uid leases, poisoning, and grading as an
+ordinary user (limits only)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from backproplab.sandbox import derive_seed, load_secret
+from backproplab.sandbox.confine import UID_RANGE, UidLease, can_confine
+from backproplab.sandbox.seccomp import _ARCHES, program
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+# ---------------------------------------------------------------------------------------------- seeds
+def test_seeds_are_stable_and_private():
+    s = derive_seed(b"k" * 32, "alice", "ps1", "ps1")
+    assert s == derive_seed(b"k" * 32, "alice", "ps1", "ps1") and 0 <= s < 2**32
+    assert len({s, derive_seed(b"k" * 32, "bob", "ps1", "ps1"), derive_seed(b"k" * 32, "alice", "ps2", "ps1"),
+                derive_seed(b"j" * 32, "alice", "ps1", "ps1")}) == 4
+
+
+def test_secret_is_created_once_and_private(tmp_path):
+    path = tmp_path / "autograder" / "grading_secret"
+    first = load_secret(path)
+    assert load_secret(path) == first and len(first) >= 32
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.write_text("short")
+    with pytest.raises(ValueError):
+        load_secret(path)
+
+
+# -------------------------------------------------------------------------------------------- seccomp
+@pytest.mark.parametrize("arch", sorted(_ARCHES))
+@pytest.mark.parametrize("no_fork", [True, False])
+def test_filter_jumps_stay_inside(arch, no_fork):
+    prog = program(arch, 1234, no_fork)
+    for i, (code, jt, jf, _) in enumerate(prog):
+        if code in (0x15, 0x35, 0x45):
+            assert i + 1 + jt < len(prog) and i + 1 + jf < len(prog)
+    assert prog[-3][0] == 0x06  # ends with the three returns
+
+
+@pytest.mark.skipif(platform.machine() not in _ARCHES, reason="seccomp filter for x86-64 and arm64 only")
+def test_filter_in_a_process():
+    code = textwrap.dedent("""
+        import os, subprocess, threading, json
+        from backproplab.sandbox import seccomp
+        assert seccomp.install(os.getpid(), no_fork=True)
+        out = {}
+        t = threading.Thread(target=lambda: out.setdefault("thread", True)); t.start(); t.join()
+        for what, fn in [("fork", os.fork), ("subprocess", lambda: subprocess.run(["true"])),
+                         ("kill_all", lambda: os.kill(-1, 0)), ("kill_parent", lambda: os.kill(os.getppid(), 0))]:
+            try:
+                fn(); out[what] = "allowed"
+            except OSError as exc:
+                out[what] = exc.errno
+        os.kill(os.getpid(), 0); out["kill_self"] = "allowed"
+        print(json.dumps(out))
+    """)
+    out = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                    timeout=60).stdout)
+    assert out == {"thread": True, "fork": 1, "subprocess": 1, "kill_all": 1, "kill_parent": 1,
+                   "kill_self": "allowed"}
+
+
+# ------------------------------------------------------------------------------------------- poisoning
+def test_the_reference_is_poisoned_only_during_the_learners_call(tmp_path, monkeypatch):
+    from backproplab import checking
+    from backproplab.checks import REGISTRY
+    from backproplab.layers import dense_backward as reference
+    from backproplab.sandbox import poison
+
+    monkeypatch.setattr(checking, "call_learner", checking.call_learner)  # undone after the test
+    poison.install()
+    ex = REGISTRY["dense_backward"]
+    monkeypatch.setenv(checking.RECORD_DIR_ENV, str(tmp_path))
+    result = checking.run_check(ex, lambda dZ, cache: reference(dZ, cache), hidden=False)
+    assert not result.passed and "reference implementation" in result.message
+    alias = ex.reference
+    assert checking.run_check(ex, lambda dZ, cache: tuple(x + 0 for x in alias(dZ, cache))).passed is False
+    monkeypatch.delenv(checking.RECORD_DIR_ENV)
+    assert checking.run_check(ex, lambda dZ, cache: reference(dZ, cache)).passed  # outside grading: untouched
+
+
+# ------------------------------------------------------------------------------------------ uid leases
+@pytest.mark.skipif(not can_confine(), reason="needs root")
+def test_uid_leases_are_distinct(tmp_path):
+    with UidLease(tmp_path) as a, UidLease(tmp_path) as b:
+        assert a.uid != b.uid and a.uid in UID_RANGE and b.uid in UID_RANGE
+
+
+# ------------------------------------------------------------------------------------- ordinary users
+_UNPRIVILEGED = """
+import json, sys
+from backproplab.sandbox import grade_submission, Limits
+from tests.sandbox.attacks import BY_NAME, source_notebook
+limits = Limits(cpu_seconds=20, memory_bytes=2 * 2**30, cell_timeout=3, total_timeout=60,
+                output_bytes_per_cell=64 * 2**10, output_bytes_total=256 * 2**10, message_bytes=4 * 2**20)
+out = {}
+for name in sys.argv[1:]:
+    g = grade_submission(BY_NAME[name].submission(), source_notebook(), student=name, assignment="ps1",
+                         secret=b"unprivileged-test-secret", limits=limits, workdir=sys.argv[0].rsplit("/", 1)[0])
+    out[name] = [g.points, g.execution.confinement, g.execution.problem]
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture
+def shared_tmp():
+    """A temporary folder an unprivileged user can write (pytest's own is private to root)."""
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="backproplab-unprivileged-"))
+    os.chmod(path, 0o777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_grading_as_an_ordinary_user(shared_tmp):
+    """Without root: resource limits, timeouts, output caps and seccomp hold; the verdict is the same."""
+    tmp_path = shared_tmp
+    names = ["honest", "infinite_loop", "fork_bomb", "print_flood", "kill_everyone", "eq_override"]
+    script = tmp_path / "grade.py"
+    script.write_text(_UNPRIVILEGED)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(REPO), "TMPDIR": str(tmp_path),
+           "LANG": "C.UTF-8"}
+    command = [sys.executable, str(script), *names]
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("setpriv is needed to drop root")
+        os.chown(script, 65534, 65534)
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {k: v[0] for k, v in out.items()} == {"honest": 6.0, "infinite_loop": 6.0, "fork_bomb": 6.0,
+                                                 "print_flood": 6.0, "kill_everyone": 6.0, "eq_override": 3.0}
+    assert all("resource limits only" in v[1] and "seccomp: no new processes" in v[1] for v in out.values())
