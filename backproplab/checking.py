@@ -148,6 +148,8 @@ def _copy(value):
         return value.copy()
     if isinstance(value, dict):
         return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple cache
+        return type(value)(*(_copy(v) for v in value))
     if isinstance(value, (list, tuple)):
         return type(value)(_copy(v) for v in value)
     return value
@@ -379,7 +381,7 @@ def _judge(exercise: Exercise, args: tuple, outcome: Outcome) -> float:
     if not _same(outcome.args_after, args):
         raise Finding(f"`{exercise.name}` returns the right values but modifies its input arrays in place "
                        f"(e.g. `x += ...` or `x[...] = ...` on an argument). Work on a copy: the caller still "
-                       f"needs them (the cache is reused by the backward pass).", "in_place")
+                       f"needs its arrays unchanged.", "in_place")
     return err
 
 

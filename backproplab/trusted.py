@@ -45,6 +45,8 @@ def encode(value: Any, depth: int = 0) -> Any:
         return {"opaque": "deeply nested value"}
     if value is None or type(value) is bool:
         return value
+    if isinstance(value, str):
+        return {"str": str.__str__(value)[:10_000]}
     if type(value) in (int, float) or isinstance(value, np.number):
         return {"scalar": _float(value)} if not isinstance(value, np.bool_) else bool(value)
     if isinstance(value, np.ndarray):  # subclasses included: only the float64 data crosses
@@ -84,6 +86,8 @@ def decode(obj: Any, depth: int = 0) -> Any:
     if type(obj) is not dict:
         return Opaque("malformed record")
     try:
+        if "str" in obj:
+            return str(obj["str"])
         if "scalar" in obj:
             return _unfloat(obj["scalar"])
         if "shape" in obj:

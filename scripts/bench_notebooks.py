@@ -54,6 +54,19 @@ def execute(path: Path, timeout: int = TIMEOUT, allow_errors: bool = False) -> t
     return seconds, cpu, errors
 
 
+def _cell_seconds(cell) -> float | None:
+    """Execution time nbclient recorded in the cell's metadata (busy to idle), if any."""
+    from datetime import datetime
+
+    timing = cell.get("metadata", {}).get("execution", {})
+    try:
+        start, end = (datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
+                      for k in ("iopub.status.busy", "iopub.status.idle"))
+    except (KeyError, ValueError, AttributeError):
+        return None
+    return (end - start).total_seconds()
+
+
 def validate(path: str | Path, invert: bool = False, timeout: int = TIMEOUT) -> dict:
     """Execute ``path`` once with nbgrader's ``Validator`` and summarise every cell.
 
@@ -85,7 +98,7 @@ def validate(path: str | Path, invert: bool = False, timeout: int = TIMEOUT) -> 
             "index": index, "id": cell.get("id", str(index)), "cell_type": cell.cell_type,
             "grade_id": meta.get("grade_id"), "solution": utils.is_solution(cell), "grade": utils.is_grade(cell),
             "score": None, "max_score": None, "errors": [],
-            "source": cell.source,
+            "source": cell.source, "seconds": _cell_seconds(cell),
         }
         if cell.cell_type == "code":
             summary["errors"] = [{"ename": o.ename, "evalue": o.evalue} for o in cell.outputs

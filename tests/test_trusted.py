@@ -62,9 +62,30 @@ def test_inputs_come_from_the_graders_seed(tmp_path, monkeypatch):
 
 
 def test_encoding_round_trip():
-    value = (np.arange(6.0).reshape(2, 3), {"t": 3, "v": [1.5, None]}, np.float32(2), float("nan"))
+    value = (np.arange(6.0).reshape(2, 3), {"t": 3, "v": [1.5, None], "c": "ema"}, np.float32(2), float("nan"))
     back = decode(json.loads(json.dumps(encode(value))))
     assert np.array_equal(back[0], value[0]) and back[0].dtype == np.float64
-    assert back[1] == {"t": 3.0, "v": [1.5, None]} and back[2] == 2.0 and np.isnan(back[3])
+    assert back[1] == {"t": 3.0, "v": [1.5, None], "c": "ema"} and back[2] == 2.0 and np.isnan(back[3])
     assert repr(decode(encode(object()))) == "<object>"
     assert repr(decode({"shape": [2], "data": ["x", 1]})) == "<malformed record>"
+
+
+@pytest.mark.parametrize("name", sorted(__import__("backproplab.checks", fromlist=["REGISTRY"]).REGISTRY))
+def test_every_exercise_round_trips_through_records(name, tmp_path, monkeypatch):
+    """The course's own exercises: the reference recorded in the kernel passes the outside verdict, and the
+    first mutant of the mutation suite fails it — so JSON records carry every input and output type used."""
+    from backproplab.checks import REGISTRY
+    from tests.test_mutants import MUTANTS
+
+    exercise = REGISTRY[name]
+    monkeypatch.setenv(RECORD_DIR_ENV, str(tmp_path / "good"))
+    run_check(exercise, exercise.reference, graded=True, hidden=True, seed=11)
+    monkeypatch.setenv(RECORD_DIR_ENV, str(tmp_path / "bad"))
+    try:
+        run_check(exercise, MUTANTS[name][0][1], graded=True, hidden=True, seed=11)
+    except AssertionError:
+        pass
+    monkeypatch.delenv(RECORD_DIR_ENV)
+    good = judge(exercise, tmp_path / "good", hidden=True, seed=11)
+    assert good.passed, good.message
+    assert not judge(exercise, tmp_path / "bad", hidden=True, seed=11).passed

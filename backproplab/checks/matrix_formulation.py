@@ -16,7 +16,7 @@ import zlib
 
 import numpy as np
 
-from backproplab.checking import Exercise, Mistake
+from backproplab.checking import Exercise, Finding, Mistake
 from backproplab.layers import dense_backward
 from backproplab.losses import mse_grad
 from backproplab.network import mlp_backward as _net_backward
@@ -25,11 +25,6 @@ from backproplab.regularization import dropout_backward, dropout_forward, l2_gra
 
 MAX_LAYERS = 3
 GRAD_NAMES = tuple(f"{p}{l}" for l in range(1, MAX_LAYERS + 1) for p in ("dW", "db"))
-
-
-class ReturnValueError(TypeError):
-    """Raised by a check's harness when the learner's function returns the wrong kind of value (a plain
-    exception: the engine turns it into one sentence, and the trusted grader records it like any error)."""
 
 
 # ------------------------------------------------------------------------------------------ mlp_backward
@@ -51,10 +46,10 @@ def _grads_in_order(fn, args):
     X, Y, params, lam = args
     grads = fn(X, Y, params, lam)
     if grads is None:
-        raise ReturnValueError("your function returned None: did you forget `return grads`?")
+        raise Finding("`mlp_backward` returned None: did you forget `return grads`?", "none")
     if not isinstance(grads, dict):
-        raise ReturnValueError(f"your function returned a {type(grads).__name__}; it should return a dict "
-                               f"{{'dW1': ..., 'db1': ..., ...}}")
+        raise Finding(f"`mlp_backward` returned a {type(grads).__name__}; it should return a dict "
+                      f"{{'dW1': ..., 'db1': ..., ...}}.", "structure")
     L = _n_layers(params)
     out = []
     for l in range(1, MAX_LAYERS + 1):
@@ -64,8 +59,8 @@ def _grads_in_order(fn, args):
                 continue
             if key not in grads:
                 have = ", ".join(repr(k) for k in grads) or "no keys"
-                raise ReturnValueError(f"the dict returned has no key {key!r} (it has {have}): name the gradient "
-                                       f"of W{l} 'dW{l}' and that of b{l} 'db{l}', for every layer l = 1..{L}")
+                raise Finding(f"the dict returned has no key {key!r} (it has {have}): name the gradient of W{l} "
+                              f"'dW{l}' and that of b{l} 'db{l}', for every layer l = 1..{L}.", "missing_key")
             out.append(grads[key])
     return tuple(out)
 
@@ -285,7 +280,8 @@ def _pair(result, what):
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         got = "None" if result is None else (f"{len(result)} values" if isinstance(result, (tuple, list))
                                              else f"a {type(result).__name__}")
-        raise ReturnValueError(f"your function should return two values, {what}; it returned {got}")
+        raise Finding(f"`dropout_forward` should return two values, {what}; it returned {got}.",
+                      "none" if result is None else "structure")
     return result
 
 
@@ -293,8 +289,8 @@ def _as_float(value, name):
     try:
         return np.array(value, dtype=np.float64, copy=True)
     except (TypeError, ValueError):
-        raise ReturnValueError(f"`{name}` should be a numpy array of numbers, got a {type(value).__name__}") \
-            from None
+        raise Finding(f"`{name}` should be a numpy array of numbers, got a {type(value).__name__}.",
+                      "type") from None
 
 
 DROPOUT_OUTPUTS = ("scale_of_kept_units", "fraction_kept", "one_scale_for_all_kept_units",
@@ -316,7 +312,7 @@ def _dropout_stats(fn, args):
     out, cache = _pair(fn(X, p, np.random.default_rng(seed)), "(out, cache)")
     out = _as_float(out, "out")
     if out.shape != X0.shape:
-        raise ReturnValueError(f"`out` has shape {out.shape} but should have the shape of X, {X0.shape}")
+        raise Finding(f"`out` has shape {out.shape} but should have the shape of X, {X0.shape}.", "shape")
     with np.errstate(all="ignore"):
         ratio = out / X0  # X has no zeros: |X| >= 0.5
     kept = ratio != 0.0

@@ -14,15 +14,11 @@ import zlib
 
 import numpy as np
 
-from backproplab.checking import Exercise, Mistake
+from backproplab.checking import Exercise, Finding, Mistake
 from backproplab.optimizers import adam, rmsprop, sgd, sgd_momentum
 
 STEPS = 4
 OUTPUTS = tuple(f"w_step{k}" for k in range(1, STEPS + 1))
-
-
-class ReturnValueError(TypeError):
-    """Raised by the harness when an update rule returns the wrong kind of value."""
 
 
 def visible_case(rng, name: str, n: int) -> int:
@@ -54,21 +50,22 @@ def run_steps(fn, args):
     ws = []
     for k in range(len(dws)):
         result = fn(w, dws[k], config)
+        name = getattr(fn, "__name__", "your function")
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             got = "None" if result is None else (f"{len(result)} values" if isinstance(result, (tuple, list))
                                                  else f"a {type(result).__name__}")
-            raise ReturnValueError(f"at step {k + 1} your function returned {got}; it should return two values, "
-                                   f"(next_w, config)")
+            raise Finding(f"at step {k + 1}, `{name}` returned {got}; it should return two values, "
+                          f"(next_w, config).", "none" if result is None else "structure")
         next_w, config = result
         if not isinstance(config, dict):
-            raise ReturnValueError(f"at step {k + 1} the second value returned is a {type(config).__name__}; it "
-                                   f"should be the config dict, holding the hyper-parameters and the updated "
-                                   f"state, so that the next call can continue from it")
+            raise Finding(f"at step {k + 1}, the second value `{name}` returned is a {type(config).__name__}; it "
+                          f"should be the config dict, holding the hyper-parameters and the updated state, so "
+                          f"that the next call can continue from it.", "config_not_returned")
         try:
             ws.append(np.array(next_w, dtype=np.float64, copy=True))
         except (TypeError, ValueError):
-            raise ReturnValueError(f"at step {k + 1} next_w is a {type(next_w).__name__}, not an array of "
-                                   f"numbers") from None
+            raise Finding(f"at step {k + 1}, next_w is a {type(next_w).__name__}, not an array of numbers.",
+                          "type") from None
         w = next_w
     return tuple(ws)
 

@@ -123,6 +123,15 @@ class _Capture(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+def source_digest(course: Course, assignment: str) -> str:
+    """Changes when the assignment's source folder or the nbgrader configuration changes."""
+    digest = hashlib.sha256(course.config_file.read_bytes())
+    folder = course.path("source", ".", assignment)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:24]
+
+
 def register_assignments(course: Course, assignments: list[str]) -> None:
     """Record every assignment's cells in the gradebook, as ``nbgrader generate_assignment`` does.
 
@@ -154,8 +163,10 @@ def register_assignments(course: Course, assignments: list[str]) -> None:
                 detail = next((m for m in reversed(capture.messages) if "Cannot" in m or "Error" in m),
                               f"{type(exc).__name__}: {exc}")
                 detail = detail.strip().splitlines()[-1]
+                hint = (" (graded cells were added or removed after grading: see 'Grading again' in "
+                        "autograder/INSTRUCTORS.md)" if "Cannot" in detail else "")
                 raise GradingError(f"{assignment}: could not record the assignment in the gradebook: "
-                                   f"{detail}") from exc
+                                   f"{detail}{hint}") from exc
             shutil.rmtree(os.path.join(scratch, "release"), ignore_errors=True)
 
 

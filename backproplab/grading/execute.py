@@ -36,7 +36,8 @@ def execute_notebook(nb, *, cwd: str, config) -> Execution:
     start = time.perf_counter()
     saved = {key: os.environ.get(key) for key in KERNEL_ENV}
     os.environ.update(KERNEL_ENV)
-    executor = Execute(config=config)
+    # the kernel holds nothing worth a graceful shutdown: kill it as soon as the last cell ran
+    executor = Execute(config=config, shutdown_kernel="immediate")
     problem = None
     try:
         executor.preprocess(nb, {"metadata": {"path": cwd}})

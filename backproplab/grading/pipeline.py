@@ -27,6 +27,7 @@ from .course import (
     regenerate_release,
     register_assignments,
     source_assignments,
+    source_digest,
 )
 from .importer import import_submissions
 from .progress import Progress
@@ -100,7 +101,18 @@ def _grade(submissions, *, root, roster, jobs, assignments, out, release, force,
     if release:
         _say(stderr, regenerate_release(course, names))
     lap("release")
-    register_assignments(course, names)
+    state = State(course.path("autograded") / ".backproplab" / "state.json")
+    digests = {a: source_digest(course, a) for a in names}
+    stale = [a for a in names if force or state.registered.get(a) != digests[a]]
+    gb = course.gradebook()
+    try:
+        stale += [a for a in names if a not in stale and not _in_gradebook(gb, a)]
+    finally:
+        gb.close()
+    if stale:
+        register_assignments(course, stale)
+        state.registered.update({a: digests[a] for a in stale})
+        state.save()
     lap("register")
     gb = course.gradebook()
     try:
@@ -115,7 +127,6 @@ def _grade(submissions, *, root, roster, jobs, assignments, out, release, force,
         gbmod.sync_students(gb, imported.students.values())
         lap("import")
 
-        state = State(course.path("autograded") / ".backproplab" / "state.json")
         notes = list(imported.notes)
         tasks, feedback_first = [], []
         skipped = 0
@@ -227,6 +238,15 @@ def _unique(notes):
             seen.add(note)
             out.append(note)
     return out
+
+
+def _in_gradebook(gb, assignment: str) -> bool:
+    from nbgrader.api import MissingEntry
+
+    try:
+        return bool(gb.find_assignment(assignment).notebooks)
+    except MissingEntry:
+        return False
 
 
 def _still_valid(entry: dict, gb, sid: str, assignment: str) -> bool:

@@ -2,7 +2,8 @@
 
 ``autograded/.backproplab/state.json`` (a hidden folder nbgrader ignores) maps ``student/assignment`` to
 the checksum of the submitted copy, the checksum of the release data it was graded against and the grader
-version. An entry is written only after its grades are committed to the gradebook.
+version. An entry is written only after its grades are committed to the gradebook. It also remembers the
+source digest each assignment was last recorded in the gradebook with, to skip recording it again.
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ class State:
     def __init__(self, path: Path):
         self.path = Path(path)
         try:
-            self.entries = json.loads(self.path.read_text())
-            if not isinstance(self.entries, dict):
-                self.entries = {}
+            data = json.loads(self.path.read_text())
         except (OSError, ValueError):
-            self.entries = {}
+            data = {}
+        if not isinstance(data, dict) or data.get("version") != PIPELINE_VERSION:
+            data = {}
+        self.entries: dict = data.get("submissions", {})
+        self.registered: dict = data.get("registered", {})
 
     @staticmethod
     def key(student: str, assignment: str) -> str:
@@ -66,5 +69,6 @@ class State:
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.entries, indent=1, sort_keys=True))
+        data = {"version": PIPELINE_VERSION, "registered": self.registered, "submissions": self.entries}
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
         os.replace(tmp, self.path)

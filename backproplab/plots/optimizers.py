@@ -244,8 +244,8 @@ def optimizer_training_figure(X, y, results: dict, hidden: str = "relu"):
     grid = fig.add_gridspec(2, n, height_ratios=[1.0, 1.15])
     top = fig.add_subplot(grid[0, :])
     pad = 0.4
-    gx, gy = np.meshgrid(np.linspace(X[:, 0].min() - pad, X[:, 0].max() + pad, 150),
-                         np.linspace(X[:, 1].min() - pad, X[:, 1].max() + pad, 150))
+    gx, gy = np.meshgrid(np.linspace(X[:, 0].min() - pad, X[:, 0].max() + pad, 110),
+                         np.linspace(X[:, 1].min() - pad, X[:, 1].max() + pad, 110))
     points = np.c_[gx.ravel(), gy.ravel()]
     palette = list(OPTIMIZER_COLORS.values()) + ["#9467bd", "#8c564b"]
     for i, (label, (params, losses)) in enumerate(results.items()):

@@ -337,6 +337,8 @@ def kernel_env(scratch: Scratch, extra: dict[str, str], python: str) -> dict[str
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
     }
+    if os.environ.get("PYTHONPATH"):  # where the grader finds its packages, the kernel finds them too
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

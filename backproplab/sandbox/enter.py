@@ -38,9 +38,12 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p)
 
 
+def _enc(text: str | None) -> bytes | None:
+    return None if text is None else text.encode()
+
+
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    enc = (lambda s: None if s is None else s.encode())
-    if _libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)) != 0:
+    if _libc.mount(_enc(source), _enc(target), _enc(fstype), flags, _enc(data)) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"mount {fstype or 'bind'} on {target}: {os.strerror(err)}")
 

@@ -11,6 +11,7 @@ any other cell, before or after, never count. Whatever the learner's code does, 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import copy
 import os
@@ -260,6 +261,7 @@ async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, e
             await asyncio.wait_for(setup.__aenter__(), limits.startup_timeout + 10)
         except Exception as exc:  # the kernel did not start: nothing of the notebook ran
             result.problem = f"the grading kernel did not start ({type(exc).__name__}: {str(exc)[:200]})"
+            atexit.unregister(client._cleanup_kernel)
             await _kill(km)
             return
         try:
@@ -288,7 +290,7 @@ async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, e
                     result.problem = (f"the kernel died in cell {index + 1} (it exited, was killed, or ran out "
                                       f"of memory or CPU time): the cells after it did not run")
                     break
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     result.problem = (f"cell {index + 1} did not stop when interrupted after "
                                       f"{limits.cell_timeout:g} s: the kernel was stopped and the cells after "
                                       f"it did not run")

@@ -118,19 +118,26 @@ async (timeoutMs) => {
 }
 """
 
-# Every code cell in turn, each with the command of the Run button; an error stops that cell only
-# (a learner's notebook holds unwritten exercises, and the explorers after them must still work).
+# Like Run All Cells, but an error stops only its own cell: after each error, Run > Run Selected Cell and All
+# Below from the first cell that did not run (a learner's notebook holds unwritten exercises, and the
+# explorers after them must still work).
 JS_RUN_EACH = """
 async (timeoutMs) => {
   const app = window.jupyterapp, w = window.__bplab, nb = w.content;
   app.shell.activateById(w.id);
-  for (let i = 0; i < nb.widgets.length; i++) {
-    if (nb.widgets[i].model.type !== 'code') continue;
-    nb.activeCellIndex = i;
+  await app.commands.execute('notebook:clear-all-cell-outputs');  // execution counts back to null
+  const code = () => nb.widgets.map((c, i) => [c, i])
+    .filter(([c]) => c.model.type === 'code' && c.model.sharedModel.getSource().trim());
+  const first = code()[0];
+  let start = first ? first[1] : -1;
+  for (let round = 0; start >= 0 && round < 200; round++) {
+    nb.activeCellIndex = start;
     nb.deselectAll();
     const timeout = new Promise((_, reject) =>
-      setTimeout(() => reject(new Error(`cell ${i} did not finish in ${timeoutMs / 1000} s`)), timeoutMs));
-    await Promise.race([app.commands.execute('notebook:run-cell'), timeout]);
+      setTimeout(() => reject(new Error(`cells from ${start} did not finish in ${timeoutMs / 1000} s`)), timeoutMs));
+    await Promise.race([app.commands.execute('notebook:run-all-below'), timeout]);
+    const next = code().find(([c, i]) => i > start && c.model.executionCount === null);
+    start = next ? next[1] : -1;
   }
 }
 """
@@ -263,7 +270,7 @@ class Lab:
     def run_all(self, timeout_s: float = 600) -> None:
         self.page.evaluate(JS_RUN_ALL, timeout_s * 1000)
 
-    def run_each(self, timeout_s: float = 300) -> None:
+    def run_each(self, timeout_s: float = 600) -> None:
         self.page.evaluate(JS_RUN_EACH, timeout_s * 1000)
 
     def wait_idle(self, timeout_s: float = 120) -> bool:
@@ -288,13 +295,17 @@ class Lab:
     def explorer_errors(self, eid: str) -> list[str]:
         return self.page.evaluate(JS_EXPLORER_ERRORS, [eid, STDERR_MIME])
 
-    def poke(self, eid: str, timeout_s: float = 30) -> dict:
-        """Move the first slider of explorer ``eid`` with the keyboard (else its first dropdown) and wait
-        until what the explorer displays changes. Returns what was done and whether the display changed."""
+    def explorer_text(self, eid: str) -> str:
+        return self.page.locator(f'[data-bplab-explorer="{eid}"]').inner_text()
+
+    def poke(self, eid: str, timeout_s: float = 30, control: str = "slider") -> dict:
+        """Move the first slider of explorer ``eid`` with the keyboard (``control="dropdown"``, or when it has
+        no slider: choose the next option of its first dropdown) and wait until what the explorer displays
+        changes. Returns what was done and whether the display changed."""
         explorer = self.page.locator(f'[data-bplab-explorer="{eid}"]')
         handle = explorer.locator(".noUi-handle").first
         select = explorer.locator(".widget-dropdown select").first
-        if handle.count():
+        if handle.count() and control == "slider":
             control = "slider"
             handle.evaluate("h => (h.closest('.widget-slider') || h).setAttribute('data-bplab-moved', '')")
             handle.scroll_into_view_if_needed()

@@ -78,6 +78,15 @@ def mlp_params_modified_in_place(X, Y, params, lam=0.0):
     return grads
 
 
+def mlp_grads_as_list(X, Y, params, lam=0.0):
+    grads = _backward(X, Y, params, lam)
+    return [grads[k] for k in sorted(grads)]
+
+
+def mlp_no_bias_grads(X, Y, params, lam=0.0):
+    return {k: v for k, v in _backward(X, Y, params, lam).items() if k.startswith("dW")}
+
+
 def mlp_correct_loop(X, Y, params, lam=0.0):
     return _backward(X, Y, params, lam)
 
@@ -276,6 +285,8 @@ MUTANTS = {
         ("l2_factor_2", mlp_l2_2lam),
         ("l2_missing", mlp_l2_forgotten),
         ("in_place", mlp_params_modified_in_place),
+        ("structure", mlp_grads_as_list),
+        ("missing_key", mlp_no_bias_grads),
     ],
     "l2_grad": [
         ("l2_factor_2", l2_two_lam),

@@ -32,6 +32,11 @@ def sgd_returns_w_only(w, dw, config=None):
     return w - config["learning_rate"] * dw
 
 
+def sgd_returns_lr_as_config(w, dw, config=None):
+    config = _cfg(config, learning_rate=1e-2)
+    return w - config["learning_rate"] * dw, config["learning_rate"]
+
+
 def sgd_correct(w, dw, config=None):
     config = _cfg(config, learning_rate=1e-2)
     return w - config["learning_rate"] * dw, config
@@ -281,7 +286,8 @@ MUTANTS = {
         ("ascent", sgd_plus),
         ("learning_rate_ignored", sgd_forgot_lr),
         ("in_place", sgd_in_place),
-        ("exception", sgd_returns_w_only),
+        ("structure", sgd_returns_w_only),
+        ("config_not_returned", sgd_returns_lr_as_config),
     ],
     "sgd_momentum": [
         ("other_convention", mom_always_classic),

@@ -110,11 +110,12 @@ class Attack:
     limits: dict = field(default_factory=dict)  # Limits overrides for this submission
     plain_unsafe: str = ""  # why scripts/attack_table.py does not run it under plain nbgrader
 
-    def submission(self, course_root: str = "/nonexistent"):
-        """The submitted notebook (the release, with this attack's answers and cells)."""
+    def submission(self, course_root: str = "/nonexistent", release=None):
+        """The submitted notebook: ``release`` (default: :func:`release_notebook`) with this attack's answers
+        and cells."""
         from nbformat.v4 import new_code_cell
 
-        nb = release_notebook()
+        nb = copy.deepcopy(release) if release is not None else release_notebook()
         answers = {**CORRECT, **self.answers}
         cells = []
         last_answer = max(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("solution"))

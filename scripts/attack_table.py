@@ -1,0 +1,239 @@
+"""The attack table: points each attack of tests/sandbox/attacks.py gets from plain nbgrader and from the
+trusted grader (backproplab.sandbox).
+
+    python -m scripts.attack_table            # prints a Markdown table (about two minutes)
+    python -m scripts.attack_table --keep     # and keeps the temporary nbgrader course
+
+A temporary nbgrader course is made (``nbgrader generate_assignment`` of the small ``ps1`` assignment), with
+one student per attack plus three honest students. Plain ``nbgrader autograde`` then grades each student
+separately, as the owner of the course (when run as root: a dedicated unprivileged uid that owns the course
+folder, so that nothing outside it is at risk), under a safety ``prlimit``. Attacks that would harm the
+machine itself under plain nbgrader (a fork bomb as the instructor, 40 GB allocations, ...) are not run
+there and say why. ``write_gradebook`` runs after every other student (it rewrites everyone's manual scores),
+``delete_course`` last (it deletes the gradebook). The same submissions are then graded by
+:func:`backproplab.sandbox.grade_submission`.
+
+Not a test: it runs plain nbgrader on hostile code. The numbers go into the documentation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PLAIN_UID = 1_899_999_999  # the "instructor" of the temporary course when this runs as root
+HONEST = ["honest_1", "honest_2", "honest_3"]
+LAST = ["write_gradebook", "delete_course"]
+
+CONFIG = """
+c = get_config()
+c.CourseDirectory.root = {root!r}
+c.CourseDirectory.course_id = "attack-table"
+c.CourseDirectory.db_url = "sqlite:///{root}/gradebook.db"
+c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
+c.Execute.timeout = 10
+"""
+
+
+def _python_env() -> tuple[str, dict]:
+    """An interpreter and environment that the plain-nbgrader user can run with this environment's packages."""
+    import site
+    import sysconfig
+
+    paths = [str(ROOT), sysconfig.get_paths()["purelib"], *site.getsitepackages()]
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
+           "PYTHONPATH": os.pathsep.join(paths)}
+    if os.geteuid() != 0:
+        return sys.executable, env
+    for python in (sys.executable, f"/usr/bin/python{sys.version_info[0]}.{sys.version_info[1]}"):
+        probe = subprocess.run(["setpriv", f"--reuid={PLAIN_UID}", f"--regid={PLAIN_UID}", "--clear-groups",
+                                "/usr/bin/env", f"PYTHONPATH={env['PYTHONPATH']}", python, "-c",
+                                "import nbgrader, ipykernel, backproplab"], capture_output=True)
+        if probe.returncode == 0:
+            return python, env
+    raise SystemExit("no Python interpreter the unprivileged user can run with nbgrader")
+
+
+def make_course(root: Path, students: dict) -> None:
+    import nbformat
+
+    from tests.sandbox.attacks import source_notebook
+
+    (root / "source" / "ps1").mkdir(parents=True)
+    nbformat.write(source_notebook(), root / "source" / "ps1" / "ps1.ipynb")
+    (root / "nbgrader_config.py").write_text(CONFIG.format(root=str(root)))
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "ps1", "--force"], cwd=root,
+                   check=True, capture_output=True, env={**os.environ, "PATH": f"{Path(sys.executable).parent}:"
+                                                                             f"{os.environ.get('PATH', '')}"})
+    release = nbformat.read(root / "release" / "ps1" / "ps1.ipynb", as_version=4)
+    for student, attack in students.items():
+        folder = root / "submitted" / student / "ps1"
+        folder.mkdir(parents=True)
+        nbformat.write(attack.submission(str(root), release=release), folder / "ps1.ipynb")
+
+
+def plain_scores(root: Path, students: dict) -> dict:
+    """{student: (points or None, note)} from plain nbgrader, one autograde per student."""
+    python, env = _python_env()
+    if os.geteuid() == 0:
+        subprocess.run(["chown", "-R", f"{PLAIN_UID}:{PLAIN_UID}", str(root)], check=True)
+        env["HOME"] = str(root)
+        prefix = ["setpriv", f"--reuid={PLAIN_UID}", f"--regid={PLAIN_UID}", "--clear-groups", "/usr/bin/env",
+                  *(f"{k}={v}" for k, v in env.items())]
+    else:
+        prefix = []
+    safety = ["prlimit", "--nproc=2000", f"--as={16 * 2**30}", "--cpu=300", "--"]
+    order = [s for s in students if s not in LAST] + [s for s in LAST if s in students]
+    out = {}
+    totals_before_last = None
+    for student in order:
+        attack = students[student]
+        if attack.plain_unsafe:
+            out[student] = (None, f"not run: {attack.plain_unsafe}")
+            continue
+        if student == "kill_everyone" and not prefix:
+            out[student] = (None, "not run: it would kill every process of the user running this script")
+            continue
+        if student == "write_gradebook":
+            totals_before_last = _totals(root)
+        start = time.monotonic()
+        try:
+            done = subprocess.run([*prefix, *safety, python, "-m", "nbgrader", "autograde", "ps1", "--student",
+                                   student, "--force"], cwd=root, capture_output=True, text=True, timeout=600,
+                                  env=None if prefix else {**os.environ, **env})
+            note = "" if done.returncode == 0 else f"nbgrader exited with {done.returncode}"
+        except subprocess.TimeoutExpired:
+            note = "nbgrader did not finish in 10 minutes"
+        seconds = time.monotonic() - start
+        points = _totals(root).get(student)
+        out[student] = (points, f"{note} ({seconds:.0f} s)".strip())
+        if student == "write_gradebook" and totals_before_last is not None:
+            after = _totals(root)
+            changed = [s for s in totals_before_last if s != student and after.get(s) != totals_before_last[s]]
+            out[student] = (points, f"{out[student][1]}; changed the scores of {len(changed)} other students "
+                                    f"(e.g. {', '.join(changed[:2])}: now {after.get(changed[0]) if changed else '-'})")
+        if student == "delete_course":
+            gone = [p for p in ("gradebook.db", "source") if not (root / p).exists()]
+            out[student] = (points, f"{out[student][1]}; deleted: {', '.join(gone) or 'nothing'}")
+    return out
+
+
+def _totals(root: Path) -> dict:
+    """Each student's total in the gradebook (what ``nbgrader export`` reports)."""
+    import sqlite3
+
+    db = root / "gradebook.db"
+    if not db.exists():
+        return {}
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = con.execute(
+            "SELECT submitted_assignment.student_id, "
+            "SUM(COALESCE(grade.manual_score, grade.auto_score, 0)) "
+            "FROM grade JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
+            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
+            "GROUP BY submitted_assignment.student_id").fetchall()
+    except sqlite3.Error:
+        return {}
+    finally:
+        con.close()
+    return {student: float(total) for student, total in rows}
+
+
+def trusted_scores(root: Path, students: dict) -> dict:
+    from backproplab.sandbox import Limits
+    from backproplab.sandbox.grade import grade_submission_async
+    from tests.sandbox.attacks import source_notebook
+
+    limits = Limits(cpu_seconds=30, memory_bytes=2 * 2**30, cell_timeout=10, total_timeout=120,
+                    output_bytes_per_cell=256 * 2**10, output_bytes_total=2 * 2**20, message_bytes=8 * 2**20)
+
+    async def run():
+        gate = asyncio.Semaphore(6)
+
+        async def one(student, attack):
+            async with gate:
+                g = await grade_submission_async(root / "submitted" / student / "ps1" / "ps1.ipynb",
+                                                 source_notebook(), student=student, assignment="ps1",
+                                                 notebook="ps1", secret=b"attack-table-secret-0123",
+                                                 limits=limits.with_(**attack.limits))
+                note = g.execution.problem or "; ".join(g.execution.incidents[:1])
+                blocking = [f.what for f in g.findings if f.blocking]
+                if blocking:
+                    note = f"scan: {', '.join(dict.fromkeys(blocking))}" + (f"; {note}" if note else "")
+                return student, (g.points, note)
+
+        return dict(await asyncio.gather(*(one(s, a) for s, a in students.items())))
+
+    return asyncio.run(run())
+
+
+def table(students: dict, plain: dict, trusted: dict) -> str:
+    from tests.sandbox.attacks import TOTAL
+
+    lines = [f"| attack | what the submission does | plain nbgrader (/{TOTAL:g}) | trusted grader (/{TOTAL:g}) "
+             f"| expected | notes |", "|---|---|---|---|---|---|"]
+    for student, attack in students.items():
+        if student in HONEST:
+            continue
+        p, p_note = plain.get(student, (None, "not run"))
+        t, t_note = trusted[student]
+        p_text = "—" if p is None else f"{p:g}"
+        notes = "; ".join(x for x in (f"plain: {p_note}" if p_note else "", f"trusted: {t_note}" if t_note else "")
+                          if x)
+        lines.append(f"| {student} | {attack.what} | {p_text} | {t:g} | {attack.expected:g} | "
+                     f"{notes.replace('|', '/')} |")
+    honest_plain = sorted({plain.get(s, (None,))[0] for s in HONEST}, key=str)
+    honest_trusted = sorted({trusted[s][0] for s in HONEST}, key=str)
+    lines.append(f"| (3 honest students) | graded in the same batch | {', '.join(map(str, honest_plain))} "
+                 f"(after write_gradebook) | {', '.join(map(str, honest_trusted))} | {TOTAL:g} | |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keep", action="store_true", help="keep the temporary course")
+    parser.add_argument("--json", type=Path, help="also write the scores as JSON")
+    args = parser.parse_args(argv)
+
+    from tests.sandbox.attacks import ATTACKS, BY_NAME
+
+    students = {a.name: a for a in ATTACKS}
+    students.update({name: BY_NAME["honest"] for name in HONEST})
+    root = Path(tempfile.mkdtemp(prefix="backproplab-attack-table-"))
+    os.chmod(root, 0o755)
+    try:
+        make_course(root, students)
+        start = time.monotonic()
+        trusted = trusted_scores(root, students)
+        t_seconds = time.monotonic() - start
+        start = time.monotonic()
+        plain = plain_scores(root, students)
+        p_seconds = time.monotonic() - start
+        print(table(students, plain, trusted))
+        print(f"\nplain nbgrader: {p_seconds:.0f} s (one autograde per student); "
+              f"trusted grader: {t_seconds:.0f} s (6 in parallel)")
+        if args.json:
+            args.json.write_text(json.dumps({"plain": plain, "trusted": trusted}, indent=1))
+    finally:
+        if args.keep:
+            print(f"course kept in {root}", file=sys.stderr)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
