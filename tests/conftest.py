@@ -65,6 +65,8 @@ def released(tmp_path_factory) -> Path:
 
 # ---- one execution per (variant, notebook), in parallel -------------------------------------------------
 _VARIANT_FIXTURES = {"solution_run": "solutions", "course_run": "course"}
+#: seconds a cell may run before nbgrader interrupts it and the test fails (a whole notebook takes < 10 s)
+CELL_TIMEOUT = 120
 
 
 class NotebookRuns:
@@ -86,7 +88,7 @@ class NotebookRuns:
         if key not in self._futures:
             path = ROOT / variant / name
             if path.exists():
-                self._futures[key] = self._pool.submit(self._validate, str(path), variant == "course")
+                self._futures[key] = self._pool.submit(self._validate, str(path), variant == "course", CELL_TIMEOUT)
             else:
                 self._futures[key] = None
         return self._futures[key]

@@ -45,8 +45,8 @@ def record_result(gb, course: Course, result: dict) -> None:
         for gid, score in nb["grades"].items():
             grade = gb.find_grade(gid, name, assignment, student)
             grade.auto_score = score
-            if nb["status"] != "graded":  # nothing to look at: nbgrader's missing-notebook rule
-                grade.needs_manual_grade = False
+            if nb["status"] != "graded":  # nothing ran: nbgrader's missing-notebook rule, unless we failed
+                grade.needs_manual_grade = nb["status"] == "failed"
             else:
                 grade.needs_manual_grade = grade.manual_score is not None or score is None
         for gid, comment in nb["comments"].items():

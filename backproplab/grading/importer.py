@@ -201,6 +201,9 @@ def _strip_wrappers(files: list[Incoming], catalogue: Catalogue) -> int:
 
 
 def _claim_from_filename(filename: str, catalogue: Catalogue, flat: bool = True) -> Claim | None:
+    """Identity from a file name; only a file outside any student folder (``flat``) names its owner."""
+    if not flat:
+        return None
     m = _MOODLE_FILE.match(filename)
     if m:
         return Claim(m["name"], (m["pid"],), "moodle", m["file"])
@@ -210,14 +213,14 @@ def _claim_from_filename(filename: str, catalogue: Catalogue, flat: bool = True)
     stem, ext = os.path.splitext(filename)
     if filename.lower().endswith(".ipynb"):
         stem, ext = filename[:-6], ".ipynb"
-    split = catalogue.split_flat(stem) if flat else None
+    split = catalogue.split_flat(stem)
     if split and not _COPY_SUFFIX.match(split[0]):
         return Claim(split[0], (), "file name", split[1] + ext)
     return None
 
 
 def claim(file: Incoming, depth: int, catalogue: Catalogue) -> Claim | None:
-    """Moodle folder, then Canvas or Moodle file name, then the student's folder, then a flat file name."""
+    """A Moodle folder, else the student's folder, else the file name (Canvas, Moodle or flat)."""
     parts = file.parts[depth:]
     for part in parts[:-1]:
         m = _MOODLE_DIR.match(part)

@@ -128,8 +128,6 @@ def _restore_cells_class():
             self.log.info("cell %s: %s restored (was %s, release has %s)", name, attr, new, old)
 
         def add_missing_cells_in_order(self, nb, resources):
-            from nbgrader.api import MissingEntry  # noqa: F401 (documented dependency of the look-ups)
-
             info = resources["backproplab"]["info"]
             order = info["order"]
             for gid in order:
@@ -360,11 +358,11 @@ def _grade_notebook(task: dict, name: str, info: dict, dest: Path) -> dict:
     if kernelspec and nb.metadata.get("kernelspec", {}).get("name") not in (None, kernelspec.get("name")):
         notes.append(f"kernel '{nb.metadata['kernelspec'].get('name')}' replaced by the release's "
                      f"'{kernelspec.get('name')}'")
-    for pp in (ClearOutput, DeduplicateIds, _drop_empty_metadata, _restore_cells_class(), CheckCellMetadata):
-        if pp is _drop_empty_metadata:
-            pp(nb)
-            continue
-        nb, resources = pp(config=config)(nb, resources)
+    nb, resources = ClearOutput(config=config)(nb, resources)
+    nb, resources = DeduplicateIds(config=config)(nb, resources)
+    _drop_empty_metadata(nb)
+    nb, resources = _restore_cells_class()(config=config)(nb, resources)
+    nb, resources = CheckCellMetadata(config=config)(nb, resources)
     if kernelspec:
         nb.metadata["kernelspec"] = kernelspec
 

@@ -130,7 +130,8 @@ async (timeoutMs) => {
     .filter(([c]) => c.model.type === 'code' && c.model.sharedModel.getSource().trim());
   const first = code()[0];
   let start = first ? first[1] : -1;
-  for (let round = 0; start >= 0 && round < 200; round++) {
+  let rounds = 0;
+  while (start >= 0 && rounds < 200) {
     nb.activeCellIndex = start;
     nb.deselectAll();
     const timeout = new Promise((_, reject) =>
@@ -138,7 +139,9 @@ async (timeoutMs) => {
     await Promise.race([app.commands.execute('notebook:run-all-below'), timeout]);
     const next = code().find(([c, i]) => i > start && c.model.executionCount === null);
     start = next ? next[1] : -1;
+    rounds++;
   }
+  return rounds;
 }
 """
 
@@ -270,8 +273,9 @@ class Lab:
     def run_all(self, timeout_s: float = 600) -> None:
         self.page.evaluate(JS_RUN_ALL, timeout_s * 1000)
 
-    def run_each(self, timeout_s: float = 600) -> None:
-        self.page.evaluate(JS_RUN_EACH, timeout_s * 1000)
+    def run_each(self, timeout_s: float = 600) -> int:
+        """Run every cell, going on after errors; return how many runs it took (1 + errors)."""
+        return self.page.evaluate(JS_RUN_EACH, timeout_s * 1000)
 
     def wait_idle(self, timeout_s: float = 120) -> bool:
         return self.page.evaluate(JS_WAIT_IDLE, timeout_s * 1000)

@@ -240,6 +240,23 @@ def test_plain_nbgrader_reads_the_gradebook(graded):
     theirs = {r["student_id"]: float(r["score"]) for r in read_csv(root / "autograder" / "nbgrader-grades.csv")}
     assert theirs == {s: e[0] for s, e in EXPECTED.items()}
 
+    # the database is sound, and formgrader's API sees the submissions
+    import sqlite3
+
+    db = sqlite3.connect(root / "autograder" / "gradebook.db")
+    assert db.execute("pragma integrity_check").fetchall() == [("ok",)]
+    assert db.execute("select count(*) from alembic_version").fetchone() == (1,)
+    db.close()
+    from nbgrader.apps.api import NbGraderAPI
+
+    from backproplab.grading.course import load_course
+
+    course = load_course(root)
+    api = NbGraderAPI(coursedir=course.coursedir, config=course.config)
+    alice = api.get_submission(A, "alice")
+    assert (alice["score"], alice["max_score"], alice["autograded"]) == (5.0, 5.0, True)
+    assert api.get_submission(A, "ivan")["submitted"] is False
+
 
 def test_a_second_run_grades_nothing_and_changes_nothing(graded):
     before = (graded["out"] / "grades.csv").read_text()

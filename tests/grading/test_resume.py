@@ -11,7 +11,7 @@ from tests.grading.test_grade import read_csv, run_grade
 A = FIXTURE
 
 
-def test_interrupted_run_resumes_and_a_regrade_gives_the_same_grades(tmp_path, monkeypatch):
+def test_interrupted_run_resumes_a_regrade_gives_the_same_grades_and_a_resubmission_is_kept(tmp_path, monkeypatch):
     root = make_course(tmp_path)
     export = write_tree(tmp_path / "export", {
         f"ann/{A}.ipynb": dumps(solution(root)),
@@ -19,7 +19,7 @@ def test_interrupted_run_resumes_and_a_regrade_gives_the_same_grades(tmp_path, m
         f"cat/{A}.ipynb": dumps(blank(root)),
     })
     out = tmp_path / "reports"
-    args = (export, "--course", root, "--jobs", 2, "--out", out)
+    args = (export, "--course", root, "--jobs", 2, "--out", out, "--no-release")
 
     real = gradebook.record_result
     calls = []
@@ -50,18 +50,17 @@ def test_interrupted_run_resumes_and_a_regrade_gives_the_same_grades(tmp_path, m
     assert (out / "exercises.csv").read_text() == first
     assert {r["student_id"]: float(r["score"]) for r in read_csv(out / "grades.csv")} == scores
 
-
-def test_a_changed_submission_is_regraded_and_the_old_copy_kept(tmp_path):
-    root = make_course(tmp_path)
-    one = write_tree(tmp_path / "one", {f"ann/{A}.ipynb": dumps(blank(root)), f"ben/{A}.ipynb": dumps(blank(root))})
-    rc, text = run_grade(one, "--course", root, "--jobs", 2, "--out", tmp_path / "r")
+    # a new export: cat resubmitted a perfect notebook; only cat is graded, the old copy is kept
+    again = write_tree(tmp_path / "export2", {
+        f"ann/{A}.ipynb": dumps(solution(root)),
+        f"ben/{A}.ipynb": dumps(partial(root, A, ["ex-cube"])),
+        f"cat/{A}.ipynb": dumps(solution(root)),
+    })
+    rc, text = run_grade(again, *args[1:])
     assert rc == 0, text
-    two = write_tree(tmp_path / "two", {f"ann/{A}.ipynb": dumps(solution(root)), f"ben/{A}.ipynb": dumps(blank(root))})
-    rc, text = run_grade(two, "--course", root, "--jobs", 2, "--out", tmp_path / "r")
-    assert rc == 0, text
-    assert "grading 1 submission(s) on 2 worker(s); 1 unchanged" in text
-    assert {r["student_id"]: float(r["score"]) for r in read_csv(tmp_path / "r" / "grades.csv")} == {
-        "ann": 5.0, "ben": 0.0}
-    kept = list((root / "autograder/submitted/.history/ann" / A).glob(f"*/{A}.ipynb"))
+    assert "grading 1 submission(s) on 2 worker(s); 2 unchanged" in text
+    assert {r["student_id"]: float(r["score"]) for r in read_csv(out / "grades.csv")} == {
+        "ann": 5.0, "ben": 2.0, "cat": 5.0}
+    kept = list((root / "autograder/submitted/.history/cat" / A).glob(f"*/{A}.ipynb"))
     assert [p.read_bytes() for p in kept] == [dumps(blank(root))]
-    assert "an earlier, different copy was replaced; it is kept in autograder/submitted/.history/ann/" in text
+    assert "an earlier, different copy was replaced; it is kept in autograder/submitted/.history/cat/" in text

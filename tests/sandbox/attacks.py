@@ -214,7 +214,7 @@ def dense_backward(dZ, cache):
 
 _READ_HIDDEN = '''import glob
 found = []
-for pattern in ("COURSE_ROOT/solutions/**/*.ipynb", "COURSE_ROOT/autograder/**/*", "/work/main/solutions/**/*.ipynb",
+for pattern in ("COURSE_ROOT/**/*.ipynb", "COURSE_ROOT/**/*.db", "/work/main/solutions/**/*.ipynb",
                 "/work/main/autograder/**/*", "/work/main/tests/**/*.py", "../../**/*.ipynb", "/tmp/**/*.ipynb"):
     for path in glob.glob(pattern, recursive=True):
         try:
@@ -227,7 +227,7 @@ for pattern in ("COURSE_ROOT/solutions/**/*.ipynb", "COURSE_ROOT/autograder/**/*
 print("read", len(found), "files with hidden tests")'''
 
 _WRITE_GRADEBOOK = '''import glob, sqlite3
-for path in glob.glob("COURSE_ROOT/autograder/gradebook.db"):
+for path in glob.glob("COURSE_ROOT/**/gradebook.db", recursive=True):
     try:
         db = sqlite3.connect(path)
         db.execute("UPDATE grade SET manual_score = 100")
@@ -235,7 +235,7 @@ for path in glob.glob("COURSE_ROOT/autograder/gradebook.db"):
         print("gradebook written:", path)
     except Exception as exc:
         print("gradebook:", exc)
-for path in glob.glob("COURSE_ROOT/autograder/submitted/*/ps1/*.ipynb"):
+for path in glob.glob("COURSE_ROOT/**/submitted/*/ps1/*.ipynb", recursive=True):
     try:
         with open(path, "w") as fh:
             fh.write("{}")
@@ -245,7 +245,8 @@ for path in glob.glob("COURSE_ROOT/autograder/submitted/*/ps1/*.ipynb"):
 print("done")'''
 
 _DELETE_GRADEBOOK = '''import glob, os, shutil
-for path in glob.glob("COURSE_ROOT/autograder/*") + glob.glob("COURSE_ROOT/solutions/*"):
+for path in glob.glob("COURSE_ROOT/**/gradebook.db", recursive=True) + glob.glob("COURSE_ROOT/autograder") + \\
+        glob.glob("COURSE_ROOT/solutions") + glob.glob("COURSE_ROOT/source"):
     try:
         shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
         print("deleted", path)
@@ -282,25 +283,21 @@ ATTACKS = [
     # --- runaway code (answers right; the damage is in an extra cell before the graded cells)
     Attack("infinite_loop", "runaway", "`while True: pass`", TOTAL, before_tests=["while True:\n    pass"]),
     Attack("interrupt_proof_loop", "runaway", "a loop that swallows KeyboardInterrupt", 0.0,
-           before_tests=[_INTERRUPT_PROOF], plain_unsafe="never ends under plain nbgrader either (its timeout "
-           "only interrupts)"),
+           before_tests=[_INTERRUPT_PROOF]),
     Attack("sleep", "runaway", "`time.sleep(3600)`", TOTAL, before_tests=["import time\ntime.sleep(3600)"]),
     Attack("huge_alloc", "runaway", "allocates 40 GB (bytearray, then numpy)", TOTAL,
-           before_tests=["big = bytearray(40 * 2**30)", "import numpy as np\nbig = np.ones(5 * 10**9)"],
-           plain_unsafe="would allocate 40 GB on the grading machine"),
+           before_tests=["big = bytearray(40 * 2**30)", "import numpy as np\nbig = np.ones(5 * 10**9)"]),
     Attack("sys_exit", "runaway", "`sys.exit()`", TOTAL, before_tests=["import sys\nsys.exit()"]),
     Attack("os_exit", "runaway", "`os._exit(0)`: the kernel exits", 0.0, before_tests=["import os\nos._exit(0)"]),
     Attack("kill_self", "runaway", "`os.kill(os.getpid(), 9)`", 0.0,
            before_tests=["import os\nos.kill(os.getpid(), 9)"]),
     Attack("fork_bomb", "runaway", "`while True: os.fork()`", TOTAL,
            before_tests=["import os\nwhile True:\n    os.fork()"],
-           plain_unsafe="a fork bomb as the instructor (root ignores the process limit)"),
+           plain_unsafe="a fork bomb as the instructor: hundreds of processes spinning until someone kills them"),
     Attack("fork_bounded", "runaway", "1000 sleeping children, new processes allowed: stopped by the process limit",
-           TOTAL, before_tests=[_FORK_BOUNDED], limits={"no_new_processes": False},
-           plain_unsafe="leaves 1000 processes on the grading machine"),
+           TOTAL, before_tests=[_FORK_BOUNDED], limits={"no_new_processes": False}),
     Attack("kill_everyone", "runaway", "`os.kill(-1, 9)`: every process of its user", TOTAL,
-           before_tests=["import os\nos.kill(-1, 9)"],
-           plain_unsafe="as the instructor it kills the instructor's every process (as root: the machine)"),
+           before_tests=["import os\nos.kill(-1, 9)"]),
     Attack("print_flood", "runaway", "prints 50 MB at once, then 200 000 lines", TOTAL,
            before_tests=['print("x" * 50_000_000)', 'for i in range(200_000):\n    print(i, "y" * 40)']),
     # --- cheating from inside the kernel
@@ -331,7 +328,7 @@ ATTACKS = [
     Attack("write_gradebook", "cheat", "writes the gradebook (manual scores) and other students' notebooks",
            0.0, answers=dict(STUB), before_tests=[_WRITE_GRADEBOOK]),
     Attack("delete_course", "cheat", "deletes the gradebook folder and the sources", TOTAL,
-           before_tests=[_DELETE_GRADEBOOK], plain_unsafe="deletes the course's gradebook and sources"),
+           before_tests=[_DELETE_GRADEBOOK]),
 ]
 
 BY_NAME = {a.name: a for a in ATTACKS}
