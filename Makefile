@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: lab test lint release bench browser clean
 
 ## Create or refresh the virtual environment (reinstalls when pyproject.toml changes).
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/learner_setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Backprop Lab needs Python 3.11 or newer")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

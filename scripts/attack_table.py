@@ -5,12 +5,13 @@ trusted grader (backproplab.sandbox).
     python -m scripts.attack_table --keep     # and keeps the temporary nbgrader course
 
 A temporary nbgrader course is made (``nbgrader generate_assignment`` of the small ``ps1`` assignment), with
-one student per attack plus three honest students. Plain ``nbgrader autograde`` then grades each student
+one student per attack plus three honest students. Plain ``nbgrader autograde`` grades each student
 separately, as the owner of the course (when run as root: a dedicated unprivileged uid that owns the course
-folder, so that nothing outside it is at risk), under a safety ``prlimit`` (2000 processes, 16 GB of address space, 300 s of CPU per process). The fork bomb is
-not run under plain nbgrader (it would take the machine down), nor ``kill_everyone`` unless a dedicated uid
-is available (as an ordinary user it would kill every process of that user). ``write_gradebook`` runs after every other student (it rewrites everyone's manual scores),
-``delete_course`` last (it deletes the gradebook). The same submissions are then graded by
+folder, so that nothing outside it is at risk), under a safety ``prlimit`` (2000 processes, 16 GB of address
+space, 300 s of CPU per process). The fork bomb is not run under plain nbgrader (it would take the machine
+down), nor ``kill_everyone`` without a dedicated uid (it would kill every process of the user running this).
+``write_gradebook`` runs after every other student (it rewrites everyone's manual scores), ``delete_course``
+last (it deletes the gradebook). The same submissions are graded first by
 :func:`backproplab.sandbox.grade_submission`.
 
 Not a test: it runs plain nbgrader on hostile code. The numbers go into the documentation.
@@ -97,7 +98,6 @@ def plain_scores(root: Path, students: dict) -> dict:
     safety = ["prlimit", "--nproc=2000", f"--as={16 * 2**30}", "--cpu=300", "--"]
     order = [s for s in students if s not in LAST] + [s for s in LAST if s in students]
     out = {}
-    totals_before_last = None
     for student in order:
         attack = students[student]
         if attack.plain_unsafe:
@@ -106,8 +106,7 @@ def plain_scores(root: Path, students: dict) -> dict:
         if student == "kill_everyone" and not prefix:
             out[student] = (None, "not run: as the user running this script it would kill all their processes")
             continue
-        if student == "write_gradebook":
-            totals_before_last = _totals(root)
+        before = _totals(root)
         start = time.monotonic()
         try:
             done = subprocess.run([*prefix, *safety, python, "-m", "nbgrader", "autograde", "ps1", "--student",
@@ -121,16 +120,16 @@ def plain_scores(root: Path, students: dict) -> dict:
 
                 kill_processes(uid=PLAIN_UID)
         seconds = time.monotonic() - start
-        points = _totals(root).get(student)
-        out[student] = (points, f"{note} ({seconds:.0f} s)".strip())
-        if student == "write_gradebook" and totals_before_last is not None:
-            after = _totals(root)
-            changed = [s for s in totals_before_last if s != student and after.get(s) != totals_before_last[s]]
-            out[student] = (points, f"{out[student][1]}; changed the scores of {len(changed)} other students "
-                                    f"(e.g. {', '.join(changed[:2])}: now {after.get(changed[0]) if changed else '-'})")
-        if student == "delete_course":
-            gone = [p for p in ("gradebook.db", "source") if not (root / p).exists()]
-            out[student] = (points, f"{out[student][1]}; deleted: {', '.join(gone) or 'nothing'}")
+        after = _totals(root)
+        note = f"{note} ({seconds:.0f} s)".strip()
+        others = [s for s in before if s != student and after.get(s) != before[s]]
+        if others:
+            note += (f"; changed the grades of {len(others)} other students (e.g. {others[0]}: "
+                     f"{before[others[0]]:g} -> {after.get(others[0], 'no grade')})")
+        gone = [p for p in ("gradebook.db", "source", "submitted") if not (root / p).exists()]
+        if gone:
+            note += f"; deleted {', '.join(gone)}"
+        out[student] = (after.get(student), note)
     return out
 
 

@@ -212,6 +212,10 @@ def _limit(n_in, n_out):
     return np.sqrt(6.0 / (n_in + n_out))
 
 
+_COLUMN_SHAPE = ("W has shape (n_out, n_in), the column convention of some tutorials. In the row convention "
+                 "Z = X @ W + b, so W is (n_in, n_out): draw with size=(n_in, n_out).")
+
+
 HE_NORMAL = Exercise(
     name="he_normal",
     signature="he_normal(n_in, n_out, rng) -> W",
@@ -243,6 +247,7 @@ HE_NORMAL = Exercise(
                 "the values are drawn in shape (n_out, n_in) and transposed. Draw them directly with "
                 "size=(n_in, n_out), so that a seed always gives the same weights.",
                 _normal(_he_std, lambda n_in, n_out: (n_out, n_in), transpose=True)),
+        Mistake("column_shape", _COLUMN_SHAPE, _normal(_he_std, lambda n_in, n_out: (n_out, n_in))),
     ),
 )
 
@@ -282,6 +287,8 @@ XAVIER_UNIFORM = Exercise(
                 "size=(n_in, n_out), so that a seed always gives the same weights.",
                 _uniform(lambda n_in, n_out: -_limit(n_in, n_out), _limit, lambda n_in, n_out: (n_out, n_in),
                          transpose=True)),
+        Mistake("column_shape", _COLUMN_SHAPE,
+                _uniform(lambda n_in, n_out: -_limit(n_in, n_out), _limit, lambda n_in, n_out: (n_out, n_in))),
     ),
 )
 

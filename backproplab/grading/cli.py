@@ -10,15 +10,17 @@ import os
 import sys
 from pathlib import Path
 
+DESCRIPTION = ("Import submissions exported by an LMS (a zip or a folder: one notebook or one folder per "
+               "student), autograde them in parallel with nbgrader, generate feedback and write grades.csv, "
+               "exercises.csv, mapping.csv, report.txt and histogram.png. Originals are never modified; "
+               "running the command again grades only what changed. See autograder/INSTRUCTORS.md.")
+
 
 def add_grade_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "grade",
         help="grade a zip or folder of submissions: gradebook, feedback, grades.csv and a summary",
-        description="Import submissions exported by an LMS (a zip or a folder: one notebook or one folder per "
-                    "student), autograde them in parallel with nbgrader, generate feedback and write "
-                    "grades.csv, exercises.csv, mapping.csv, report.txt and histogram.png. Originals are "
-                    "never modified; running the command again re-grades only what changed.",
+        description=DESCRIPTION,
     )
     _add_arguments(parser)
     parser.set_defaults(func=run)
@@ -60,7 +62,7 @@ def run(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m backproplab.grading", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m backproplab.grading", description=DESCRIPTION)
     _add_arguments(parser)
     args = parser.parse_args(argv)
     try:

@@ -169,6 +169,11 @@ def xu_no_sqrt(n_in, n_out, rng):
     return rng.uniform(-limit, limit, size=(n_in, n_out))
 
 
+def xu_column_shape(n_in, n_out, rng):
+    limit = np.sqrt(6.0 / (n_in + n_out))
+    return rng.uniform(-limit, limit, size=(n_out, n_in))
+
+
 def xu_uniform(n_in, n_out, rng):
     limit = np.sqrt(6.0 / (n_in + n_out))
     return rng.uniform(-limit, limit, size=(n_in, n_out))
@@ -196,7 +201,7 @@ MUTANTS = {
     "he_normal": [
         ("variance_as_std", he_variance_as_std),
         ("fan_out", he_fan_out),
-        ("transpose", he_column_shape),
+        ("column_shape", he_column_shape),
         ("transposed_draw", he_transposed_draw),
         ("no_scaling", he_unscaled),
         ("xavier_std", he_xavier),
@@ -207,6 +212,7 @@ MUTANTS = {
         ("not_centred", xu_from_zero),
         ("fan_in_only", xu_fan_in),
         ("missing_sqrt", xu_no_sqrt),
+        ("column_shape", xu_column_shape),
     ],
 }
 
