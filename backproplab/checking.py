@@ -262,6 +262,10 @@ def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, t
             if abs(c) > 1e-12:
                 return Finding(f"`{name}` is the right answer times {c:.4g}: a constant factor is off.",
                                 "scale", err)
+    if err < 1e-5:
+        return Finding(f"`{name}` is close to the answer but not exact: relative error {err:.1e}. That is the "
+                       f"accuracy of an approximation (a finite difference, a clipped or rounded value); "
+                       f"this exercise asks for the exact formula.", "approximate", err)
     diff = np.abs(got - exp)
     wrong = diff > tol * (np.abs(exp) + np.abs(got)) + 1e-300
     n_wrong = int(np.count_nonzero(wrong))

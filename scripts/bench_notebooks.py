@@ -28,6 +28,44 @@ def notebooks(folder: Path, names: list[str] | None = None) -> list[Path]:
     return [p for p in found if ".ipynb_checkpoints" not in p.parts]
 
 
+POLL_SLICE = 0.25  # seconds
+
+
+def _slice_polling(channel) -> None:
+    """Make ``channel.get_msg(timeout)`` poll in short slices instead of one long wait.
+
+    Works around jupyter/nbclient#312: after a cell that opens ipywidgets comms, the kernel's reply
+    sometimes sits unnoticed in the client socket until the whole cell timeout has passed (the cell then
+    "passes" minutes late). A fresh poll sees the waiting message at once, so a missed wake-up costs at
+    most one slice.
+    """
+    from queue import Empty
+
+    original = channel.get_msg
+
+    async def get_msg(timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            step = POLL_SLICE if deadline is None else max(0.0, min(POLL_SLICE, deadline - time.monotonic()))
+            try:
+                return await original(timeout=step)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    channel.get_msg = get_msg
+
+
+class SlicedPolling:
+    """Mixin for nbclient's ``NotebookClient`` (and nbgrader's ``Execute``): see ``_slice_polling``."""
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        _slice_polling(kc.shell_channel)
+        _slice_polling(kc.iopub_channel)
+        return kc
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -42,8 +80,11 @@ def execute(path: Path, timeout: int = TIMEOUT, allow_errors: bool = False) -> t
     import nbclient
     import nbformat
 
+    class Client(SlicedPolling, nbclient.NotebookClient):
+        pass
+
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=timeout, allow_errors=allow_errors,
+    client = Client(nb, timeout=timeout, allow_errors=allow_errors,
                                      resources={"metadata": {"path": str(path.parent)}})
     cpu, start = _children_cpu(), time.perf_counter()
     client.execute()  # starts a kernel, runs every cell, shuts the kernel down (and reaps it)
@@ -75,12 +116,19 @@ def validate(path: str | Path, invert: bool = False, timeout: int = TIMEOUT) -> 
     one dict per cell with its id, type, nbgrader role, the score of grade cells and the errors it raised.
     """
     from nbgrader import utils
+    from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, Execute
     from nbgrader.validator import Validator
     from traitlets.config import Config
 
     executed = {}
 
+    class SlicedExecute(SlicedPolling, Execute):
+        pass
+
     class RecordingValidator(Validator):
+        # nbgrader's own list, with Execute made robust to jupyter/nbclient#312
+        preprocessors = [CheckCellMetadata, ClearOutput, SlicedExecute]
+
         def _preprocess(self, nb):  # keep the executed notebook (nbgrader 0.9 runs it exactly here)
             executed["nb"] = super()._preprocess(nb)
             return executed["nb"]

@@ -3,7 +3,8 @@
 - ``dense_backward(dZ, cache) -> (dX, dW, db)``: one dense layer; ``dZ`` already holds the loss's ``1/m``.
 - ``relu_backward(dA, Z) -> dZ``: ``dA * ReLU'(Z)`` with ``ReLU'(0) = 0``; every trial has exact zeros in ``Z``.
 - ``two_layer_backward(X, Y, params) -> grads``: ``Z1 = X W1 + b1``, ``A1 = ReLU(Z1)``, ``Y_hat = A1 W2 + b2``,
-  ``L = mse_loss(Y_hat, Y) = (1/m) sum (Y_hat - Y)**2``; ``grads = {"dW1", "db1", "dW2", "db2"}``.
+  ``L = mse_loss(Y_hat, Y) = (1/m) sum (Y_hat - Y)**2``; ``grads = {"dW1", "db1", "dW2", "db2"}``. Checked to
+  ``1e-12``, so that finite differences (right to about ``1e-10``) do not pass for a backward pass.
 - ``relative_error(a, b) -> float``: checked on four pairs per trial (nearly equal, close, unrelated, both zero),
   so that the ``0/0`` of two zero gradients is always exercised.
 """
@@ -14,9 +15,11 @@ import numpy as np
 
 from backproplab.activations import relu, relu_derivative
 from backproplab.checking import Exercise, Mistake
-from backproplab.gradcheck import relative_error
+from backproplab.checks.chain_rule import EXACT_TOL
+from backproplab.gradcheck import numerical_gradient, relative_error
 from backproplab.layers import dense_backward
-from backproplab.network import mlp_loss_and_grads
+from backproplab.losses import mse_loss
+from backproplab.network import mlp_forward, mlp_loss_and_grads
 
 __all__ = ["DENSE_BACKWARD", "EXERCISES", "RELATIVE_ERROR", "RELU_BACKWARD", "TWO_LAYER_BACKWARD"]
 
@@ -166,6 +169,12 @@ def _two_layer_double_m(X, Y, params):
     return tuple(g / m for g in _two_layer_wrong()(X, Y, params))
 
 
+def _two_layer_finite_differences(X, Y, params):
+    def loss(key, value):
+        return mse_loss(mlp_forward(X, {**params, key: value})[0], Y)
+    return tuple(numerical_gradient(lambda v, k=k[1:]: loss(k, v), params[k[1:]]) for k in _GRAD_KEYS)
+
+
 TWO_LAYER_BACKWARD = Exercise(
     name="two_layer_backward",
     signature="two_layer_backward(X, Y, params) -> grads",
@@ -174,7 +183,13 @@ TWO_LAYER_BACKWARD = Exercise(
     call=_two_layer_call,
     outputs=_GRAD_KEYS,
     batch_size=lambda args: args[0].shape[0],
+    tol=EXACT_TOL,
     mistakes=(
+        Mistake("finite_differences",
+                "these are finite-difference estimates (right to about 1e-10), not the exact gradients of a "
+                "backward pass. Compute them with the six steps of the backward pass: the check accepts only "
+                "rounding differences.",
+                _two_layer_finite_differences),
         Mistake("dropped_factor_2",
                 "every gradient is half the right one: the factor 2 of the MSE gradient is missing. "
                 "L = (1/m) Σ (Ŷ − Y)², so dŶ = (2/m)(Ŷ − Y); (Ŷ − Y)/m is the gradient of half that loss.",

@@ -18,8 +18,8 @@ import numpy as np
 from backproplab.checking import Exercise, Mistake
 from backproplab.gradcheck import numerical_gradient
 
-__all__ = ["CHAIN_RULE_DERIVATIVE", "COMPOSITIONS", "EXERCISES", "GRAPH_BACKWARD", "NUMERICAL_DERIVATIVE",
-           "graph_forward", "graph_gradients"]
+__all__ = ["CHAIN_RULE_DERIVATIVE", "COMPOSITIONS", "EXACT_TOL", "EXERCISES", "GRAPH_BACKWARD",
+           "NUMERICAL_DERIVATIVE", "graph_forward", "graph_gradients"]
 
 
 # ------------------------------------------------------------------------------------ chain_rule_derivative
@@ -207,13 +207,27 @@ def _sin_sign(x, y):
     return df_db * y + df_db, v["c"] + df_db * x
 
 
+def _finite_differences(x, y):
+    return (float(numerical_gradient(lambda t: graph_forward(t, y)["f"], x)),
+            float(numerical_gradient(lambda t: graph_forward(x, t)["f"], y)))
+
+
+#: Exact gradients agree with the reference to rounding (about 1e-16); finite differences only to about 1e-10.
+EXACT_TOL = 1e-12
+
 GRAPH_BACKWARD = Exercise(
     name="graph_backward",
     signature="graph_backward(x, y) -> (dx, dy)",
     reference=_graph_reference,
     make_inputs=_graph_inputs,
     outputs=("dx", "dy"),
+    tol=EXACT_TOL,
     mistakes=_OVERWRITTEN + (
+        Mistake("finite_differences",
+                "these are finite-difference estimates (right to about 1e-10), not the exact gradients of a "
+                "backward pass. Compute them node by node with the chain rule: the check accepts only rounding "
+                "differences.",
+                _finite_differences),
         Mistake("missing_upstream",
                 "a local derivative is used without the gradient that arrives from above. Each step multiplies: "
                 "∂f/∂b = ∂f/∂c · ∂c/∂b = y · cos(b), then ∂f/∂a = ∂f/∂b · 1.",

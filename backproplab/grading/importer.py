@@ -38,7 +38,8 @@ from .worker import UNREADABLE_SUFFIX
 _SKIP_PARTS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".git"}
 _CANVAS = re.compile(r"^(?P<key>[A-Za-z0-9-]+?)(?:_late)?_(?P<uid>\d+)_(?P<aid>\d+)_(?P<file>.+)$", re.I)
 _MOODLE_DIR = re.compile(r"^(?P<name>.+?)_(?P<pid>\d+)_assignsubmission_[a-z]+_?$", re.I)
-_COPY_SUFFIX = re.compile(r"^\(?\d*\)?$|^-?copy\d*$", re.I)
+#: what follows a notebook's name in a learner's own file name: not a student ("(1)", "copy2", "v2", "final")
+_COPY_SUFFIX = re.compile(r"^(\(?\d*\)?|-?copy\d*|v\d+|final|draft|new|old)$", re.I)
 _MOODLE_FILE = re.compile(r"^(?P<name>.+?)_(?P<pid>\d+)_assignsubmission_[a-z]+_(?P<file>.+)$", re.I)
 
 

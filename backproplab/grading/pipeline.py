@@ -174,6 +174,9 @@ def _grade(submissions, *, root, roster, jobs, assignments, out, release, force,
 
         progress = Progress(len(tasks), stream=stderr, enabled=stderr is not None)
         log_path = out_dir / "grading.log"
+        with open(log_path, "a", encoding="utf-8") as log:
+            log.write(f"==== {time.strftime('%Y-%m-%d %H:%M:%S')} backproplab grade {submissions}: "
+                      f"{len(tasks)} submission(s), {jobs} worker(s)\n")
         try:
             parallel.run(tasks, feedback_tasks=feedback_first, jobs=jobs, root=str(course.root),
                          log_path=str(log_path), on_graded=on_graded, on_feedback=lambda r: None,

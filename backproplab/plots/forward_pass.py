@@ -199,6 +199,9 @@ def init_activation_figure(init_label: str = "He  (std √(2/n_in))", activation
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)
     left.semilogy(np.arange(depth + 1), np.maximum(stds, 1e-30), "o-", color=colour)
     left.axhline(1.0, color="black", lw=0.6)
+    finite = stds[np.isfinite(stds) & (stds > 0)]
+    if finite.size:  # at least two decades around 1, so that a constant scale looks flat
+        left.set_ylim(min(0.1, finite.min() / 2), max(10.0, finite.max() * 2))
     left.set_xlabel("layer l  (0 = input X)")
     left.set_ylabel("std of A_l")
     left.set_title(f"{init_label}, {activation}")

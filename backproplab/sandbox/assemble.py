@@ -2,17 +2,22 @@
 
 Like nbgrader's ``OverwriteCells``, but from the source notebook itself (no gradebook): a cell whose
 ``grade_id`` is a graded test cell or a read-only cell of the source is replaced by the source's cell (hidden
-tests included), whatever the learner made of it; one the learner deleted comes back in source order; a
-duplicate is dropped; answer cells keep the learner's code under the source's metadata; a cell claiming a
-``grade_id`` the source does not have becomes an ordinary cell. The graded checks therefore always run, on
-the learner's functions, exactly as the instructor wrote them.
+tests included), whatever the learner made of it; one the learner deleted comes back in source order; of
+duplicates only the last copy is kept (as the grading pipeline does); answer cells keep the learner's code
+under the source's metadata; a cell claiming a ``grade_id`` the source does not have becomes an ordinary
+cell. The graded checks therefore always run, on the learner's functions, exactly as the instructor wrote
+them.
 """
 
 from __future__ import annotations
 
 import copy
 
-from .notebook import grade_id, is_graded_test, is_solution, nbgrader_meta, read_notebook
+from .notebook import grade_id, is_graded_test, is_solution, nbgrader_meta, read_notebook, strip_hidden
+
+
+def _norm(text: str) -> str:
+    return "\n".join(line.rstrip() for line in str(text).strip().splitlines() if line.strip())
 
 
 def _restored(cell):
@@ -31,16 +36,19 @@ def assemble(source_nb, submission_nb) -> tuple[object, list[str]]:
              if is_graded_test(c) or (nbgrader_meta(c).get("locked") and not is_solution(c))}
     notes: list[str] = []
     seen: set[str] = set()
+    last = {grade_id(c): i for i, c in enumerate(sub.cells) if grade_id(c) in by_id}
     cells = []
-    for cell in sub.cells:
+    for index, cell in enumerate(sub.cells):
         gid = grade_id(cell)
         if gid is None and "nbgrader" in cell.get("metadata", {}):
             del cell.metadata["nbgrader"]
         if gid is None:
             cells.append(cell)
             continue
-        if gid in seen:
-            notes.append(f"cell '{gid}' appears more than once: only the first copy is kept")
+        if gid in last and last[gid] != index:
+            if gid not in seen:
+                notes.append(f"cell '{gid}' appears more than once: only the last copy is kept")
+                seen.add(gid)
             continue
         if gid not in by_id:
             notes.append(f"cell '{gid}' is not part of the assignment: run as an ordinary cell")
@@ -50,7 +58,8 @@ def assemble(source_nb, submission_nb) -> tuple[object, list[str]]:
         seen.add(gid)
         src = by_id[gid]
         if gid in fixed:
-            if cell.source.strip() != src.source.strip() and is_graded_test(src):
+            if is_graded_test(src) and _norm(cell.source) not in {_norm(src.source),
+                                                                    _norm(strip_hidden(src.source, ""))}:
                 notes.append(f"test cell '{gid}' was edited: the instructor's version was run")
             cells.append(_restored(src))
         else:  # an answer cell: the learner's code, the source's grading metadata and type

@@ -20,6 +20,19 @@ from .notebook import grade_id, is_graded_test, read_notebook, strip_hidden
 SAFE_MIMETYPES = ("text/plain", "image/png", "image/jpeg")
 
 
+class _Score:
+    """A score given as a mapping (``points``, ``max_points``, ``message``), e.g. read back from the gradebook."""
+
+    def __init__(self, data):
+        self.points = float(data.get("points") or 0.0)
+        self.max_points = float(data.get("max_points") or 0.0)
+        self.message = str(data.get("message") or "")
+
+    @property
+    def passed(self):
+        return self.points >= self.max_points
+
+
 def _verdict_output(score):
     from nbformat.v4 import new_output
 
@@ -42,14 +55,18 @@ def _safe_outputs(outputs):
     return kept
 
 
-def feedback_notebook(executed_nb, scores: dict, *, notes=(), problem: str | None = None, findings=()):
+def feedback_notebook(executed_nb, scores: dict, *, notes=(), problem: str | None = None, findings=(),
+                      summary: bool = True):
     """The notebook to render for the learner (a copy of ``executed_nb``).
 
-    ``scores``: ``{grade_id: CellScore}`` from :func:`~backproplab.sandbox.scoring.score_submission`;
-    ``notes`` / ``problem`` / ``findings``: what the summary should also say (deviations from the release,
-    why the run stopped, integrity findings)."""
+    ``scores``: ``{grade_id: CellScore}`` from :func:`~backproplab.sandbox.scoring.score_submission` (or
+    ``{grade_id: {"points", "max_points", "message"}}``); ``notes`` / ``problem`` / ``findings``: what the
+    summary cell on top should also say (deviations from the release, why the run stopped, integrity
+    findings); ``summary=False`` leaves it out (e.g. under nbgrader's feedback template, which shows the score).
+    """
     from nbformat.v4 import new_markdown_cell, new_output
 
+    scores = {gid: _Score(s) if isinstance(s, dict) else s for gid, s in scores.items()}
     nb = copy.deepcopy(read_notebook(executed_nb))
     after_tests = False
     for cell in nb.cells:
@@ -69,6 +86,8 @@ def feedback_notebook(executed_nb, scores: dict, *, notes=(), problem: str | Non
                                        text="(output not shown: this cell ran after the graded tests)\n")]
         else:
             cell.outputs = _safe_outputs(cell.get("outputs", []))
+    if not summary:
+        return nb
     total = sum(s.points for s in scores.values())
     max_total = sum(s.max_points for s in scores.values())
     lines = [f"# Feedback — score: {total:g} / {max_total:g}", "",

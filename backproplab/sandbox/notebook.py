@@ -111,9 +111,11 @@ _HIDDEN_RE = re.compile(r"^[ \t]*" + re.escape(BEGIN_HIDDEN) + r".*?^[ \t]*" + r
                         re.MULTILINE | re.DOTALL)
 
 
-def strip_hidden(source: str) -> str:
-    """``source`` with every hidden-tests region replaced by one comment line (an unclosed region: to the end)."""
-    out = _HIDDEN_RE.sub(HIDDEN_PLACEHOLDER + "\n", source)
+def strip_hidden(source: str, placeholder: str = HIDDEN_PLACEHOLDER) -> str:
+    """``source`` with every hidden-tests region replaced by ``placeholder`` (one line; ``""``: removed, as in
+    the released notebook). An unclosed region runs to the end."""
+    line = placeholder + "\n" if placeholder else ""
+    out = _HIDDEN_RE.sub(line, source)
     if BEGIN_HIDDEN in out:
-        out = out[:out.index(BEGIN_HIDDEN)] + HIDDEN_PLACEHOLDER + "\n"
+        out = out[:out.index(BEGIN_HIDDEN)] + line
     return out.rstrip("\n")

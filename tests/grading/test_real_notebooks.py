@@ -1,5 +1,7 @@
-"""The course's own notebooks through ``backproplab grade --jobs 2``: a perfect and a partial submission of
-each (the last exercise left as the release's stub) get exactly the points their answers earn.
+"""The course's own notebooks through ``backproplab grade --jobs 2``: a perfect submission of each gets
+every point; a partial one (the last exercise left as the release's stub) of the first and the last
+notebook gets exactly the points its answers earn (two, to keep the suite fast: every notebook's stubs
+failing their tests is tests/test_pipeline.py's business).
 
 Parametrized on the notebooks in ``solutions/``; with none there, the test fails (it does not skip)."""
 
@@ -40,9 +42,10 @@ def real_class(tmp_path_factory):
         test = "test-" + last.removeprefix("ex-")
         assert test in points, f"{name}: no graded cell {test!r} for the answer cell {last!r}"
         files[f"perfect/{name}.ipynb"] = dumps(nb)
-        files[f"partial/{name}.ipynb"] = dumps(partial(root, name, [last]))
         expected[("perfect", name)] = sum(points.values())
-        expected[("partial", name)] = sum(points.values()) - points[test]
+        if name in (NAMES[0], NAMES[-1]):
+            files[f"partial/{name}.ipynb"] = dumps(partial(root, name, [last]))
+            expected[("partial", name)] = sum(points.values()) - points[test]
     export = write_tree(tmp / "export", files)
     out = tmp / "reports"
     rc, text = run_grade(export, "--course", root, "--jobs", 2, "--out", out, *sum((["-a", n] for n in NAMES), []))
@@ -55,6 +58,7 @@ def test_real_notebook_scores(real_class, name):
     assert real_class["rc"] == 0, real_class["text"]
     rows = {(r["student_id"], r["assignment"]): float(r["score"]) for r in read_csv(real_class["out"] / "grades.csv")}
     for student in ("perfect", "partial"):
-        assert rows[(student, name)] == real_class["expected"][(student, name)], (student, real_class["text"])
+        if (student, name) in real_class["expected"]:
+            assert rows[(student, name)] == real_class["expected"][(student, name)], (student, real_class["text"])
     lines = report_lines(real_class["out"])
     assert not lines.get("perfect"), lines.get("perfect")

@@ -147,6 +147,16 @@ def tl_target_minus_prediction(X, Y, params):
     return _backward(X, params, Z1, A1, 2 * (Y - Y_hat) / X.shape[0])
 
 
+def tl_numerical(X, Y, params):
+    from backproplab.gradcheck import numerical_gradient
+
+    def loss(p):
+        _, _, Y_hat = _forward(X, p)
+        return np.sum((Y_hat - Y) ** 2) / X.shape[0]
+
+    return {"d" + k: numerical_gradient(lambda v, k=k: loss({**params, k: v}), params[k]) for k in params}
+
+
 def tl_reference_style(X, Y, params):
     Z1, A1, Y_hat = _forward(X, params)
     return _backward(X, params, Z1, A1, 2 * (Y_hat - Y) / X.shape[0])
@@ -172,7 +182,8 @@ def tl_loop_over_layers(X, Y, params):
 
 # ----------------------------------------------------------------------------------------- relative_error
 def re_no_guard(a, b):
-    return np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b))
+    with np.errstate(invalid="ignore"):  # 0/0 for two zero arrays: nan
+        return np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b))
 
 
 def re_absolute(a, b):
@@ -232,6 +243,7 @@ MUTANTS = {
         ("relu_gate_missing", tl_no_gate),
         ("Z1_instead_of_A1", tl_Z1_for_dW2),
         ("sign", tl_target_minus_prediction),
+        ("finite_differences", tl_numerical),
     ],
     "relative_error": [
         ("zero_guard_missing", re_no_guard),

@@ -117,6 +117,15 @@ def minus_cos(x, y):
     return df_db * y + df_db, c + df_db * x
 
 
+def finite_differences(x, y):
+    h = 1e-6
+
+    def f(x_, y_):
+        return y_ * np.sin(x_ * y_ + x_)
+
+    return (f(x + h, y) - f(x - h, y)) / (2 * h), (f(x, y + h) - f(x, y - h)) / (2 * h)
+
+
 def by_hand(x, y):
     a, b, c = _forward(x, y)
     df_dc = y
@@ -160,6 +169,7 @@ MUTANTS = {
         ("overwritten_not_accumulated", overwrite_both),
         ("missing_upstream", no_upstream),
         ("sin_derivative_sign", minus_cos),
+        ("finite_differences", finite_differences),
     ],
 }
 

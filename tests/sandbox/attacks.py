@@ -235,7 +235,8 @@ for path in glob.glob("COURSE_ROOT/**/gradebook.db", recursive=True):
         print("gradebook written:", path)
     except Exception as exc:
         print("gradebook:", exc)
-for path in glob.glob("COURSE_ROOT/**/submitted/*/ps1/*.ipynb", recursive=True):
+for path in glob.glob("COURSE_ROOT/**/autograded/*/ps1/*.ipynb", recursive=True) + \\
+        glob.glob("COURSE_ROOT/autograder/submitted/*/ps1/*.ipynb"):
     try:
         with open(path, "w") as fh:
             fh.write("{}")
@@ -325,7 +326,8 @@ ATTACKS = [
            answers={"dense_backward": _DETECT_GRADING}),
     Attack("read_hidden_tests", "cheat", "looks for the hidden tests on disk and in `In` (prints them)", TOTAL,
            before_tests=[_READ_HIDDEN], after_tests=["print(In)"]),
-    Attack("write_gradebook", "cheat", "writes the gradebook (manual scores) and other students' notebooks",
+    Attack("write_gradebook", "cheat", "writes the gradebook (everyone's manual scores) and other students' "
+           "autograded notebooks",
            0.0, answers=dict(STUB), before_tests=[_WRITE_GRADEBOOK]),
     Attack("delete_course", "cheat", "deletes the gradebook folder and the sources", TOTAL,
            before_tests=[_DELETE_GRADEBOOK]),
