@@ -129,8 +129,22 @@ def plain_scores(root: Path, students: dict) -> dict:
         gone = [p for p in ("gradebook.db", "source", "submitted") if not (root / p).exists()]
         if gone:
             note += f"; deleted {', '.join(gone)}"
+        if _leaks(root / "autograded" / student / "ps1" / "ps1.ipynb"):
+            note += "; printed the hidden tests (in the autograded notebook, hence in nbgrader's feedback)"
         out[student] = (after.get(student), note)
     return out
+
+
+def _leaks(path: Path) -> bool:
+    """Whether the hidden tests appear in the outputs of a cell that is not a graded test cell."""
+    from tests.sandbox.attacks import HIDDEN_MARKER
+
+    try:
+        nb = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return any(HIDDEN_MARKER in json.dumps(c.get("outputs", [])) for c in nb.get("cells", [])
+               if not c.get("metadata", {}).get("nbgrader", {}).get("grade"))
 
 
 def _totals(root: Path) -> dict:
@@ -158,7 +172,7 @@ def _totals(root: Path) -> dict:
 def trusted_scores(root: Path, students: dict) -> dict:
     from backproplab.sandbox import Limits
     from backproplab.sandbox.grade import grade_submission_async
-    from tests.sandbox.attacks import source_notebook
+    from tests.sandbox.attacks import HIDDEN_MARKER, source_notebook
 
     limits = Limits(cpu_seconds=30, memory_bytes=2 * 2**30, cell_timeout=10, total_timeout=120,
                     output_bytes_per_cell=256 * 2**10, output_bytes_total=2 * 2**20, message_bytes=8 * 2**20)
@@ -173,6 +187,8 @@ def trusted_scores(root: Path, students: dict) -> dict:
                                                  notebook="ps1", secret=b"attack-table-secret-0123",
                                                  limits=limits.with_(**attack.limits))
                 note = g.execution.problem or "; ".join(g.execution.incidents[:1])
+                if HIDDEN_MARKER in g.feedback_html():
+                    note += "; HIDDEN TESTS IN THE FEEDBACK"
                 blocking = [f.what for f in g.findings if f.blocking]
                 if blocking:
                     note = f"scan: {', '.join(dict.fromkeys(blocking))}" + (f"; {note}" if note else "")
@@ -198,9 +214,9 @@ def table(students: dict, plain: dict, trusted: dict) -> str:
                           if x)
         lines.append(f"| {student} | {attack.what} | {p_text} | {t:g} | {attack.expected:g} | "
                      f"{notes.replace('|', '/')} |")
-    honest_plain = sorted({plain.get(s, (None,))[0] for s in HONEST}, key=str)
+    honest_plain = sorted({"lost" if plain.get(s, (None,))[0] is None else f"{plain[s][0]:g}" for s in HONEST})
     honest_trusted = sorted({trusted[s][0] for s in HONEST}, key=str)
-    lines.append(f"| (3 honest students) | graded in the same batch | {', '.join(map(str, honest_plain))} "
+    lines.append(f"| (3 honest students) | graded in the same batch | {', '.join(honest_plain)} "
                  f"(in the gradebook at the end) | {', '.join(map(str, honest_trusted))} | {TOTAL:g} | |")
     return "\n".join(lines)
 

@@ -41,6 +41,9 @@ def _slice_polling(channel) -> None:
     """
     from queue import Empty
 
+    if getattr(channel, "_backproplab_sliced", False):
+        return
+    channel._backproplab_sliced = True
     original = channel.get_msg
 
     async def get_msg(timeout=None):
@@ -59,11 +62,17 @@ def _slice_polling(channel) -> None:
 class SlicedPolling:
     """Mixin for nbclient's ``NotebookClient`` (and nbgrader's ``Execute``): see ``_slice_polling``."""
 
-    async def async_start_new_kernel_client(self):
-        kc = await super().async_start_new_kernel_client()
+    @staticmethod
+    def _slice(kc):
         _slice_polling(kc.shell_channel)
         _slice_polling(kc.iopub_channel)
         return kc
+
+    async def async_start_new_kernel_client(self):  # NotebookClient.execute()
+        return self._slice(await super().async_start_new_kernel_client())
+
+    def start_new_kernel_client(self):  # nbconvert's ExecutePreprocessor (nbgrader's Execute)
+        return self._slice(super().start_new_kernel_client())
 
 
 def _children_cpu() -> float:

@@ -271,10 +271,11 @@ class Scratch:
         return self.root / "tmp"
 
     @classmethod
-    def create(cls, workdir: str | os.PathLike | None, limits: Limits, uid: int | None) -> Scratch:
+    def create(cls, workdir: str | os.PathLike | None, limits: Limits, uid: int | None,
+               tmpfs: bool = True) -> Scratch:
         root = Path(tempfile.mkdtemp(prefix="backproplab-run-", dir=workdir)).resolve()
         self = cls(root)
-        if uid is not None:
+        if uid is not None and tmpfs:
             from .enter import MS_NODEV, MS_NOSUID, mount
 
             mount("tmpfs", str(root), "tmpfs", MS_NOSUID | MS_NODEV, f"mode=0711,size={limits.scratch_bytes}")
@@ -353,7 +354,8 @@ class Launch:
 
 
 def build_launch(*, scratch: Scratch, connection_file: str, env: dict[str, str], limits: Limits, python: str,
-                 uid: int | None, cgroups: Cgroups | None, hide: list[str], keep: list[str]) -> Launch:
+                 uid: int | None, cgroups: Cgroups | None, hide: list[str], keep: list[str],
+                 namespace: bool = True) -> Launch:
     """The kernel command: ``[unshare ... enter PLAN →] [setpriv →] prlimit → env -i → python -P -m kernel``."""
     kernel = [python, "-P", "-m", "backproplab.sandbox.kernel", "-f", connection_file,
               "--HistoryManager.hist_file=:memory:", *(["--no-new-processes"] if limits.no_new_processes else [])]
@@ -366,6 +368,9 @@ def build_launch(*, scratch: Scratch, connection_file: str, env: dict[str, str],
     command = [tool("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
                "--inh-caps=-all", "--bounding-set=-all", "--",
                tool("prlimit"), *limits.prlimit_args(), "--", *environment]
+    if not namespace:  # root, but no mount namespace here (a container without CAP_SYS_ADMIN?)
+        return Launch(command, f"uid {uid} (no groups, no capabilities) and resource limits; NO mount namespace "
+                               f"(unshare failed): the kernel sees what any unprivileged user sees")
     hidden = sorted({*HIDDEN, *([str(COURSE_ROOT)] if COURSE_ROOT else []), *map(str, hide)})
     kept = sorted({*python_prefixes(python), str(PACKAGE_DIR), *map(str, keep)})
     plan = {

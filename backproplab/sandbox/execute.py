@@ -25,7 +25,16 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .confine import Cgroups, Scratch, UidLease, build_launch, can_confine, kernel_env, kill_processes
+from .confine import (
+    Cgroups,
+    Scratch,
+    UidLease,
+    build_launch,
+    can_confine,
+    kernel_env,
+    kill_processes,
+    running_as_root,
+)
 from .limits import DEFAULT_LIMITS, Limits
 from .notebook import is_graded_test, read_notebook
 
@@ -51,7 +60,8 @@ class Execution:
 
 
 def execute_confined(notebook, *, record_dir, seed: int, workdir=None, env: dict | None = None,
-                     limits: Limits = DEFAULT_LIMITS, hide=(), keep=(), python: str | None = None) -> Execution:
+                     limits: Limits = DEFAULT_LIMITS, hide=(), keep=(), python: str | None = None,
+                     files_from=None) -> Execution:
     """Run ``notebook`` (a path or a notebook node, never modified) in a confined kernel; never raises for
     anything the notebook's code does.
 
@@ -61,14 +71,17 @@ def execute_confined(notebook, *, record_dir, seed: int, workdir=None, env: dict
     ``env``: extra environment variables of the kernel (it inherits nothing from the grader).
     ``hide`` / ``keep``: extra paths to hide from / show read-only to the kernel (as root).
     ``python``: the kernel's interpreter (default: this one; it must have ipykernel and backproplab).
+    ``files_from``: a folder whose regular files (data next to the notebook; no links, no notebooks) are copied
+    into the kernel's working folder. The notebook itself is never written to disk.
     """
     return asyncio.run(execute_confined_async(notebook, record_dir=record_dir, seed=seed, workdir=workdir,
-                                              env=env, limits=limits, hide=hide, keep=keep, python=python))
+                                              env=env, limits=limits, hide=hide, keep=keep, python=python,
+                                              files_from=files_from))
 
 
 async def execute_confined_async(notebook, *, record_dir, seed: int, workdir=None, env: dict | None = None,
                                  limits: Limits = DEFAULT_LIMITS, hide=(), keep=(),
-                                 python: str | None = None) -> Execution:
+                                 python: str | None = None, files_from=None) -> Execution:
     """:func:`execute_confined` as a coroutine: several runs can share one event loop."""
     nb = copy.deepcopy(read_notebook(notebook))
     record_dir = Path(record_dir)
@@ -76,17 +89,23 @@ async def execute_confined_async(notebook, *, record_dir, seed: int, workdir=Non
     python = python or sys.executable
     start = time.monotonic()
     result = Execution(nb=nb, record_dir=record_dir)
-    confined = can_confine()
-    lease = UidLease() if confined else contextlib.nullcontext()
+    confined = can_confine()  # root, and mount namespaces work
+    root = running_as_root()
+    lease = UidLease() if root else contextlib.nullcontext()
     with lease:
-        uid = lease.uid if confined else None
+        uid = lease.uid if root else None
         scratch = cgroups = None
         try:
-            scratch = Scratch.create(workdir, limits, uid)
-            if confined:
+            scratch = Scratch.create(workdir, limits, uid, tmpfs=confined)
+            if files_from is not None:
+                skipped = _copy_files(Path(files_from), scratch.work, uid, limits.scratch_bytes // 2)
+                if skipped:
+                    result.incidents.append(f"{skipped} supporting file(s) not copied (links, or over the size limit)")
+            if root:
                 cgroups = Cgroups.create(f"backproplab-{uid}-{uuid.uuid4().hex[:8]}", limits)
             await _run(nb, result, scratch=scratch, cgroups=cgroups, uid=uid, seed=seed, env=env or {},
-                       limits=limits, hide=list(hide), keep=list(keep), python=python, start=start)
+                       limits=limits, hide=list(hide), keep=list(keep), python=python, start=start,
+                       namespace=confined)
         finally:
             if uid is not None:
                 n = kill_processes(uid=uid)
@@ -234,7 +253,7 @@ def _size(obj) -> int:
 
 
 async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, env, limits: Limits,
-               hide, keep, python, start) -> None:
+               hide, keep, python, start, namespace: bool) -> None:
     from nbclient.exceptions import DeadKernelError
 
     kernel_vars = {"BACKPROPLAB_RECORD_DIR": str(scratch.records), "BACKPROPLAB_GRADING_SEED": str(int(seed)),
@@ -242,7 +261,7 @@ async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, e
     connection_file = str(scratch.run / "kernel.json")
     launch = build_launch(scratch=scratch, connection_file=connection_file,
                           env=kernel_env(scratch, kernel_vars, python), limits=limits, python=python, uid=uid,
-                          cgroups=cgroups, hide=hide, keep=keep)
+                          cgroups=cgroups, hide=hide, keep=keep, namespace=namespace)
     result.confinement = launch.description
     log_path = scratch.root / "kernel.log"
     log = open(log_path, "wb")  # noqa: SIM115 (closed below, after the kernel is gone)
@@ -266,6 +285,10 @@ async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, e
             return
         try:
             kernel_pid = km.provisioner.pid if km.provisioner else None
+            if cgroups is not None and not namespace and kernel_pid:  # enter.py joins them otherwise
+                for procs in cgroups.procs_files:
+                    with contextlib.suppress(OSError), open(procs, "w") as fh:
+                        fh.write(str(kernel_pid))
             result.confinement += "; " + _seccomp_status(kernel_pid, limits)
             deadline = start + limits.total_timeout
             for index, cell in enumerate(nb.cells):
@@ -284,13 +307,12 @@ async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, e
                 client.reset_cell_cap()
                 began = time.monotonic()
                 try:
-                    await asyncio.wait_for(client.async_execute_cell(cell, index),
-                                           min(limits.cell_timeout + INTERRUPT_GRACE, remaining))
+                    await _execute_cell(client, cell, index, min(limits.cell_timeout + INTERRUPT_GRACE, remaining))
                 except DeadKernelError:
                     result.problem = (f"the kernel died in cell {index + 1} (it exited, was killed, or ran out "
                                       f"of memory or CPU time): the cells after it did not run")
                     break
-                except TimeoutError:
+                except _Stuck:
                     result.problem = (f"cell {index + 1} did not stop when interrupted after "
                                       f"{limits.cell_timeout:g} s: the kernel was stopped and the cells after "
                                       f"it did not run")
@@ -346,6 +368,23 @@ def _seccomp_status(pid, limits: Limits) -> str:
     return "seccomp: signals to itself only; new processes allowed up to the process limit"
 
 
+class _Stuck(Exception):
+    """A cell still running ``INTERRUPT_GRACE`` seconds after its interrupt."""
+
+
+async def _execute_cell(client, cell, index, hard_timeout: float) -> None:
+    """nbclient's ``async_execute_cell`` with a hard deadline. (Cancelling it makes nbclient raise
+    ``DeadKernelError``, so the deadline is told apart here.)"""
+    task = asyncio.ensure_future(client.async_execute_cell(cell, index))
+    done, _ = await asyncio.wait({task}, timeout=hard_timeout)
+    if not done:
+        task.cancel()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await task
+        raise _Stuck()
+    task.result()
+
+
 async def _kill(km) -> None:
     with contextlib.suppress(Exception):
         if km.has_kernel:
@@ -358,6 +397,32 @@ def _kill_strays(uid: int | None, kernel_pid: int | None) -> int:
     if kernel_pid:
         return kill_processes(session=kernel_pid, exclude=kernel_pid)
     return 0
+
+
+def _copy_files(src: Path, dest: Path, uid: int | None, budget: int) -> int:
+    """Copy the regular files under ``src`` (no symbolic links, no notebooks) into ``dest``; returns how many
+    were skipped."""
+    skipped = 0
+    for folder, dirs, files in os.walk(src, followlinks=False):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(folder, d))]
+        for name in files:
+            path = os.path.join(folder, name)
+            st = os.lstat(path)
+            if name.endswith(".ipynb"):
+                continue
+            if not stat.S_ISREG(st.st_mode) or st.st_size > budget:
+                skipped += 1
+                continue
+            budget -= st.st_size
+            target = dest / os.path.relpath(path, src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target, follow_symlinks=False)
+            if uid is not None:
+                owned = target
+                while owned != dest:
+                    os.chown(owned, uid, uid)
+                    owned = owned.parent
+    return skipped
 
 
 # ------------------------------------------------------------------------------------------ records

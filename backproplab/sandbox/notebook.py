@@ -50,6 +50,7 @@ class CheckCall:
     name: str
     hidden: bool
     line: int
+    seed: int | None = None  # an explicit ``seed=<int>`` of the call (the grader's seed otherwise)
 
 
 @dataclass
@@ -75,7 +76,9 @@ def check_calls(source: str) -> list[CheckCall]:
             continue
         hidden = any(k.arg == "hidden" and isinstance(k.value, ast.Constant) and bool(k.value.value)
                      for k in node.keywords)
-        calls.append(CheckCall(node.func.attr, hidden, node.lineno))
+        seed = next((k.value.value for k in node.keywords if k.arg == "seed" and isinstance(k.value, ast.Constant)
+                     and type(k.value.value) is int), None)
+        calls.append(CheckCall(node.func.attr, hidden, node.lineno, seed))
     return sorted(calls, key=lambda c: c.line)
 
 

@@ -67,11 +67,11 @@ def score_submission(source_notebook, executed_notebook, record_dir, seed: int, 
             score.message = f"This test could not be graded ({cell.error}): please tell your instructor."
             continue
         folder = record_dir / cell.grade_id
-        expected = Counter((c.name, c.hidden) for c in cell.calls)
-        for (name, hidden), n_calls in expected.items():
+        expected = Counter((c.name, c.hidden, c.seed) for c in cell.calls)
+        for (name, hidden, own_seed), n_calls in expected.items():
             exercise = REGISTRY[name]
             if folder.is_dir():
-                result = trusted.judge(exercise, folder, hidden=hidden, seed=seed)
+                result = trusted.judge(exercise, folder, hidden=hidden, seed=seed if own_seed is None else own_seed)
                 n_records = len(list(folder.glob(f"{name}.{'hidden' if hidden else 'visible'}.*.json")))
             else:
                 result, n_records = None, 0

@@ -108,8 +108,7 @@ def test_runaway_code_was_stopped_and_reported(batch):
            "fork_bomb", "fork_bounded")}
     assert any("interrupted" in i for i in ex["infinite_loop"].incidents)
     assert any("interrupted" in i for i in ex["sleep"].incidents)
-    assert "did not stop when interrupted" in (ex["interrupt_proof_loop"].problem or "") \
-        or "kernel died" in (ex["interrupt_proof_loop"].problem or "")
+    assert "did not stop when interrupted" in ex["interrupt_proof_loop"].problem
     assert "kernel died" in ex["os_exit"].problem and "kernel died" in ex["kill_self"].problem
     assert any("output" in i for i in ex["print_flood"].incidents)
     assert len(_outputs_text(ex["print_flood"].nb)) < 400_000

@@ -166,3 +166,46 @@ def test_grading_as_an_ordinary_user(shared_tmp):
     assert {k: v[0] for k, v in out.items()} == {"honest": 6.0, "infinite_loop": 6.0, "fork_bomb": 6.0,
                                                  "print_flood": 6.0, "kill_everyone": 6.0, "eq_override": 3.0}
     assert all("resource limits only" in v[1] and "seccomp: no new processes" in v[1] for v in out.values())
+
+
+# ---------------------------------------------------------------------------------------- data files
+def test_supporting_files_are_copied_but_not_links(tmp_path):
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from backproplab.sandbox import execute_confined
+    from tests.sandbox.conftest import TEST_LIMITS
+
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    (data / "sub" / "values.csv").write_text("1,2,3\n")
+    (data / "secret_link").symlink_to("/etc/hostname")
+    (data / "other.ipynb").write_text("{}")
+    nb = new_notebook(cells=[new_code_cell("import os\nprint(open('sub/values.csv').read().strip(), "
+                                           "sorted(os.listdir('.')))")])
+    run = execute_confined(nb, record_dir=tmp_path / "records", seed=1, limits=TEST_LIMITS, files_from=data)
+    assert run.nb.cells[0].outputs[0]["text"].strip() == "1,2,3 ['sub']"
+    assert any("not copied" in i for i in run.incidents)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_root_without_mount_namespace_still_switches_user(tmp_path, monkeypatch):
+    """Where unshare is not allowed (some containers), root still runs the kernel as a uid of its own."""
+    from nbformat.v4 import new_code_cell
+
+    from backproplab.sandbox import assemble, score_submission
+    from backproplab.sandbox import execute as execute_module
+    from tests.sandbox.attacks import BY_NAME, TOTAL, source_notebook
+    from tests.sandbox.conftest import TEST_LIMITS
+
+    python = _python_for_nobody()
+    if python is None:
+        pytest.skip("no Python interpreter that other users can run with this environment's packages")
+    monkeypatch.setattr(execute_module, "can_confine", lambda: False)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), *python[1]]))
+    nb, _ = assemble(source_notebook(), BY_NAME["honest"].submission())
+    nb.cells.insert(3, new_code_cell("import os\nprint('uid', os.getuid())"))
+    run = execute_module.execute_confined(nb, record_dir=tmp_path, seed=7, limits=TEST_LIMITS, python=python[0])
+    assert "NO mount namespace" in run.confinement and run.problem is None, (run.problem, run.kernel_log)
+    uid = int(run.nb.cells[3].outputs[0]["text"].split()[1])
+    assert uid in UID_RANGE
+    assert sum(s.points for s in score_submission(source_notebook(), run.nb, tmp_path, 7).values()) == TOTAL
