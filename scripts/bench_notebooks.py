@@ -17,8 +17,10 @@ import sys
 import time
 from pathlib import Path
 
+from backproplab.nbexec import patch_reply_polling
+
 ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 300  # seconds per cell
+TIMEOUT = 60  # seconds per cell (a cell of this course takes well under 2 s)
 
 
 def notebooks(folder: Path, names: list[str] | None = None) -> list[Path]:
@@ -26,53 +28,6 @@ def notebooks(folder: Path, names: list[str] | None = None) -> list[Path]:
     if names:
         found = [p for p in found if p.parent.name in names or p.stem in names]
     return [p for p in found if ".ipynb_checkpoints" not in p.parts]
-
-
-POLL_SLICE = 0.25  # seconds
-
-
-def _slice_polling(channel) -> None:
-    """Make ``channel.get_msg(timeout)`` poll in short slices instead of one long wait.
-
-    Works around jupyter/nbclient#312: after a cell that opens ipywidgets comms, the kernel's reply
-    sometimes sits unnoticed in the client socket until the whole cell timeout has passed (the cell then
-    "passes" minutes late). A fresh poll sees the waiting message at once, so a missed wake-up costs at
-    most one slice.
-    """
-    from queue import Empty
-
-    if getattr(channel, "_backproplab_sliced", False):
-        return
-    channel._backproplab_sliced = True
-    original = channel.get_msg
-
-    async def get_msg(timeout=None):
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            step = POLL_SLICE if deadline is None else max(0.0, min(POLL_SLICE, deadline - time.monotonic()))
-            try:
-                return await original(timeout=step)
-            except Empty:
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise
-
-    channel.get_msg = get_msg
-
-
-class SlicedPolling:
-    """Mixin for nbclient's ``NotebookClient`` (and nbgrader's ``Execute``): see ``_slice_polling``."""
-
-    @staticmethod
-    def _slice(kc):
-        _slice_polling(kc.shell_channel)
-        _slice_polling(kc.iopub_channel)
-        return kc
-
-    async def async_start_new_kernel_client(self):  # NotebookClient.execute()
-        return self._slice(await super().async_start_new_kernel_client())
-
-    def start_new_kernel_client(self):  # nbconvert's ExecutePreprocessor (nbgrader's Execute)
-        return self._slice(super().start_new_kernel_client())
 
 
 def _children_cpu() -> float:
@@ -89,9 +44,8 @@ def execute(path: Path, timeout: int = TIMEOUT, allow_errors: bool = False) -> t
     import nbclient
     import nbformat
 
-    class Client(SlicedPolling, nbclient.NotebookClient):
-        pass
-
+    patch_reply_polling()
+    Client = nbclient.NotebookClient
     nb = nbformat.read(path, as_version=4)
     client = Client(nb, timeout=timeout, allow_errors=allow_errors,
                                      resources={"metadata": {"path": str(path.parent)}})
@@ -131,12 +85,11 @@ def validate(path: str | Path, invert: bool = False, timeout: int = TIMEOUT) -> 
 
     executed = {}
 
-    class SlicedExecute(SlicedPolling, Execute):
-        pass
+    patch_reply_polling()
 
     class RecordingValidator(Validator):
-        # nbgrader's own list, with Execute made robust to jupyter/nbclient#312
-        preprocessors = [CheckCellMetadata, ClearOutput, SlicedExecute]
+        # nbgrader's own list (Execute made robust to jupyter/nbclient#312 by patch_reply_polling)
+        preprocessors = [CheckCellMetadata, ClearOutput, Execute]
 
         def _preprocess(self, nb):  # keep the executed notebook (nbgrader 0.9 runs it exactly here)
             executed["nb"] = super()._preprocess(nb)
