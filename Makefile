@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml scripts/learner_setup.py
 	$(BIN)/python -m scripts.learner_setup --prefix $(VENV)
 	touch $(STAMP)
 
-## Start JupyterLab on the first notebook of the course.
+## Start JupyterLab on the first notebook of the course, in my-work/ (a copy of course/ that keeps your work).
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=course 01_chain_rule/01_chain_rule.ipynb
+	$(BIN)/python -m scripts.workspace course my-work
+	$(BIN)/jupyter lab --ServerApp.root_dir=my-work 01_chain_rule/01_chain_rule.ipynb
 
 ## Everything CI checks: lint, the package, the notebooks, grading end to end, the browser.
 test: $(STAMP) browser
