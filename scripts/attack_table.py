@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from backproplab.sandbox.runsync import run_sync
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -196,7 +198,7 @@ def trusted_scores(root: Path, students: dict) -> dict:
 
         return dict(await asyncio.gather(*(one(s, a) for s, a in students.items())))
 
-    return asyncio.run(run())
+    return run_sync(run())
 
 
 def table(students: dict, plain: dict, trusted: dict) -> str:

@@ -25,6 +25,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from backproplab.sandbox.runsync import run_sync
+
 from .confine import (
     Cgroups,
     Scratch,
@@ -74,7 +76,7 @@ def execute_confined(notebook, *, record_dir, seed: int, workdir=None, env: dict
     ``files_from``: a folder whose regular files (data next to the notebook; no links, no notebooks) are copied
     into the kernel's working folder. The notebook itself is never written to disk.
     """
-    return asyncio.run(execute_confined_async(notebook, record_dir=record_dir, seed=seed, workdir=workdir,
+    return run_sync(execute_confined_async(notebook, record_dir=record_dir, seed=seed, workdir=workdir,
                                               env=env, limits=limits, hide=hide, keep=keep, python=python,
                                               files_from=files_from))
 

@@ -11,6 +11,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from backproplab.sandbox.runsync import run_sync
+
 from .assemble import assemble
 from .execute import Execution, execute_confined_async
 from .limits import DEFAULT_LIMITS, Limits
@@ -54,9 +56,8 @@ def grade_submission(submission, source, *, student: str, assignment: str, secre
                      workdir=None, limits: Limits = DEFAULT_LIMITS, env: dict | None = None, hide=(), keep=(),
                      record_dir=None) -> SubmissionGrade:
     """Grade ``submission`` (path or notebook) against ``source`` (the instructor's notebook, path or node)."""
-    import asyncio
 
-    return asyncio.run(grade_submission_async(submission, source, student=student, assignment=assignment,
+    return run_sync(grade_submission_async(submission, source, student=student, assignment=assignment,
                                               secret=secret, notebook=notebook, workdir=workdir, limits=limits,
                                               env=env, hide=hide, keep=keep, record_dir=record_dir))
 

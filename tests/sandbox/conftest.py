@@ -17,6 +17,7 @@ import nbformat
 import pytest
 
 from backproplab.sandbox import Limits
+from backproplab.sandbox.runsync import run_sync
 from tests.sandbox.attacks import ATTACKS, BY_NAME, source_notebook
 
 SECRET = b"sandbox-test-secret-0123456789"
@@ -96,6 +97,6 @@ def batch(course, tmp_path_factory):
         return dict(zip([s for s, _ in order], results, strict=True))
 
     start = time.monotonic()
-    grades = asyncio.run(run_all())
+    grades = run_sync(run_all())
     return {"grades": grades, "seconds": time.monotonic() - start, "before": before,
             "after": fingerprint(*watched), "records": records, "source": source}

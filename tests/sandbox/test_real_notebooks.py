@@ -13,6 +13,7 @@ import pytest
 from backproplab.checks import REGISTRY
 from backproplab.sandbox import Limits
 from backproplab.sandbox.notebook import graded_test_cells, is_solution, read_notebook
+from backproplab.sandbox.runsync import run_sync
 from tests.conftest import SOLUTIONS, notebook_id, notebook_names
 
 NAMES = notebook_names(SOLUTIONS)
@@ -73,7 +74,7 @@ def graded(released):
 
         return dict(await asyncio.gather(*(one(k, sub) for k, (sub, _) in jobs.items())))
 
-    return asyncio.run(run()), {k: ex for k, (_, ex) in jobs.items()}
+    return run_sync(run()), {k: ex for k, (_, ex) in jobs.items()}
 
 
 def _why(grade):
