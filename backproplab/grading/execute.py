@@ -33,10 +33,59 @@ KERNEL_ENV = {"NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg", "PYTHONHAS
               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
+#: Longest single wait on a kernel socket. pyzmq's asyncio poller can miss the wake-up of a message that
+#: arrived (seen about once in 30 runs with two kernels at once): the wait then lasts the whole cell timeout
+#: although the reply is there. Waiting in slices re-checks the socket every ``WAIT_SLICE`` seconds.
+WAIT_SLICE = 0.5
+
+
+def _sliced(get_msg):
+    from queue import Empty
+
+    async def get_msg_in_slices(timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = WAIT_SLICE if deadline is None else min(WAIT_SLICE, max(0.0, deadline - time.monotonic()))
+            try:
+                return await get_msg(timeout=left)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    return get_msg_in_slices
+
+
+def _executor_class():
+    from nbclient.util import ensure_async, run_hook, run_sync
+    from nbgrader.preprocessors import Execute
+
+    class SlicedExecute(Execute):
+        """nbgrader's ``Execute``, its kernel client waiting in slices (:data:`WAIT_SLICE`)."""
+
+        async def async_start_new_kernel_client(self):  # nbclient 0.10's, plus the slicing
+            try:
+                self.kc = self.km.client()
+                for channel in (self.kc.shell_channel, self.kc.iopub_channel, self.kc.control_channel):
+                    channel.get_msg = _sliced(channel.get_msg)
+                await ensure_async(self.kc.start_channels())
+                await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
+            except Exception as exc:
+                self.log.error("Error occurred while starting new kernel client for kernel %s: %s",
+                               getattr(self.km, "kernel_id", None), exc)
+                await self._async_cleanup_kernel()
+                raise
+            self.kc.allow_stdin = False
+            await run_hook(self.on_notebook_start, notebook=self.nb)
+            return self.kc
+
+        start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    return SlicedExecute
+
+
 def execute_notebook(nb, *, cwd: str, config) -> Execution:
     """Run ``nb`` in a new kernel started in ``cwd``; never raises for what the learner's code does."""
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
-    from nbgrader.preprocessors import Execute
     from nbgrader.preprocessors.execute import UnresponsiveKernelError
 
     start = time.perf_counter()
@@ -49,7 +98,7 @@ def execute_notebook(nb, *, cwd: str, config) -> Execution:
     config.KernelManager.transport = "ipc"
     config.KernelManager.ip = os.path.join(sockets, "k")  # absolute: the kernel runs in another folder
     # the kernel holds nothing worth a graceful shutdown: kill it as soon as the last cell ran
-    executor = Execute(config=config, shutdown_kernel="immediate")
+    executor = _executor_class()(config=config, shutdown_kernel="immediate")
     marks: list[tuple[float, int]] = []
     executor.on_cell_start = lambda cell, cell_index, **kw: marks.append((time.perf_counter(), cell_index))
     problem = None

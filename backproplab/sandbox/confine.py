@@ -42,8 +42,20 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 #: The course repository (the folder holding ``autograder/``), when the package runs from a checkout.
 COURSE_ROOT = PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "autograder").is_dir() else None
 
-#: Hidden in every confined run (with the course root and the caller's extra paths).
-HIDDEN = ("/root", "/home", "/tmp", "/var/tmp", "/run", "/mnt", "/media", "/srv", "/opt")
+#: The only top-level folders a confined kernel sees (the system); every other one — /root, /home, /tmp,
+#: /work, /opt, /srv, /var, ... wherever the course, other checkouts or other students' files may live — is
+#: hidden, and the Python installation, the venv and the package are bound back read-only.
+SYSTEM_DIRS = frozenset({"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "proc", "dev", "sys"})
+
+
+def hidden_top_level() -> tuple[str, ...]:
+    """Every top-level folder of ``/`` outside :data:`SYSTEM_DIRS` (hidden in every confined run)."""
+    try:
+        names = os.listdir("/")
+    except OSError:
+        names = []
+    return tuple(sorted(f"/{n}" for n in names if n not in SYSTEM_DIRS and os.path.isdir(f"/{n}")
+                        and not os.path.islink(f"/{n}")))
 
 _CAN_CONFINE: bool | None = None
 
@@ -371,7 +383,7 @@ def build_launch(*, scratch: Scratch, connection_file: str, env: dict[str, str],
     if not namespace:  # root, but no mount namespace here (a container without CAP_SYS_ADMIN?)
         return Launch(command, f"uid {uid} (no groups, no capabilities) and resource limits; NO mount namespace "
                                f"(unshare failed): the kernel sees what any unprivileged user sees")
-    hidden = sorted({*HIDDEN, *([str(COURSE_ROOT)] if COURSE_ROOT else []), *map(str, hide)})
+    hidden = sorted({*hidden_top_level(), *([str(COURSE_ROOT)] if COURSE_ROOT else []), *map(str, hide)})
     kept = sorted({*python_prefixes(python), str(PACKAGE_DIR), *map(str, keep)})
     plan = {
         "hide": [{"path": p} for p in hidden] + [{"path": "/dev/shm", "mode": "1777", "size": "16m"}],

@@ -16,4 +16,4 @@ def test_run_sync_without_and_inside_a_running_loop():
     async def outer():
         return run_sync(_answer())  # asyncio.run() here would raise "cannot be called from a running loop"
 
-    assert asyncio.run(outer()) == 42
+    assert run_sync(outer()) == 42  # outer runs inside a loop: the inner call takes the thread path
