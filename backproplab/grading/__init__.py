@@ -12,7 +12,7 @@ module             holds
 ``roster``         the optional class list CSV and how file names are matched to it
 ``notebooks``      reading submissions robustly (``Unreadable`` with a one-line reason)
 ``worker``         grading one (student, assignment) in a worker process; feedback pages
-``execute``        ``execute_notebook``: the only place learner code runs (sandbox hook)
+``worker``         ``_run_and_judge``: the only place learner code runs (:mod:`backproplab.sandbox`)
 ``parallel``       the worker pool; the parent is the only gradebook writer
 ``gradebook``      the parent's writes and reads of ``gradebook.db`` (nbgrader's ``Gradebook`` API)
 ``state``          resume state: what was graded from which copy

@@ -8,7 +8,8 @@ task it rebuilds ``autograded/<student>/<assignment>/``, and for each notebook o
 2. runs nbgrader's own sanitizing preprocessors (``ClearOutput``, ``DeduplicateIds``, ``OverwriteCells``
    with deleted graded cells added back, ``CheckCellMetadata``) against the release data the parent read
    from the gradebook: edited test cells and points are restored by nbgrader's checksum machinery;
-3. executes it (:func:`.execute.execute_notebook`, the one place that runs learner code);
+3. executes it in a confined kernel and judges its graded checks outside the kernel (:func:`_run_and_judge`,
+   the one place that runs learner code: :mod:`backproplab.sandbox`);
 4. runs nbgrader's post-execution preprocessors and computes each graded cell's score with
    ``nbgrader.utils.determine_grade`` (a test cell that never ran scores 0).
 
@@ -45,11 +46,14 @@ def init_worker(root: str, log_path: str | None = None) -> None:
         os.close(fd)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format=f"[worker {os.getpid()}] %(levelname)s %(name)s: %(message)s")
+    from backproplab.sandbox import load_secret
+
     from .course import load_course
 
     course = load_course(Path(root))
     _STATE.clear()
-    _STATE.update(course=course, config=course.config)
+    _STATE.update(course=course, config=course.config,
+                  secret=load_secret(Path(course.root) / "autograder" / "grading_secret"))
 
 
 def _course():
@@ -330,7 +334,6 @@ def _grade_notebook(task: dict, name: str, info: dict, dest: Path) -> dict:
         LimitOutput,
     )
 
-    from .execute import execute_notebook
     from .notebooks import Unreadable, read_notebook
 
     config = _STATE["config"]
@@ -366,7 +369,7 @@ def _grade_notebook(task: dict, name: str, info: dict, dest: Path) -> dict:
     if kernelspec:
         nb.metadata["kernelspec"] = kernelspec
 
-    run = execute_notebook(nb, cwd=str(dest), config=config)
+    run, judged = _run_and_judge(task, name, nb, dest, config)
     nb = run.nb
     result["seconds"] = run.seconds
     if run.problem:
@@ -377,7 +380,13 @@ def _grade_notebook(task: dict, name: str, info: dict, dest: Path) -> dict:
     log = logging.getLogger("backproplab.grading.worker")
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if utils.is_grade(cell) and gid in info["grade_cells"]:
+        if utils.is_grade(cell) and gid in judged:  # the verdict from outside the kernel
+            verdict = judged[gid]
+            result["grades"][gid] = float(verdict.points)
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=verdict.message + "\n")]
+            for finding in getattr(verdict, "findings", None) or []:
+                notes.append(f"test cell '{gid}': {getattr(finding, 'message', finding)}")
+        elif utils.is_grade(cell) and gid in info["grade_cells"]:
             if (cell.cell_type == "code" and not utils.is_solution(cell) and cell.source.strip()
                     and cell.get("execution_count") is None):
                 score = 0.0
@@ -400,6 +409,34 @@ def _grade_notebook(task: dict, name: str, info: dict, dest: Path) -> dict:
     os.replace(tmp, out)
     result["autograded"] = str(out)
     return result
+
+
+def _run_and_judge(task: dict, name: str, nb, dest: Path, config):
+    """Run the submission in a confined kernel and judge its graded checks outside the kernel.
+
+    Returns ``(execution, {grade_id: CellScore})``: the trusted verdicts of the graded test cells that call
+    ``check.<exercise>(...)`` (see autograder/SECURITY.md); other graded cells (plain asserts an instructor
+    added) keep nbgrader's in-kernel verdict.
+    """
+    import tempfile
+
+    from backproplab.sandbox import DEFAULT_LIMITS, derive_seed, execute_confined, score_submission
+    from backproplab.sandbox.notebook import graded_test_cells, read_notebook
+
+    coursedir = _course().coursedir
+    source = Path(coursedir.root) / coursedir.source_directory / task["assignment"] / f"{name}.ipynb"
+    seed = derive_seed(_STATE["secret"], task["student"], task["assignment"], name)
+    limits = DEFAULT_LIMITS.with_(cell_timeout=float(config.Execute.timeout or DEFAULT_LIMITS.cell_timeout))
+    with tempfile.TemporaryDirectory(prefix="backproplab-records-") as records:
+        run = execute_confined(nb, record_dir=records, seed=seed, limits=limits, files_from=dest,
+                               env={"NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg"})
+        judged = {}
+        if source.is_file():
+            judgeable = {c.grade_id for c in graded_test_cells(read_notebook(source)) if not c.error}
+            if judgeable:
+                scores = score_submission(source, run.nb, records, seed)
+                judged = {gid: score for gid, score in scores.items() if gid in judgeable}
+    return run, judged
 
 
 def grade_task(task: dict) -> dict:
@@ -458,6 +495,8 @@ def render_feedback(task: dict) -> dict:
     import nbformat
     from nbgrader import utils
 
+    from backproplab.sandbox.notebook import strip_hidden
+
     dest = Path(task["feedback_dir"])
     dest.mkdir(parents=True, exist_ok=True)
     written = []
@@ -473,6 +512,7 @@ def render_feedback(task: dict) -> dict:
                     if utils.is_solution(cell) or utils.is_task(cell):
                         cell.metadata.nbgrader["comment"] = found.get("comment")
                     if utils.is_grade(cell) or utils.is_task(cell):
+                        cell.source = strip_hidden(cell.source)
                         cell.metadata.nbgrader["score"] = found.get("score", 0.0)
                         cell.metadata.nbgrader["points"] = found.get("max_score", cell.metadata.nbgrader.get("points"))
                 resources = {"nbgrader": {"notebook": name, "assignment": task["assignment"],

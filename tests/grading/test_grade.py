@@ -55,7 +55,8 @@ EXPECTED = {
                   "grading metadata of cell 'test-square' was damaged: restored from the release",
                   "points of 'test-square' were changed from 2 to lots: the release's points count"]),
     "ned": (2.0, ["test cell 'test-cube' was edited: the release's version was graded"]),
-    "pat": (0.0, ["the kernel died (a crash or out of memory)",
+    "pat": (0.0, ["the kernel died in cell 5 (it exited, was killed, or ran out of memory or CPU time): "
+                  "the cells after it did not run",
                   "test cell 'test-square' did not run: 0 points",
                   "test cell 'test-cube' did not run: 0 points"]),
     "smithjohn": (5.0, [f"{A}.ipynb was submitted as 'export/smithjohn_12345_67890_{A}-1.ipynb' "
@@ -219,6 +220,7 @@ def test_outputs_exist(graded):
     for student in EXPECTED:
         page = root / "autograder" / "feedback" / student / A / f"{A}.html"
         assert page.is_file(), student
+        assert "BEGIN HIDDEN" not in page.read_text(), f"{student}'s feedback shows the hidden tests"
     alice = (root / "autograder" / "feedback" / "alice" / A / f"{A}.html").read_text()
     assert "Score: 5.0 / 5.0" in alice or "(Score: 5.0 / 5.0)" in alice
     assert (root / "autograder" / "autograded" / "alice" / A / f"{A}.ipynb").is_file()
