@@ -105,7 +105,7 @@ class CheckResult:
         return self.message
 
     def _repr_html_(self):
-        colour, mark = ("#e6f4ea", "&#x2705;") if self.passed else ("#fdecea", "&#x274C;")
+        colour, mark = ("#e6f4ea", "&#x2713;") if self.passed else ("#fdecea", "&#x2717;")
         body = html.escape(self.message).replace("\n", "<br>")
         return (f'<div style="background:{colour};padding:6px 10px;border-radius:4px;'
                 f'font-family:var(--jp-content-font-family, sans-serif)">{mark} {body}</div>')

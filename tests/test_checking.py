@@ -115,4 +115,4 @@ def test_hard_coded_visible_answer_fails_hidden():
 
 def test_messages_render_in_notebooks():
     r = _verdict(lambda X, W: -_ref(X, W))
-    assert "&#x274C;" in r._repr_html_() and repr(r) == r.message
+    assert "&#x2717;" in r._repr_html_() and repr(r) == r.message
