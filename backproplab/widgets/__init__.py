@@ -3,15 +3,6 @@
 Each explorer/figure function returns its object (a widget or a matplotlib Figure) and states the shapes it expects.
 """
 
-from importlib import import_module
-from pkgutil import iter_modules
+from backproplab._topics import reexport
 
-__all__: list[str] = []
-
-for _info in sorted(iter_modules(__path__), key=lambda i: i.name):
-    if _info.name.startswith("_"):
-        continue
-    _mod = import_module(f"{__name__}.{_info.name}")
-    for _name in getattr(_mod, "__all__", ()):
-        globals()[_name] = getattr(_mod, _name)
-        __all__.append(_name)
+__all__: list[str] = reexport(__name__, __path__, globals())
