@@ -489,13 +489,24 @@ def _plain_page(title: str, lines: list[str]) -> str:
             f"<body><h1>{html.escape(title)}</h1>{body}</body></html>\n")
 
 
+def _hide_hidden_tests(cell) -> None:
+    """No hidden test in a feedback page: not in a cell's source (graded cells, or a copy of one), nor in a
+    traceback quoting it."""
+    from backproplab.sandbox.notebook import strip_hidden
+
+    if "HIDDEN TESTS" in cell.source:
+        cell.source = strip_hidden(cell.source)
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error" and any("HIDDEN TESTS" in line for line in output.get("traceback", [])):
+            output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+
+
 def render_feedback(task: dict) -> dict:
     """Write ``feedback/<student>/<assignment>/<notebook>.html`` with the gradebook's scores and comments
     (nbgrader's feedback template; a short page when there was nothing to grade)."""
     import nbformat
     from nbgrader import utils
 
-    from backproplab.sandbox.notebook import strip_hidden
 
     dest = Path(task["feedback_dir"])
     dest.mkdir(parents=True, exist_ok=True)
@@ -507,12 +518,12 @@ def render_feedback(task: dict) -> dict:
             if data.get("autograded") and os.path.isfile(data["autograded"]):
                 nb = nbformat.read(data["autograded"], as_version=4)
                 for cell in nb.cells:
+                    _hide_hidden_tests(cell)
                     gid = cell.metadata.get("nbgrader", {}).get("grade_id")
                     found = data["cells"].get(gid, {})
                     if utils.is_solution(cell) or utils.is_task(cell):
                         cell.metadata.nbgrader["comment"] = found.get("comment")
                     if utils.is_grade(cell) or utils.is_task(cell):
-                        cell.source = strip_hidden(cell.source)
                         cell.metadata.nbgrader["score"] = found.get("score", 0.0)
                         cell.metadata.nbgrader["points"] = found.get("max_score", cell.metadata.nbgrader.get("points"))
                 resources = {"nbgrader": {"notebook": name, "assignment": task["assignment"],
