@@ -46,10 +46,12 @@ def init_worker(root: str, log_path: str | None = None) -> None:
         os.close(fd)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format=f"[worker {os.getpid()}] %(levelname)s %(name)s: %(message)s")
+    from backproplab.nbexec import patch_reply_polling
     from backproplab.sandbox import load_secret
 
     from .course import load_course
 
+    patch_reply_polling()  # jupyter/nbclient#312, for nbclient and the sandbox in this worker
     course = load_course(Path(root))
     _STATE.clear()
     _STATE.update(course=course, config=course.config,
@@ -429,7 +431,9 @@ def _run_and_judge(task: dict, name: str, nb, dest: Path, config):
     limits = DEFAULT_LIMITS.with_(cell_timeout=float(config.Execute.timeout or DEFAULT_LIMITS.cell_timeout))
     with tempfile.TemporaryDirectory(prefix="backproplab-records-") as records:
         run = execute_confined(nb, record_dir=records, seed=seed, limits=limits, files_from=dest,
-                               env={"NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg"})
+                               env={"NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg",
+                                    # N workers already use the N cores: one BLAS thread per kernel
+                                    "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
         judged = {}
         if source.is_file():
             judgeable = {c.grade_id for c in graded_test_cells(read_notebook(source)) if not c.error}

@@ -163,6 +163,10 @@ def _kernel_manager_class():
 def _client_class():
     from nbclient import NotebookClient
 
+    from backproplab.nbexec import patch_reply_polling
+
+    patch_reply_polling()  # jupyter/nbclient#312: a missed reply must not cost a whole cell timeout
+
     class CappedClient(NotebookClient):
         """nbclient's client keeping at most ``per_cell`` / ``total`` bytes of outputs."""
 
