@@ -14,7 +14,7 @@ import os
 import traceback
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,11 +26,6 @@ DEFAULT_TOL = 1e-7
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 _NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
-
-
-class _Unset:
-    def __repr__(self):
-        return "<unset>"
 
 
 @dataclass(frozen=True)
@@ -75,7 +70,6 @@ class Exercise:
     signature: str = ""
     visible_trials: int = 3
     hidden_trials: int = 8
-    notes: str = field(default="", compare=False)
 
     def run(self, fn: Callable, args: tuple) -> Any:
         """Call ``fn`` on ``args`` the way this exercise does (through ``call`` when given)."""
@@ -443,8 +437,3 @@ def evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None,
     kind = "hidden random cases" if hidden else "cases"
     return CheckResult(label, True, f"{label}: all {len(trials)} {kind} match the reference "
                                     f"(max relative error {worst:.1e}, {verdict(worst)}).", None, worst)
-
-
-def describe_inputs(args: Sequence) -> str:
-    """Shapes of a tuple of arguments, for messages: ``'(4, 3), (3, 2), (1, 2)'``."""
-    return ", ".join(_fmt_shape(np.shape(a)) if isinstance(a, np.ndarray) else type(a).__name__ for a in args)
