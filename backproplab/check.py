@@ -13,7 +13,7 @@ from backproplab.checks import REGISTRY
 
 def _make(exercise):
     @wraps(exercise.reference)
-    def check(fn, *, graded=False, hidden=False, seed=None) -> CheckResult:
+    def check(fn, *, graded=False, hidden=False, seed=None) -> CheckResult | None:
         __tracebackhide__ = True  # noqa: F841
         return run_check(exercise, fn, graded=graded, hidden=hidden, seed=seed)
 

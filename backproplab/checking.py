@@ -389,13 +389,15 @@ def trial_inputs(exercise: Exercise, hidden: bool, seed: int | None) -> list[tup
 
 
 def run_check(exercise: Exercise, fn: Any, *, graded: bool = False, hidden: bool = False,
-              seed: int | None = None) -> CheckResult:
+              seed: int | None = None) -> CheckResult | None:
     """Check the learner's ``fn`` against ``exercise.reference`` and say what is wrong, if anything.
 
     ``hidden=True`` draws random shapes and values from :func:`grading_seed` (or ``seed``); ``graded=True``
     raises ``AssertionError`` with the same message when the check fails (for nbgrader test cells). Under the
     trusted grader (``BACKPROPLAB_RECORD_DIR`` set), a graded check also records the learner's results so that
-    the verdict is computed again outside the kernel.
+    the verdict is computed again outside the kernel. While nbgrader runs the notebook (``NBGRADER_EXECUTION``
+    set), a passed graded check displays its result and returns ``None``: nbgrader reads a cell's returned value
+    as partial credit and would log that a message "cannot be converted to a float".
     """
     __tracebackhide__ = True  # noqa: F841  (IPython hides this frame from learners' tracebacks)
     outcomes = None
@@ -408,7 +410,19 @@ def run_check(exercise: Exercise, fn: Any, *, graded: bool = False, hidden: bool
     result = evaluate(exercise, fn, hidden=hidden, seed=seed, outcomes=outcomes)
     if graded and not result.passed:
         raise AssertionError(result.message)
+    if graded and os.environ.get("NBGRADER_EXECUTION"):
+        _display(result)
+        return None
     return result
+
+
+def _display(result: CheckResult) -> None:
+    try:
+        from IPython.display import display
+    except ImportError:  # not in a kernel
+        print(result.message)
+    else:
+        display(result)
 
 
 def evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None,

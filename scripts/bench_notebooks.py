@@ -71,8 +71,11 @@ def _cell_seconds(cell) -> float | None:
     return (end - start).total_seconds()
 
 
-def validate(path: str | Path, invert: bool = False, timeout: int = TIMEOUT) -> dict:
+def validate(path: str | Path, invert: bool = False, timeout: int = TIMEOUT, draw: bool = True) -> dict:
     """Execute ``path`` once with nbgrader's ``Validator`` and summarise every cell.
+
+    ``draw=True`` draws every figure and explorer as a learner's kernel does (``BACKPROPLAB_DRAW=1``); with
+    ``False`` the kernel runs headless, as under the autograder (:mod:`backproplab.headless`).
 
     Returns a picklable dict: ``results`` (what ``Validator.validate`` returns: ``failed`` /
     ``passed`` (when ``invert``) / ``changed`` / ``type_changed`` lists), ``seconds``, and ``cells``:
@@ -86,6 +89,7 @@ def validate(path: str | Path, invert: bool = False, timeout: int = TIMEOUT) -> 
     executed = {}
 
     patch_reply_polling()
+    os.environ["BACKPROPLAB_DRAW"] = "1" if draw else "0"  # the kernel inherits this process's environment
 
     class RecordingValidator(Validator):
         # nbgrader's own list (Execute made robust to jupyter/nbclient#312 by patch_reply_polling)

@@ -433,7 +433,9 @@ def _run_and_judge(task: dict, name: str, nb, dest: Path, config):
         run = execute_confined(nb, record_dir=records, seed=seed, limits=limits, files_from=dest,
                                env={"NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg",
                                     # N workers already use the N cores: one BLAS thread per kernel
-                                    "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+                                    "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                                    # figures in the feedback pages when the instructor asks (headless.py)
+                                    "BACKPROPLAB_DRAW": os.environ.get("BACKPROPLAB_DRAW", "0")})
         judged = {}
         if source.is_file():
             judgeable = {c.grade_id for c in graded_test_cells(read_notebook(source)) if not c.error}

@@ -11,13 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
 
-from backproplab.plots.optimizers import (
-    OPTIMIZER_COLORS,
-    SURFACES,
-    _resolve,
-    optimizer_path,
-    optimizer_paths_figure,
-)
+from backproplab.plots.optimizers import OPTIMIZER_COLORS, optimizer_paths_figure
+from backproplab.trajectories import SURFACES, _resolve, optimizer_path
 
 __all__ = ["RACE_DEFAULTS", "optimizer_race", "race_paths", "race_table"]
 
