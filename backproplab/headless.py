@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from pathlib import Path
 
 __all__ = ["Skipped", "active", "install_stand_ins"]
@@ -41,14 +42,14 @@ def _stand_in(name: str):
     return stand_in
 
 
+_ALL = re.compile(r"^__all__\s*(?::[^=\n]*)?=\s*(\[[^\]]*\])", re.MULTILINE)
+
+
 def _declared_names(source: Path) -> list[str]:
-    """The strings of a module's literal ``__all__`` list, read from its source without importing it."""
-    for node in ast.parse(source.read_text(encoding="utf-8")).body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) \
-            else []
-        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
-            return list(ast.literal_eval(node.value))
-    return []
+    """The strings of a module's literal ``__all__`` list, read from its source without importing it (a regular
+    expression and ``ast.literal_eval``: parsing the whole module would cost 1-2 ms a module)."""
+    found = _ALL.search(source.read_text(encoding="utf-8"))
+    return list(ast.literal_eval(found.group(1))) if found else []
 
 
 def install_stand_ins(path, namespace: dict) -> list[str]:

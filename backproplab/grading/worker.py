@@ -482,8 +482,13 @@ def _exporter():
         from nbgrader.converters import GenerateFeedback
 
         course = _course()
+        from nbconvert.exporters import HTMLExporter
+
+        from .feedback_html import FeedbackExporter
+
         converter = GenerateFeedback(coursedir=course.coursedir, config=course.config)
-        exporter = converter.exporter_class(parent=converter, config=converter.config)
+        cls = FeedbackExporter if converter.exporter_class is HTMLExporter else converter.exporter_class
+        exporter = cls(parent=converter, config=converter.config)
         exporter.register_preprocessor(CSSHTMLHeaderPreprocessor)
         _STATE["exporter"] = exporter
     return _STATE["exporter"]
