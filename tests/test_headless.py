@@ -14,7 +14,8 @@ from nbgrader import utils
 
 from backproplab import headless, plots, widgets
 from backproplab.nbexec import patch_reply_polling
-from tests.conftest import SOLUTIONS
+from scripts.bench_notebooks import validate
+from tests.conftest import SOLUTIONS, notebook_names, notebook_params, require
 
 PROBE = "import sys; print('loaded:', 'matplotlib' in sys.modules, 'ipywidgets' in sys.modules)"
 
@@ -81,3 +82,16 @@ def test_grading_kernel(monkeypatch, draw):
         kinds = {o.output_type for o in cell.outputs}
         assert kinds == {"display_data"}, (cell.metadata.nbgrader.grade_id, kinds)
     assert warnings == []
+
+
+@pytest.mark.parametrize("name", notebook_params(notebook_names()))
+def test_every_solution_runs_headless_without_an_error(monkeypatch, name):
+    """Under the grader no figure is drawn: a notebook whose code goes on computing with a figure's return value
+    would fail here (its graded cells might still pass, so the grading tests would not notice)."""
+    monkeypatch.setenv("BACKPROPLAB_DRAW", "0")  # restored after the test (validate() sets it)
+    run = validate(SOLUTIONS / require(name), timeout=120, draw=False)
+    assert run["executed"]
+    errors = [f"cell {c['index']}: {e['ename']}: {e['evalue']}" for c in run["cells"] for e in c["errors"]]
+    assert not errors, errors
+    shown = [c for c in run["cells"] if c["cell_type"] == "code" and c["source"].startswith(("plots.", "widgets."))]
+    assert shown, "no figure or explorer cell found"

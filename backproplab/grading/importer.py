@@ -27,10 +27,11 @@ import shutil
 import stat
 import time
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .course import AssignmentInfo, Course, GradingError
+from .course import AssignmentInfo, Course, GradingError, source_assignments
 from .notebooks import MAX_BYTES, Unreadable, peek_grade_ids, read_notebook
 from .roster import Student, match, normalize_key, student_id_from
 from .worker import UNREADABLE_SUFFIX
@@ -120,25 +121,39 @@ class Slot:
 
 
 class Catalogue:
-    """The notebooks being graded, and how to recognise one by name or by content."""
+    """The notebooks being graded, and how to recognise one by name or by content.
 
-    def __init__(self, infos: dict[str, AssignmentInfo]):
+    ``others`` are the course's other notebooks, ``(assignment, notebook) -> grade ids``: an export usually holds
+    every notebook of the course, and a file that is one of those is not graded in this run (never mistaken for
+    a graded one). Content is recognised from the grade ids that only one notebook of the course has (every
+    notebook has a ``setup`` cell, for instance)."""
+
+    def __init__(self, infos: dict[str, AssignmentInfo], others: dict[tuple[str, str], set[str]] | None = None):
         self.slots = [Slot(a, n) for a, info in sorted(infos.items()) for n in sorted(info.notebooks)]
-        self.ids = {(s.assignment, s.notebook): set(infos[s.assignment].notebooks[s.notebook].source_cells)
-                    for s in self.slots}
+        graded = {(s.assignment, s.notebook) for s in self.slots}
+        others = {key: ids for key, ids in (others or {}).items() if key not in graded}
+        self.all_slots = self.slots + [Slot(a, n) for a, n in sorted(others)]
+        ids = {(s.assignment, s.notebook): set(infos[s.assignment].notebooks[s.notebook].source_cells)
+               for s in self.slots} | {key: set(v) for key, v in others.items()}
+        seen = Counter(i for found in ids.values() for i in found)
+        self.ids = {key: {i for i in found if seen[i] == 1} for key, found in ids.items()}
+
+    def graded(self, slot: Slot) -> bool:
+        """Whether ``slot`` is one of the notebooks graded in this run."""
+        return slot in self.slots
 
     def by_name(self, filename: str) -> tuple[Slot | None, bool]:
         """The slot a file name designates and whether the name is exactly ``<notebook>.ipynb``."""
         stem = filename[:-6] if filename.lower().endswith(".ipynb") else os.path.splitext(filename)[0]
-        for slot in self.slots:
+        for slot in self.all_slots:
             if filename == f"{slot.notebook}.ipynb":
                 return slot, True
         clean = _clean_name(stem)
-        for slot in self.slots:
+        for slot in self.all_slots:
             if clean in (slot.notebook.lower(), slot.assignment.lower()):
                 return slot, False
         hits = []
-        for slot in self.slots:
+        for slot in self.all_slots:
             topic = re.sub(r"^\d+_", "", slot.notebook.lower())
             num = _number(slot.notebook)
             if clean == topic or clean.endswith("_" + topic) or (
@@ -159,7 +174,7 @@ class Catalogue:
     def split_flat(self, stem: str) -> tuple[str, str] | None:
         """``alice_01_chain_rule`` -> ``("alice", "01_chain_rule")``; also the notebook first."""
         low = stem.lower()
-        for name in sorted({s.notebook for s in self.slots} | {s.assignment for s in self.slots},
+        for name in sorted({s.notebook for s in self.all_slots} | {s.assignment for s in self.all_slots},
                            key=len, reverse=True):
             n = name.lower()
             for sep in ("_", "-", " "):
@@ -256,9 +271,19 @@ class ImportResult:
     archived: int = 0
 
 
+def other_notebooks(course: Course, infos: dict[str, AssignmentInfo]) -> dict[tuple[str, str], set[str]]:
+    """``(assignment, notebook) -> grade ids`` of the source notebooks of the assignments not in ``infos``."""
+    found = {}
+    for assignment in source_assignments(course):
+        if assignment not in infos:
+            for path in sorted(course.path("source", assignment=assignment).glob("*.ipynb")):
+                found[(assignment, path.stem)] = peek_grade_ids(path.read_bytes())
+    return found
+
+
 def import_submissions(source: Path, course: Course, infos: dict[str, AssignmentInfo],
                        roster: list[Student] | None = None) -> ImportResult:
-    catalogue = Catalogue(infos)
+    catalogue = Catalogue(infos, other_notebooks(course, infos))
     files = scan(source)
     depth = _strip_wrappers(files, catalogue)
     roster = roster or []
@@ -316,6 +341,9 @@ def import_submissions(source: Path, course: Course, infos: dict[str, Assignment
             slot, rank = content, 2
         if slot is None:
             row(file, sid, "", f"ignored: '{who.inner}' is not one of the graded notebooks")
+            continue
+        if not catalogue.graded(slot):
+            row(file, sid, "", f"not graded in this run: {slot.assignment}/{slot.notebook}.ipynb ({how})")
             continue
         reason = None
         if file.size > MAX_BYTES:

@@ -141,3 +141,35 @@ def test_missing_file_keeps_the_earlier_copy(tmp_path, course, infos):
         course.root / "autograder/submitted/alice/01_chain_rule/01_chain_rule.ipynb")
     assert ("alice", NAMES[0], "no 01_chain_rule.ipynb in this export: the copy from an earlier import "
                                "was graded") in result.notes
+
+
+def test_other_notebooks_of_the_course_are_not_graded_in_this_run(tmp_path, course, infos):
+    """Grading one assignment from an export of the whole course: the other notebooks (which share a `setup`
+    cell with it) are reported as not graded now, never taken for it, and never read as notebooks."""
+    sources = {NAMES[0]: _nb("setup", "ex-a", "test-a"), NAMES[1]: _nb("setup", "ex-b", "test-b")}
+    for name, data in sources.items():
+        folder = course.path("source", assignment=name)
+        folder.mkdir(parents=True)
+        (folder / f"{name}.ipynb").write_bytes(data)
+    export = write_tree(tmp_path / "export", {
+        "alice/01_chain_rule.ipynb": sources[NAMES[0]],
+        "alice/02_forward_pass.ipynb": sources[NAMES[1]],
+        "bob/02_forward_pass.ipynb": sources[NAMES[1]],  # bob did not hand in 01
+        "carl/my work.ipynb": sources[NAMES[1]],  # 02 by its cells
+        "dana/02_forward_pass.ipynb": sources[NAMES[0]],  # 01 under 02's name
+    })
+    ids = ["setup", "ex-a", "test-a"]
+    cells = {g: {"cell_type": "code", "locked": g != "ex-a", "source": "", "checksum": "x"} for g in ids}
+    info = AssignmentInfo(NAMES[0], {NAMES[0]: NotebookInfo(NAMES[0], None, ids, cells, {"test-a": 1.0}, ["ex-a"])})
+    result = import_submissions(export, course, {NAMES[0]: info})
+    how = {r["file"]: r["how"] for r in result.mapping}
+    later = f"not graded in this run: {NAMES[1]}/{NAMES[1]}.ipynb"
+    assert how["alice/01_chain_rule.ipynb"] == "exact name"
+    assert how["alice/02_forward_pass.ipynb"] == f"{later} (exact name)"
+    assert how["bob/02_forward_pass.ipynb"] == f"{later} (exact name)"
+    assert how["carl/my work.ipynb"] == f"{later} (named 'my work.ipynb': identified by its cells)"
+    assert how["dana/02_forward_pass.ipynb"].endswith(f"but holds {NAMES[0]}: identified by its cells")
+    assert _who(result) == {("alice", NAMES[0]): "alice/01_chain_rule.ipynb",
+                            ("dana", NAMES[0]): "dana/02_forward_pass.ipynb"}
+    assert result.submissions[("bob", NAMES[0])] == {NAMES[0]: None}
+    assert not [n for n in result.notes if "ignored" in n[2]]
