@@ -49,9 +49,11 @@ def init_worker(root: str, log_path: str | None = None) -> None:
     from backproplab.nbexec import patch_reply_polling
     from backproplab.sandbox import load_secret
 
+    from . import metadata
     from .course import load_course
 
     patch_reply_polling()  # jupyter/nbclient#312, for nbclient and the sandbox in this worker
+    metadata.install()  # nbgrader's metadata checks with each schema compiled once (metadata.py)
     course = load_course(Path(root))
     _STATE.clear()
     _STATE.update(course=course, config=course.config,

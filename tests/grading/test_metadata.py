@@ -1,0 +1,63 @@
+"""nbgrader's metadata validation, made fast in grading workers, accepts and rejects exactly what it did."""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import jsonschema
+import pytest
+from nbformat.v4 import new_code_cell
+from nbgrader.nbgraderformat import MetadataValidator, ValidationError, common
+
+from backproplab.grading import metadata
+
+GOOD = {"grade": True, "grade_id": "test-a", "locked": True, "points": 2, "schema_version": 3, "solution": False,
+        "task": False}
+BAD = [
+    {**GOOD, "points": "two"},
+    {**GOOD, "grade_id": 7},
+    {k: v for k, v in GOOD.items() if k != "grade_id"},
+    {**GOOD, "solution": "yes"},
+    {**GOOD, "schema_version": 1},
+    {**GOOD, "schema_version": 9},
+    {**GOOD, "points": -1},
+]
+
+
+def _outcome(meta):
+    cell = new_code_cell("x = 1", metadata={"nbgrader": copy.deepcopy(meta)})
+    try:
+        MetadataValidator().validate_cell(cell)
+    except (ValidationError, common.SchemaMismatchError) as exc:
+        return type(exc).__name__, str(exc).splitlines()[0]
+    return None
+
+
+@pytest.fixture
+def plain(monkeypatch):
+    monkeypatch.setattr(common, "jsonschema", jsonschema)  # nbgrader's own, restored after the test
+
+
+def test_same_verdicts_as_jsonschema(plain):
+    before = [_outcome(m) for m in [GOOD, *BAD]]
+    assert before[0] is None and all(before[1:]), before
+    metadata.install()
+    assert common.jsonschema.validate is metadata.validate
+    assert [_outcome(m) for m in [GOOD, *BAD]] == before
+
+
+def test_faster_than_jsonschema(plain):
+    """Measured side by side in one run (not a timed test): the cached validator must not be slower."""
+    cells = [new_code_cell("", metadata={"nbgrader": dict(GOOD, grade_id=f"t{i}")}) for i in range(30)]
+    seconds = []
+    for install in (False, True):
+        if install:
+            metadata.install()
+        start = time.perf_counter()
+        for _ in range(3):
+            validator = MetadataValidator()
+            for cell in cells:
+                validator.validate_cell(cell)
+        seconds.append(time.perf_counter() - start)
+    assert seconds[1] < seconds[0], f"cached {seconds[1]:.4f} s vs jsonschema {seconds[0]:.4f} s"
