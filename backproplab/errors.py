@@ -41,32 +41,11 @@ def _type_name(x) -> str:
     return "None" if x is None else type(x).__name__
 
 
-def as_array(x, name: str, ndim: int | None = None, shape=None, *, labels=None) -> np.ndarray:
-    """Convert ``x`` to a float64 ndarray, checking its number of dimensions and shape.
+_FLOAT64 = np.dtype(np.float64)
 
-    Parameters
-    ----------
-    x : array_like
-        Numbers: an ndarray of any real dtype (int, bool, float32 are promoted), a Python number or a
-        (nested) list of numbers. Strings, ``None``, complex numbers and ragged lists are rejected.
-    name : str
-        The argument's name, used in the message (``"W"``, ``"dZ"``).
-    ndim : int, optional
-        Required number of dimensions.
-    shape : tuple of (int or None), optional
-        Required shape; ``None`` entries accept any size. Implies ``ndim=len(shape)``.
-    labels : tuple of str, optional (keyword only)
-        Names of the dimensions, e.g. ``("n_in", "n_out")``, shown in messages.
 
-    Returns
-    -------
-    ndarray of float64 (not copied when ``x`` already is one).
-
-    Raises
-    ------
-    BackpropLabError
-        With a single line such as ``W must have shape (3, 4) (n_in, n_out), got (4, 3)``.
-    """
+def _to_float64(x, name: str) -> np.ndarray:
+    """``x`` as a float64 ndarray, or a :class:`BackpropLabError` naming what it is instead."""
     if x is None or isinstance(x, str | bytes | dict | set):
         raise BackpropLabError(f"{name} must be a numpy array of numbers, got {_type_name(x)}")
     try:
@@ -96,6 +75,37 @@ def as_array(x, name: str, ndim: int | None = None, shape=None, *, labels=None) 
         raise BackpropLabError(
             f"{name} must be a numpy array of numbers, got a {_type_name(x)} of {raw.dtype}"
         ) from exc
+    return arr
+
+
+def as_array(x, name: str, ndim: int | None = None, shape=None, *, labels=None) -> np.ndarray:
+    """Convert ``x`` to a float64 ndarray, checking its number of dimensions and shape.
+
+    Parameters
+    ----------
+    x : array_like
+        Numbers: an ndarray of any real dtype (int, bool, float32 are promoted), a Python number or a
+        (nested) list of numbers. Strings, ``None``, complex numbers and ragged lists are rejected.
+    name : str
+        The argument's name, used in the message (``"W"``, ``"dZ"``).
+    ndim : int, optional
+        Required number of dimensions.
+    shape : tuple of (int or None), optional
+        Required shape; ``None`` entries accept any size. Implies ``ndim=len(shape)``.
+    labels : tuple of str, optional (keyword only)
+        Names of the dimensions, e.g. ``("n_in", "n_out")``, shown in messages.
+
+    Returns
+    -------
+    ndarray of float64 (not copied when ``x`` already is one).
+
+    Raises
+    ------
+    BackpropLabError
+        With a single line such as ``W must have shape (3, 4) (n_in, n_out), got (4, 3)``.
+    """
+    # The common case (a float64 ndarray, e.g. inside a training loop) skips the conversion checks.
+    arr = x if type(x) is np.ndarray and x.dtype == _FLOAT64 else _to_float64(x, name)
 
     if shape is not None:
         shape = tuple(shape)

@@ -13,6 +13,8 @@ Record files: ``<directory>/<exercise>.<visible|hidden>.<n>.json``, one per grad
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 import os
@@ -40,7 +42,8 @@ class Opaque:
 
 
 def encode(value: Any, depth: int = 0) -> Any:
-    """A learner's value as plain JSON data: float64 arrays as ``{"shape", "data"}``, containers as lists."""
+    """A learner's value as plain JSON data: a float64 array as ``{"shape": [...], "f64": "<base64>"}`` (its
+    little-endian bytes, NaN and infinities included), numbers as ``{"scalar"}``, containers as lists."""
     if depth > _MAX_DEPTH:
         return {"opaque": "deeply nested value"}
     if value is None or type(value) is bool:
@@ -53,10 +56,10 @@ def encode(value: Any, depth: int = 0) -> Any:
         if value.dtype == object or value.size > MAX_ELEMENTS:
             return {"opaque": "ndarray of objects" if value.dtype == object else "array too large"}
         try:
-            data = np.array(np.asarray(value).view(np.ndarray), dtype=np.float64)
+            data = np.array(np.asarray(value).view(np.ndarray), dtype="<f8", order="C")
         except (TypeError, ValueError):
             return {"opaque": f"ndarray of {value.dtype}"}
-        return {"shape": list(data.shape), "data": [_float(x) for x in data.ravel().tolist()]}
+        return {"shape": list(data.shape), "f64": base64.b64encode(data.tobytes()).decode("ascii")}
     if isinstance(value, (list, tuple)):
         return {"seq": [encode(v, depth + 1) for v in tuple(value)], "tuple": isinstance(value, tuple)}
     if isinstance(value, dict):
@@ -91,9 +94,7 @@ def decode(obj: Any, depth: int = 0) -> Any:
         if "scalar" in obj:
             return _unfloat(obj["scalar"])
         if "shape" in obj:
-            shape = tuple(int(n) for n in obj["shape"])
-            data = np.array([_unfloat(x) for x in obj["data"]], dtype=np.float64)
-            return data.reshape(shape)
+            return _decode_array(obj)
         if "seq" in obj:
             items = [decode(v, depth + 1) for v in obj["seq"]]
             return tuple(items) if obj.get("tuple") else items
@@ -101,9 +102,25 @@ def decode(obj: Any, depth: int = 0) -> Any:
             return {str(k): decode(v, depth + 1) for k, v in obj["dict"]}
         if "opaque" in obj:
             return Opaque(str(obj["opaque"])[:80])
-    except (TypeError, ValueError, KeyError):
+    except (TypeError, ValueError, KeyError, binascii.Error):
         pass
     return Opaque("malformed record")
+
+
+def _decode_array(obj: dict) -> np.ndarray:
+    """A float64 array from ``{"shape", "f64"}`` (base64 bytes) or ``{"shape", "data"}`` (a list of numbers);
+    raises ``ValueError`` unless the data fits the shape exactly."""
+    shape = tuple(int(n) for n in obj["shape"])
+    size = math.prod(shape)
+    if any(n < 0 for n in shape) or len(shape) > 32 or size > MAX_ELEMENTS:
+        raise ValueError("bad shape")
+    if "f64" in obj:
+        raw = base64.b64decode(str(obj["f64"]), validate=True)
+        if len(raw) != 8 * size:
+            raise ValueError("data does not fit the shape")
+        return np.frombuffer(raw, dtype="<f8").astype(np.float64).reshape(shape)
+    data = np.array([_unfloat(x) for x in obj["data"]], dtype=np.float64)
+    return data.reshape(shape)
 
 
 def _outcome_to_json(outcome: Outcome) -> dict:

@@ -70,6 +70,21 @@ def test_encoding_round_trip():
     assert repr(decode({"shape": [2], "data": ["x", 1]})) == "<malformed record>"
 
 
+def test_arrays_cross_as_exact_float64_bytes():
+    """Arrays travel as base64 of their float64 bytes: bit-exact (NaN, infinities, -0.0), any layout, and a
+    record whose bytes do not fit its shape is malformed, never reshaped or padded."""
+    value = np.array([[0.1, -0.0, np.nan], [np.inf, -np.inf, 1e-310]]).T  # not C-contiguous
+    record = json.loads(json.dumps(encode(value)))
+    assert set(record) == {"shape", "f64"}
+    back = decode(record)
+    assert back.dtype == np.float64 and back.shape == (3, 2) and back.flags.writeable
+    assert back.tobytes() == np.ascontiguousarray(value).tobytes()
+    assert np.array_equal(decode(encode(np.arange(6, dtype=np.int32))), np.arange(6.0))
+    for bad in ({"shape": [4], "f64": record["f64"]}, {"shape": [3, 2], "f64": "not base64!"},
+                {"shape": [-1, -6], "f64": record["f64"]}, {"shape": [10**7], "data": []}):
+        assert repr(decode(bad)) == "<malformed record>", bad
+
+
 @pytest.mark.parametrize("name", sorted(__import__("backproplab.checks", fromlist=["REGISTRY"]).REGISTRY))
 def test_every_exercise_round_trips_through_records(name, tmp_path, monkeypatch):
     """The course's own exercises: the reference recorded in the kernel passes the outside verdict, and the

@@ -374,6 +374,11 @@ def build_launch(*, scratch: Scratch, connection_file: str, env: dict[str, str],
               # ipykernel sleeps 0.5 ms after every cell for clients that do not wait for the kernel's "idle"
               # (nbclient does): 0.5 ms a cell of latency the grader does not need
               "--IPythonKernel._execute_sleep=0",
+              # Python's plain tracebacks: IPython's default ("Context") loads stack_data and pygments at the
+              # first error (85 ms) and highlights every frame after (16 ms an error), in the blank and partial
+              # submissions that fail their graded cells. Feedback pages show the trusted verdict in graded
+              # cells, never their traceback; a learner's own error still shows its line.
+              "--InteractiveShell.xmode=Plain",
               *(["--no-new-processes"] if limits.no_new_processes else [])]
     environment = [tool("env"), "-i", *(f"{k}={v}" for k, v in sorted(env.items())), *kernel]
     if uid is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import stat
 import subprocess
@@ -185,6 +186,23 @@ def test_supporting_files_are_copied_but_not_links(tmp_path):
     run = execute_confined(nb, record_dir=tmp_path / "records", seed=1, limits=TEST_LIMITS, files_from=data)
     assert run.nb.cells[0].outputs[0]["text"].strip() == "1,2,3 ['sub']"
     assert any("not copied" in i for i in run.incidents)
+
+
+def test_grading_kernels_print_plain_tracebacks(tmp_path):
+    """Grading kernels format errors as Python does (IPython's "Context" mode costs 85 ms at the first error
+    and 16 ms at each one after): the learner's failing line is still shown, without context or colours."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from backproplab.sandbox import execute_confined
+    from tests.sandbox.conftest import TEST_LIMITS
+
+    nb = new_notebook(cells=[new_code_cell("def f(x):\n    return x / 0"), new_code_cell("y = 1\nf(2)")])
+    run = execute_confined(nb, record_dir=tmp_path / "records", seed=1, limits=TEST_LIMITS)
+    error = run.nb.cells[1].outputs[0]
+    text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error["traceback"]))
+    assert error["ename"] == "ZeroDivisionError" and "Traceback (most recent call last)" in text
+    assert "return x / 0" in text and "f(2)" in text
+    assert "---->" not in text and "y = 1" not in text  # no context lines around the failing one
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
