@@ -149,8 +149,9 @@ def main(argv=None) -> int:
         print(f"building a class of {args.students} students in {tmp} ...", flush=True)
         root, plain_root, names, export, floor_export = _build(tmp, args.students)
         n = args.students * len(names)
+        load_before = os.getloadavg()[0]
         print(f"{len(names)} notebook(s) x {args.students} students = {n} submissions; "
-              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
+              f"{os.cpu_count()} CPUs, load average {load_before:.1f}", flush=True)
 
         _setup_plain(plain_root, names, export)
         plain_ag, plain_fb, ours_m, floor_m = Meter(), Meter(), Meter(), Meter()
@@ -199,7 +200,8 @@ def main(argv=None) -> int:
     print(f"kernel run per notebook (mean, in a worker):        {ours['exec'] / max(1, ours['notebooks']):.2f} s "
           f"(floor {floor['exec'] / max(1, floor['notebooks']):.2f} s)")
     print(f"peak memory: worker {ours['worker_mb']:.0f} MB, kernel {ours['kernel_mb']:.0f} MB")
-    print(f"load average at the end: {load:.1f} (other work on the machine skews the numbers)")
+    print(f"load average: {load_before:.1f} before, {load:.1f} at the end (the bench's own {args.jobs} workers "
+          f"account for up to {args.jobs}; more means other work on the machine skewed the numbers)")
     return 0
 
 

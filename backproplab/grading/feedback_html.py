@@ -28,20 +28,32 @@ MISSING_ALT = "No description has been provided for this image"
 _IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)(?=[\s/>])", re.IGNORECASE)
 
 
+class _Remembered(dict):
+    """A dict of made values that forgets them all once it holds ``size`` of them (a class's cells repeat)."""
+
+    def __init__(self, size: int = 4096):
+        super().__init__()
+        self.size = size
+
+    def get_or_make(self, key, make):
+        """The value kept for ``key``, or ``make()`` kept from now on."""
+        value = self.get(key)
+        if value is None:
+            if len(self) >= self.size:
+                self.clear()
+            value = self[key] = make()
+        return value
+
+
 class _RememberedHighlight:
-    """``Highlight2HTML`` that keeps the HTML of the last ``size`` distinct (source, language) pairs."""
+    """``Highlight2HTML`` that keeps the HTML of the last distinct (source, language) pairs."""
 
     def __init__(self, highlight, size: int = 4096):
-        self.highlight, self.size, self.seen = highlight, size, {}
+        self.highlight, self.seen = highlight, _Remembered(size)
 
     def __call__(self, source, language=None, metadata=None):
         key = (source, language, (metadata or {}).get("magics_language"))
-        html = self.seen.get(key)
-        if html is None:
-            if len(self.seen) >= self.size:
-                self.seen.clear()
-            html = self.seen[key] = self.highlight(source, language, metadata)
-        return html
+        return self.seen.get_or_make(key, lambda: self.highlight(source, language, metadata))
 
 
 class FeedbackExporter(HTMLExporter):
@@ -54,13 +66,8 @@ class FeedbackExporter(HTMLExporter):
         if context.get("cell", {}).get("attachments"):
             return super().markdown2html(context, source)
         path = context.get("resources", {}).get("metadata", {}).get("path", "") if self.embed_images else None
-        seen = self._markdown = getattr(self, "_markdown", {})
-        html = seen.get((source, path))
-        if html is None:
-            if len(seen) >= 4096:
-                seen.clear()
-            html = seen[(source, path)] = super().markdown2html(context, source)
-        return html
+        seen = self.__dict__.setdefault("_markdown", _Remembered())
+        return seen.get_or_make((source, path), lambda: super(FeedbackExporter, self).markdown2html(context, source))
 
     def from_notebook_node(self, nb, resources=None, **kw):
         """The page of ``nb`` (a NotebookNode) as ``(html, resources)``, as ``HTMLExporter`` renders it."""

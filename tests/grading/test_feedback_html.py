@@ -76,3 +76,15 @@ def test_faster_than_html_exporter(tmp_path):
             _page(exporter, nb, tmp_path)
         seconds.append(time.perf_counter() - start)
     assert seconds[0] < seconds[1], f"FeedbackExporter {seconds[0]:.3f} s vs HTMLExporter {seconds[1]:.3f} s"
+
+
+def test_remembered_html_is_made_once_and_bounded():
+    from backproplab.grading.feedback_html import _Remembered
+
+    made = []
+    seen = _Remembered(size=2)
+    for key in ["a", "b", "a", "c", "a"]:
+        assert seen.get_or_make(key, lambda key=key: made.append(key) or key.upper()) == key.upper()
+    # "a" made once until the cache was full; "c" cleared it, so "a" is made again
+    assert made == ["a", "b", "c", "a"]
+    assert len(seen) <= 2
