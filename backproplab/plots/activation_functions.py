@@ -130,7 +130,7 @@ def softmax_jacobian_heatmap(z, ax_pair=None):
 
 def layer_gradient_norms(depth: int = 10, activation: str = "sigmoid", init: str = "xavier", width: int = 64,
                          m: int = 64, seed: int = 0):
-    """‖∂L/∂W_l‖ (Frobenius) for every layer l = 1..depth of an MLP at initialisation -> array ``(depth,)``.
+    """‖∂ℒ/∂W_l‖ (Frobenius) for every layer l = 1..depth of an MLP at initialisation -> array ``(depth,)``.
 
     The network has ``depth`` dense layers of ``width`` units (``depth − 1`` hidden layers with ``activation``,
     a linear output of one unit), weights drawn with ``init`` (a key of :data:`INIT_CHOICES`), zero biases;
@@ -169,7 +169,7 @@ def vanishing_gradients(depth: int = 20, configs=(("sigmoid", "xavier"), ("tanh"
         ax.semilogy(layers, np.maximum(norms, 1e-300), marker="o", ms=3.5, ls=styles.get(init, "-"),
                     color=ACTIVATION_COLORS.get(activation, "k"), label=f"{activation}, {INIT_CHOICES[init][0]}")
     ax.set_xlabel("layer l   (1 = first layer, farthest from the loss)")
-    ax.set_ylabel(r"$\|\partial L/\partial W_l\|$  (log scale)")
+    ax.set_ylabel(r"$\|\partial ℒ/\partial W_l\|$  (log scale)")
     ax.set_title(f"Gradient norm per layer at initialisation, {depth} layers of width {width}")
     ax.set_xlim(0.5, depth + 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -65,7 +65,7 @@ def vanishing_gradient_explorer(depth: int = 10, activation: str = "sigmoid", in
             reading = "every layer's gradient is <b>huge</b>: the activations blew up in the forward pass"
         else:
             reading = "the gradient keeps its size through the layers"
-        summary.value = (f"‖∂L/∂W<sub>1</sub>‖ / ‖∂L/∂W<sub>{L}</sub>‖ = {_fmt_power(ratio)} "
+        summary.value = (f"‖∂ℒ/∂W<sub>1</sub>‖ / ‖∂ℒ/∂W<sub>{L}</sub>‖ = {_fmt_power(ratio)} "
                          f"(first layer {_fmt_power(norms[0])}, last layer {_fmt_power(norms[-1])}): {reading}.")
 
     for control in (depth_w, act_w, init_w):
