@@ -57,6 +57,8 @@ class Exercise:
     batch_size: ``args -> m`` used to name a missing or doubled 1/m; ``None`` when there is no batch.
     tol: relative error accepted per output.
     signature: how the learner calls the function, shown in messages, e.g. ``"dense_backward(dZ, cache)"``.
+    shape_hint: what to tell a learner whose shapes do not fit (numpy's matmul or broadcast error, or a
+        result of the wrong shape): the shapes of this exercise, e.g. ``"dX = dZ·Wᵀ is (m, n_in)"``.
     """
 
     name: str
@@ -68,6 +70,7 @@ class Exercise:
     batch_size: Callable[[tuple], int] | None = None
     tol: float = DEFAULT_TOL
     signature: str = ""
+    shape_hint: str = ""
     visible_trials: int = 3
     hidden_trials: int = 8
 
@@ -173,6 +176,8 @@ def _as_outputs(result, n: int) -> tuple:
         return (result,)
     if isinstance(result, dict):
         return tuple(result.values())
+    if isinstance(result, np.ndarray):  # n numbers in one vector: unpacks like a tuple
+        return tuple(result[i] for i in range(n))
     return tuple(result)
 
 
@@ -184,6 +189,8 @@ def _to_float_array(value, name: str) -> np.ndarray:
         value = np.asarray(value).view(np.ndarray)
     if not isinstance(value, (np.ndarray, np.number, float, int, list, tuple)) or isinstance(value, bool):
         raise Finding(f"`{name}` should be a numpy array of numbers, got a {type(value).__name__}.", "type")
+    if isinstance(value, (list, tuple)) and any(v is None for v in value):
+        raise Finding(f"`{name}` holds None: did a function forget its `return`?", "none")
     try:
         arr = np.array(value, dtype=np.float64, copy=True)
     except (TypeError, ValueError):
@@ -196,9 +203,12 @@ def _fmt_shape(shape) -> str:
     return str(tuple(int(n) for n in shape))
 
 
-def _shape_finding(name: str, got: np.ndarray, exp: np.ndarray) -> Finding:
+def _shape_finding(name: str, got: np.ndarray, exp: np.ndarray, hint: str = "") -> Finding:
     gs, es = _fmt_shape(got.shape), _fmt_shape(exp.shape)
     head = f"`{name}` has shape {gs} but should have shape {es}."
+    if got.size == 1 and exp.size == 1:
+        return Finding(f"{head} Return the number itself (a float, e.g. `float(...)`), not an array holding "
+                       f"it.", "shape")
     if got.ndim == 2 and got.shape == exp.shape[::-1]:
         if np.allclose(got.T, exp, rtol=1e-6, atol=1e-12):
             return Finding(f"{head} Its values are the transpose of the right answer: a transpose is missing "
@@ -213,14 +223,23 @@ def _shape_finding(name: str, got: np.ndarray, exp: np.ndarray) -> Finding:
         return Finding(f"{head} You summed over the wrong axis: sum over the batch, `axis=0`.", "bias_axis")
     if exp.ndim == 2 and got.ndim == 1 and got.shape[0] == exp.shape[0]:
         return Finding(f"{head} You summed over the wrong axis or dropped a dimension.", "bias_axis")
+    if exp.ndim == 2 and 1 in exp.shape and got.ndim <= 2 and got.size != exp.size:
+        axis = 0 if exp.shape[0] == 1 else 1
+        return Finding(f"{head} A bias gradient sums over the examples: here that is axis={axis}, with "
+                       f"keepdims=True, so that it keeps the shape of the bias {es}.", "bias_axis")
     if got.size == 1 and exp.size > 1:
         return Finding(f"{head} You returned a single number where an array is expected: "
                         f"did you sum or average too early?", "reduced")
     if exp.size == 1 and got.size > 1:
         return Finding(f"{head} Reduce to a single number: average over the batch (and sum over outputs).",
                         "not_reduced")
-    return Finding(f"{head} Check the shapes along the way: in the row convention X is (m, n_in), "
-                    f"W is (n_in, n_out) and b is (1, n_out).", "shape")
+    if hint:
+        return Finding(f"{head} {hint}", "shape")
+    if exp.ndim == 2:
+        return Finding(f"{head} Check the shapes along the way: in the row convention X is (m, n_in), "
+                       f"W is (n_in, n_out) and b is (1, n_out).", "shape")
+    return Finding(f"{head} Check the shapes along the way, and which axis each sum or product runs over.",
+                   "shape")
 
 
 _FACTORS = (
@@ -236,7 +255,8 @@ def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, t
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(exp)):
         bad = int(np.size(got) - np.count_nonzero(np.isfinite(got)))
         return Finding(f"`{name}` contains {bad} NaN or infinite value(s) where the answer is finite: "
-                        f"an overflow (np.exp of a large input?) or a division by zero.",
+                        f"an overflow (np.exp of a large input?), a division by zero, or the log or square root "
+                        f"of a negative number.",
                         "overflow", float("nan"))
     err = relative_error(got, exp)
     dot = float(np.vdot(exp, exp))
@@ -253,7 +273,7 @@ def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, t
             for factor, key, text in _FACTORS:
                 if abs(c - factor) < 1e-9:
                     return Finding(f"`{name}` is wrong. {text}", key, err)
-            if abs(c) > 1e-12:
+            if abs(c) > 1e-12 and exp.size > 1:  # any two single numbers are proportional: no finding
                 return Finding(f"`{name}` is the right answer times {c:.4g}: a constant factor is off.",
                                 "scale", err)
     if err < 1e-5:
@@ -282,6 +302,41 @@ def _close(got: np.ndarray, exp: np.ndarray, tol: float, exact_nonfinite: bool =
     return bool(relative_error(got[finite], exp[finite]) <= tol)
 
 
+def _precision_finding(gots, arrays, exps, names, tol) -> None:
+    """Raise when a wrong output was computed in float32 or float16 and is right to that precision."""
+    for got, g, e, name in zip(gots, arrays, exps, names, strict=True):
+        dtype = getattr(got, "dtype", None)
+        if dtype in (np.float32, np.float16) and g.shape == e.shape and not _close(g, e, tol) \
+                and _close(g, e, float(np.finfo(dtype).eps) * 8):
+            raise Finding(f"`{name}` is {dtype} and right only to {dtype} precision. The course works in "
+                          f"float64 (numpy's default): drop the `dtype=np.{dtype}` or `.astype(np.{dtype})`.",
+                          "low_precision")
+
+
+def _order_finding(arrays, exps, names, tol) -> None:
+    """Raise when every output is right but they come in another order (e.g. ``(dy, dx)`` for ``(dx, dy)``)."""
+    n = len(arrays)
+    if n < 2:
+        return
+    fits = [[j for j in range(n) if _close(arrays[i], exps[j], tol)] for i in range(n)]
+
+    def assign(i, used):
+        if i == n:
+            return []
+        for j in fits[i]:
+            if j not in used:
+                rest = assign(i + 1, used | {j})
+                if rest is not None:
+                    return [j, *rest]
+        return None
+
+    order = assign(0, frozenset())
+    if order is not None and order != list(range(n)):
+        i = next(k for k in range(n) if order[k] != k)
+        raise Finding(f"`{names[i]}` holds the value of `{names[order[i]]}`: the outputs are right but returned in "
+                      f"the wrong order. Return them as ({', '.join(names)}).", "output_order")
+
+
 def _compare(exercise: Exercise, got_result, exp_result, args) -> float:
     """Compare all outputs; return the worst relative error or raise a :class:`Finding`."""
     names = exercise.outputs
@@ -289,9 +344,11 @@ def _compare(exercise: Exercise, got_result, exp_result, args) -> float:
     if n > 1:
         if got_result is None:
             raise Finding(f"`{exercise.name}` returned None: it should return {', '.join(names)}.", "none")
-        if not isinstance(got_result, (tuple, list, dict)) or len(got_result) != n:
+        vector = isinstance(got_result, np.ndarray) and got_result.shape == (n,)
+        if not vector and (not isinstance(got_result, (tuple, list, dict)) or len(got_result) != n):
             what = f"{len(got_result)} values" if isinstance(got_result, (tuple, list, dict)) else \
-                f"a {type(got_result).__name__}"
+                f"a {type(got_result).__name__}" + (f" of shape {_fmt_shape(got_result.shape)}"
+                                                    if isinstance(got_result, np.ndarray) else "")
             raise Finding(f"`{exercise.name}` should return {n} values ({', '.join(names)}), got {what}.",
                            "structure")
     gots = _as_outputs(got_result, n)
@@ -301,6 +358,7 @@ def _compare(exercise: Exercise, got_result, exp_result, args) -> float:
     mismatch = [i for i, (g, e) in enumerate(zip(arrays, exps, strict=True)) if not _close(g, e, exercise.tol)]
     if not mismatch:
         return max((relative_error(g, e) for g, e in zip(arrays, exps, strict=True)), default=0.0)
+    _precision_finding(gots, arrays, exps, names, exercise.tol)
     for mistake in exercise.mistakes:
         try:
             wrong = [np.asarray(w, dtype=np.float64) for w in _as_outputs(mistake.wrong(*_copy(args)), n)]
@@ -312,10 +370,11 @@ def _compare(exercise: Exercise, got_result, exp_result, args) -> float:
             g, e = arrays[mismatch[0]], exps[mismatch[0]]
             err = relative_error(g, e) if g.shape == e.shape and np.all(np.isfinite(g)) else None
             raise Finding(f"`{first}` is wrong. Likely mistake: {mistake.message}", mistake.name, err)
+    _order_finding(arrays, exps, names, exercise.tol)
     i = mismatch[0]
     g, e = arrays[i], exps[i]
     if g.shape != e.shape:
-        raise _shape_finding(names[i], g, e)
+        raise _shape_finding(names[i], g, e, exercise.shape_hint)
     m = exercise.batch_size(args) if exercise.batch_size else None
     raise _value_finding(names[i], g, e, m, exercise.tol)
 
@@ -340,7 +399,8 @@ def _exception_finding(exercise: Exercise, exc: BaseException) -> Finding:
     where = _learner_frame(exc)
     hint = ""
     if isinstance(exc, ValueError) and ("matmul" in text or "aligned" in text or "broadcast" in text):
-        hint = " Shapes do not fit: write the shape of every operand next to the formula."
+        hint = " Shapes do not fit: " + (exercise.shape_hint or "write the shape of every operand next to the "
+                                                                "formula.")
     return Finding(f"`{exercise.name}` raised {type(exc).__name__}: {text}{where}.{hint}", "exception")
 
 

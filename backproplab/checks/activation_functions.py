@@ -243,7 +243,9 @@ STABLE_SIGMOID = Exercise(
 # ------------------------------------------------------------------------------------ stable softmax
 def softmax_logits(rng, hidden):
     """Logits ``(m, K)`` whose rows sit far apart: one near +1000 (np.exp overflows) and, when m > 1, one near
-    -1000 (subtracting the global max would underflow it to 0/0). Visible: ``(4, 3)``."""
+    -1000 (subtracting the global max would underflow it to 0/0). The first row also spreads over more than
+    1500 (its first and last logits pushed apart), so that subtracting the row's mean or minimum instead of its
+    maximum still overflows. Visible: ``(4, 3)``."""
     if hidden:
         m, K = _shape(rng, hidden, None, low_n=2)
         offsets = rng.choice([-1.0, 0.0, 1.0], size=(m, 1)) * rng.uniform(710.0, 3000.0, size=(m, 1))
@@ -253,7 +255,11 @@ def softmax_logits(rng, hidden):
     else:
         m, K = 4, 3
         offsets = np.array([[0.0], [1000.0], [-1000.0], [750.0]])
-    return rng.normal(0.0, 3.0, size=(m, K)) + offsets
+    Z = rng.normal(0.0, 3.0, size=(m, K)) + offsets
+    spread = 800.0 if not hidden else rng.uniform(750.0, 3000.0)
+    Z[0, 0] -= spread
+    Z[0, -1] += spread
+    return Z
 
 
 def _softmax_inputs(rng, hidden):
@@ -262,6 +268,11 @@ def _softmax_inputs(rng, hidden):
 
 def _naive_softmax(Z):
     E = np.exp(Z)
+    return E / np.sum(E, axis=1, keepdims=True)
+
+
+def _shifted_softmax(Z, shift):
+    E = np.exp(Z - shift(Z, axis=1, keepdims=True))
     return E / np.sum(E, axis=1, keepdims=True)
 
 
@@ -281,6 +292,12 @@ SOFTMAX_NAN_MISTAKES = (
             "gives 0/0). Softmax is shift-invariant: subtract each row's maximum first, "
             "Z - np.max(Z, axis=1, keepdims=True), so every exponent is <= 0 and the largest term is exactly 1.",
             quiet(_naive_softmax)),
+    *(Mistake("row_mean_or_min_shift",
+              "np.exp overflowed although you shifted each row, by its mean or its minimum. Softmax is "
+              "shift-invariant, so any shift gives the same probabilities on paper, but only the row's maximum "
+              "makes every exponent <= 0: a row whose logits spread over more than about 709 still overflows. "
+              "Subtract np.max(Z, axis=1, keepdims=True).",
+              quiet(lambda Z, shift=shift: _shifted_softmax(Z, shift))) for shift in (np.mean, np.min)),
     Mistake("global_max",
             "you subtracted the maximum of the whole array, np.max(Z): rows far below it underflow to "
             "0/0 = nan. Subtract each row's own maximum: np.max(Z, axis=1, keepdims=True) has shape (m, 1).",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from backproplab.activations import relu, relu_derivative
-from backproplab.checking import Exercise, Mistake
+from backproplab.checking import Exercise, Finding, Mistake
 from backproplab.checks.chain_rule import EXACT_TOL
 from backproplab.gradcheck import numerical_gradient, relative_error
 from backproplab.layers import dense_backward
@@ -55,6 +55,8 @@ DENSE_BACKWARD = Exercise(
     make_inputs=_dense_backward_inputs,
     outputs=("dX", "dW", "db"),
     batch_size=lambda args: args[0].shape[0],
+    shape_hint="with dZ (m, n_out), X (m, n_in) and W (n_in, n_out), dX = dZ @ W.T is (m, n_in) like X and "
+               "dW = X.T @ dZ is (n_in, n_out) like W: a missing .T gives exactly this error.",
     mistakes=(
         Mistake("seed002_double_1_over_m",
                 "dW and db divide by m again, but dZ already carries the 1/m of the mean loss (some tutorials "
@@ -104,6 +106,10 @@ RELU_BACKWARD = Exercise(
         Mistake("mask_only",
                 "this is ReLU′(Z) alone. The chain rule multiplies it by the upstream gradient: dZ = dA * (Z > 0).",
                 lambda dA, Z: (Z > 0).astype(np.float64)),
+        Mistake("derivative_at_zero",
+                "where Z is exactly 0 you let half the gradient through (np.heaviside(Z, 0.5)). The course takes "
+                "ReLU′(0) = 0: np.heaviside(Z, 0.0), or simply the mask Z > 0.",
+                lambda dA, Z: dA * np.heaviside(Z, 0.5)),
         Mistake("times_activation",
                 "dA is multiplied by ReLU(Z). Multiply by its derivative ReLU′(Z), which is 0 or 1: "
                 "dZ = dA * (Z > 0).",
@@ -127,25 +133,39 @@ def _two_layer_inputs(rng, hidden):
     if hidden:
         m, n_in, n_hidden, n_out = (int(k) for k in rng.integers(1, 8, size=4))
     else:
-        m, n_in, n_hidden, n_out = 5, 3, 4, 2
+        m, n_in, n_hidden, n_out = 5, 3, 4, 3
     X = rng.standard_normal((m, n_in))
     params = {"W1": rng.standard_normal((n_in, n_hidden)) * np.sqrt(2.0 / n_in),
               "b1": 0.5 * rng.standard_normal((1, n_hidden)),
               "W2": rng.standard_normal((n_hidden, n_out)) * np.sqrt(2.0 / n_hidden),
               "b2": 0.5 * rng.standard_normal((1, n_out))}
     Y = rng.standard_normal((m, n_out))
+    at_kink(X, params)
     return X, Y, params
 
 
+def at_kink(X, params):
+    """Put a hidden unit exactly at ReLU's kink: example 0 all zeros and b1[0, 0] = 0, so Z1[0, 0] = 0 and
+    ReLU′(0) = 0 (mask Z > 0, not Z >= 0) is tested. Kept to m > 1, so that dW1 is not all zeros."""
+    if X.shape[0] > 1:
+        X[0] = 0.0
+        params["b1"][0, 0] = 0.0
+
+
 def _two_layer_call(fn, args):
-    """The grads dict as ``(dW1, db1, dW2, db2)``; a missing key becomes None."""
+    """The grads dict as ``(dW1, db1, dW2, db2)``; a missing key is a finding that names the keys."""
     grads = fn(*args)
     if isinstance(grads, dict):
-        return tuple(grads.get(k) for k in _GRAD_KEYS)
+        missing = [k for k in _GRAD_KEYS if k not in grads]
+        if missing:
+            have = ", ".join(repr(k) for k in grads) or "no keys"
+            raise Finding(f"the dict returned has no key {missing[0]!r} (it has {have}): name the gradients "
+                          f"'dW1', 'db1', 'dW2' and 'db2'.", "missing_key")
+        return tuple(grads[k] for k in _GRAD_KEYS)
     return grads
 
 
-def _two_layer_wrong(scale=1.0, gate=True, output_gate=False, A1_for_dW2=True):
+def _two_layer_wrong(scale=1.0, gate=True, output_gate=False, A1_for_dW2=True, per_entry=False):
     """A hand-written backward pass with one switch per realistic mistake; returns ``(dW1, db1, dW2, db2)``."""
     def wrong(X, Y, params):
         W1, b1, W2, b2 = (params[k] for k in ("W1", "b1", "W2", "b2"))
@@ -153,13 +173,13 @@ def _two_layer_wrong(scale=1.0, gate=True, output_gate=False, A1_for_dW2=True):
         Z1 = X @ W1 + b1
         A1 = relu(Z1)
         Z2 = A1 @ W2 + b2
-        dZ2 = scale * 2.0 * (Z2 - Y) / m
+        dZ2 = scale * 2.0 * (Z2 - Y) / (Y.size if per_entry else m)
         if output_gate:
             dZ2 = dZ2 * (Z2 > 0)
         dW2 = (A1 if A1_for_dW2 else Z1).T @ dZ2
         db2 = dZ2.sum(axis=0, keepdims=True)
         dA1 = dZ2 @ W2.T
-        dZ1 = dA1 * (Z1 > 0) if gate else dA1
+        dZ1 = dA1 * (Z1 >= 0) if gate == ">=" else (dA1 * (Z1 > 0) if gate else dA1)
         return X.T @ dZ1, dZ1.sum(axis=0, keepdims=True), dW2, db2
     return wrong
 
@@ -202,6 +222,14 @@ TWO_LAYER_BACKWARD = Exercise(
                 "every gradient is m times the right one: the loss is a mean over the batch, so "
                 "dŶ = (2/m)(Ŷ − Y).",
                 lambda X, Y, params: tuple(X.shape[0] * g for g in _two_layer_wrong()(X, Y, params))),
+        Mistake("mean_over_outputs",
+                "dŶ divides by Y.size = m·n_out (np.mean over every entry). The loss L = (1/m) Σ (Ŷ − Y)² "
+                "averages over the m examples and sums over the outputs: dŶ = (2/m)(Ŷ − Y), with m = X.shape[0].",
+                _two_layer_wrong(per_entry=True)),
+        Mistake("derivative_at_zero",
+                "the ReLU gate lets the gradient through where Z1 is exactly 0 (Z1 >= 0). The course takes "
+                "ReLU′(0) = 0: dZ1 = dA1 * (Z1 > 0).",
+                _two_layer_wrong(gate=">=")),
         Mistake("relu_gate_missing",
                 "dW1 and db1 ignore the ReLU: between dA1 = dZ2·W2ᵀ and dZ1 comes the gate, "
                 "dZ1 = dA1 * (Z1 > 0).",
@@ -282,6 +310,11 @@ RELATIVE_ERROR = Exercise(
         Mistake("norm_of_sum",
                 "the denominator is ‖a + b‖. Use the sum of the norms, ‖a‖ + ‖b‖.",
                 _per_pair(lambda a, b: _norm(a - b) / _norm(a + b) if _norm(a) + _norm(b) else 0.0)),
+        Mistake("cs231n_elementwise_max",
+                "this is CS231n's element-wise relative error, the largest |a − b| / max(ε, |a| + |b|) over the "
+                "entries. This course compares whole arrays: ‖a − b‖ / (‖a‖ + ‖b‖) with np.linalg.norm, and 0 "
+                "when both are zero; its thresholds (1e-7, 1e-4) go with that formula.",
+                _per_pair(lambda a, b: float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b)))))),
         Mistake("elementwise",
                 "the ratio is taken entry by entry and averaged. Take norms of whole arrays: "
                 "np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)).",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from backproplab.activations import relu
-from backproplab.checking import Exercise, Mistake
+from backproplab.checking import Exercise, Finding, Mistake
 from backproplab.initializers import he_normal, xavier_uniform
 from backproplab.layers import dense_forward
 from backproplab.network import mlp_forward
@@ -42,17 +42,23 @@ def _dense_forward_inputs(rng, hidden):
 
 
 def _dense_forward_call(fn, args):
-    """``fn(X, W, b) -> (Z, (X, W, b))`` flattened to ``(Z, X, W, b)``; a missing cache entry becomes None."""
+    """``fn(X, W, b) -> (Z, (X, W, b))`` flattened to ``(Z, X, W, b)``; another structure is a finding."""
     result = fn(*args)
-    if isinstance(result, (tuple, list)) and len(result) == 2:
-        Z, cache = result
-        if isinstance(cache, (tuple, list)):
-            parts = list(cache)[:3] + [None] * max(0, 3 - len(cache))
-            return (Z, *parts)
-        return Z, None, None, None
-    if isinstance(result, np.ndarray):  # Z alone: the cache was forgotten
-        return result, None, None, None
-    return result
+    if result is None:
+        raise Finding("`dense_forward` returned None: did you forget `return Z, cache`?", "none")
+    if isinstance(result, np.ndarray):
+        raise Finding("`dense_forward` returned Z alone: return the cache too, `return Z, (X, W, b)`; the "
+                      "backward pass needs X and W.", "structure")
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        got = f"{len(result)} values" if isinstance(result, (tuple, list)) else f"a {type(result).__name__}"
+        raise Finding(f"`dense_forward` returned {got}; it should return two, Z and the cache: "
+                      f"`return Z, (X, W, b)` (the cache is one tuple).", "structure")
+    Z, cache = result
+    if not isinstance(cache, (tuple, list)) or len(cache) != 3:
+        got = f"{len(cache)} values" if isinstance(cache, (tuple, list)) else f"a {type(cache).__name__}"
+        raise Finding(f"the cache `dense_forward` returned holds {got}; it should be the tuple (X, W, b).",
+                      "structure")
+    return (Z, *cache)
 
 
 def _dense_wrong(compute_Z, cache=lambda X, W, b, Z: (X, W, b)):
@@ -133,10 +139,14 @@ def _mlp_forward_call(fn, args):
     Y_hat, caches = result
     n_layers = sum(1 for k in args[1] if k.startswith("W"))
     if not isinstance(caches, (tuple, list)) or len(caches) != n_layers:
-        return Y_hat, None, None
+        got = f"{len(caches)} entries" if isinstance(caches, (tuple, list)) else f"a {type(caches).__name__}"
+        raise Finding(f"`caches` holds {got} for a network of {n_layers} layer(s): append one cache per layer, "
+                      f"the output layer included.", "caches_structure")
     parts = [layer_parts(entry) for entry in caches]
-    if any(a is None or z is None for a, z in parts):
-        return Y_hat, None, None
+    for l, (a, z) in enumerate(parts, start=1):
+        if a is None or z is None:
+            raise Finding(f"the cache of layer {l} is not ((A_prev, W, b), Z): append `(cache, Z)` with the "
+                          f"cache that dense_forward returned and Z before the activation.", "caches_structure")
     return Y_hat, _flat(a for a, _ in parts), _flat(z for _, z in parts)
 
 
@@ -184,9 +194,19 @@ def _init_inputs(rng, hidden):
 
 
 def _init_call(fn, args):
-    """Call ``fn(n_in, n_out, rng)`` with a generator seeded by the trial."""
+    """Call ``fn(n_in, n_out, rng)`` with a generator seeded by the trial, twice: the draws must come from it."""
     n_in, n_out, seed = args
-    return fn(n_in, n_out, np.random.default_rng(seed))
+    W = fn(n_in, n_out, np.random.default_rng(seed))
+    again = fn(n_in, n_out, np.random.default_rng(seed))
+    try:
+        same = np.array_equal(np.asarray(W, dtype=np.float64), np.asarray(again, dtype=np.float64))
+    except (TypeError, ValueError):
+        return W  # not numbers: the comparison says so
+    if not same:
+        raise Finding("two calls with generators seeded alike gave different weights: draw them from the `rng` "
+                      "argument (rng.normal, rng.uniform), not from np.random, so that a seed always gives the "
+                      "same network.", "rng_not_used")
+    return W
 
 
 def _normal(std_of, shape_of=lambda n_in, n_out: (n_in, n_out), transpose=False):

@@ -72,6 +72,10 @@ MSE_GRAD = Exercise(
                 "you returned (Ŷ − Y)/m, half the gradient: d/dŷ (ŷ − y)² = 2(ŷ − y), so dŶ = (2/m)(Ŷ − Y). "
                 "(Ŷ − Y)/m is the gradient of half the MSE, (1/2m) Σ (ŷ − y)², not of the loss.",
                 lambda Y_hat, Y: (Y_hat - Y) / Y_hat.shape[0]),
+        Mistake("mse_missing_2_and_1_over_m",
+                "you returned Ŷ − Y: both the factor 2 of d/dŷ (ŷ − y)² = 2(ŷ − y) and the 1/m of the mean are "
+                "missing. dŶ = (2/m)(Ŷ − Y), with m = Y_hat.shape[0].",
+                lambda Y_hat, Y: Y_hat - Y),
         _mean_over_all(mse_grad, "The MSE", "Y_hat"),
     ),
 )
@@ -168,7 +172,7 @@ BCE_WITH_LOGITS_LOSS = Exercise(
                 quiet(_naive_bce)),
         *(Mistake("bce_clipped_probabilities", _CLIP_MESSAGE.format(eps=eps, cap=-np.log(eps)),
                   quiet(_clipped_bce(eps)))
-          for eps in (1e-7, 1e-8, 1e-10, 1e-12, 1e-15)),
+          for eps in (1e-7, 1e-8, 1e-10, 1e-12, 1e-15, 1e-6, 1e-5, 1e-9, 1e-4, 1e-11, 1e-13, 1e-14, 1e-3)),
         _mean_over_all(bce_with_logits_loss, "Binary cross-entropy", "Z"),
     ),
 )
@@ -213,6 +217,12 @@ def softmax_cross_entropy_grad_reference(Z, Y):
     return softmax_cross_entropy(Z, Y)[1]
 
 
+def _jacobian_route(Z, Y):
+    P = softmax(Z)
+    dP = -Y / P / Z.shape[0]
+    return P * (dP - np.sum(dP * P, axis=1, keepdims=True))
+
+
 def _sce_inputs(rng, hidden):
     Z = softmax_logits(rng, hidden)
     m, K = Z.shape
@@ -233,6 +243,11 @@ SOFTMAX_CROSS_ENTROPY_GRAD = Exercise(
                "Subtract each row's maximum before np.exp, so that no exponent is positive."),
         *(Mistake(mk.name, mk.message, quiet(lambda Z, Y, f=mk.wrong: (f(Z) - Y) / Z.shape[0]))
           for mk in SOFTMAX_NAN_MISTAKES),
+        Mistake("jacobian_route_divides_by_P",
+                "you went through the probabilities, dP = −Y/(mP), then the softmax's Jacobian: in a row whose "
+                "logits spread widely, the true class's probability underflows to 0 and −Y/P is infinite. The "
+                "1/P and the P cancel on paper, so use the shortcut dZ = (P − Y)/m, which never divides by P.",
+                quiet(_jacobian_route)),
         Mistake("ce_grad_forgot_softmax",
                 "you returned (Z − Y)/m: the shortcut is (softmax(Z) − Y)/m, with the probabilities P = "
                 "softmax(Z), not the logits.",

@@ -16,7 +16,9 @@ import zlib
 
 import numpy as np
 
+from backproplab.activations import relu
 from backproplab.checking import Exercise, Finding, Mistake
+from backproplab.checks.backward_pass import at_kink
 from backproplab.layers import dense_backward
 from backproplab.losses import mse_grad
 from backproplab.network import mlp_backward as _net_backward
@@ -89,6 +91,7 @@ def _mlp_inputs(rng, hidden):
         params[f"b{l}"] = rng.standard_normal((1, sizes[l])) * 0.5
     X = rng.standard_normal((m, sizes[0]))
     Y = rng.standard_normal((m, sizes[-1]))
+    at_kink(X, params)  # a hidden unit exactly at ReLU's kink
     return X, Y, params, lam
 
 
@@ -112,6 +115,32 @@ def _first_layer_wraps(X, Y, params, lam):
     first = caches[0]
     caches[0] = first._replace(dense=first.dense._replace(X=Y_hat))
     return _with_l2(_net_backward(mse_grad(Y_hat, Y), caches), params, lam)
+
+
+def _mean_over_outputs(X, Y, params, lam):
+    g = mlp_loss_and_grads(params, X, Y, l2=0.0)[1]
+    return _with_l2({k: v / Y.shape[1] for k, v in g.items()}, params, lam)
+
+
+def _l2_over_m(X, Y, params, lam):
+    return _with_l2(mlp_backward_reference(X, Y, params, 0.0), params, lam, scale=1.0 / X.shape[0])
+
+
+def _gate_at_zero(X, Y, params, lam):
+    """The backward pass with the ReLU gate Z >= 0 (lets the gradient through at the kink)."""
+    L, A, layers = _n_layers(params), X, []
+    for l in range(1, L + 1):
+        Z = A @ params[f"W{l}"] + params[f"b{l}"]
+        layers.append((A, Z))
+        A = Z if l == L else relu(Z)
+    dA, grads = 2.0 * (A - Y) / X.shape[0], {}
+    for l in range(L, 0, -1):
+        A_prev, Z = layers[l - 1]
+        dZ = dA if l == L else dA * (Z >= 0)
+        grads[f"dW{l}"] = A_prev.T @ dZ + lam * params[f"W{l}"]
+        grads[f"db{l}"] = dZ.sum(axis=0, keepdims=True)
+        dA = dZ @ params[f"W{l}"].T
+    return grads
 
 
 def _relu_on_output(X, Y, params, lam):
@@ -175,6 +204,18 @@ MLP_BACKWARD = Exercise(
         Mistake("l2_missing",
                 "dW has no L2 term: add lam·W (the gradient of (lam/2)·‖W‖²) to every dW.",
                 _in_order(_l2_missing)),
+        Mistake("l2_over_m",
+                "the L2 term of dW is lam·W/m: that is the convention where the penalty is (lam/2m)·Σ‖W‖², as in "
+                "some courses. Here the penalty is (lam/2)·Σ‖W‖², outside the mean, and its gradient is lam·W.",
+                _in_order(_l2_over_m)),
+        Mistake("mean_over_outputs",
+                "dŶ divides by Y.size = m·n_out (np.mean over every entry). The MSE averages over the m "
+                "examples and sums over the outputs: dŶ = 2(Ŷ − Y)/m, with m = X.shape[0].",
+                _in_order(_mean_over_outputs)),
+        Mistake("derivative_at_zero",
+                "the ReLU gate lets the gradient through where Z is exactly 0 (Z >= 0). The course takes "
+                "ReLU′(0) = 0: dZ = dA * (Z > 0).",
+                _in_order(_gate_at_zero)),
     ),
 )
 
@@ -242,11 +283,17 @@ DENSE_BACKWARD_COL = Exercise(
     make_inputs=_col_inputs,
     outputs=("dA_prev", "dW", "db"),
     batch_size=lambda args: args[0].shape[1],
+    shape_hint="in the column convention A_prev is (n_in, m), W is (n_out, n_in) and dZ is (n_out, m): "
+               "dA_prev = W.T @ dZ is (n_in, m) and dW = dZ @ A_prev.T is (n_out, n_in).",
     mistakes=(
         Mistake("col_bias_axis0",
                 "db is summed over axis 0, the habit of the row convention. In the column convention the examples "
                 "are the columns: db = dZ.sum(axis=1, keepdims=True), shape (n_out, 1) like b.",
                 _col_replace(2, lambda dZ, c: dZ.sum(axis=0, keepdims=True))),
+        Mistake("col_bias_axis0",
+                "db is summed over axis 0, the habit of the row convention. In the column convention the examples "
+                "are the columns: db = dZ.sum(axis=1, keepdims=True), shape (n_out, 1) like b.",
+                _col_replace(2, lambda dZ, c: dZ.sum(axis=0))),
         Mistake("col_keepdims",
                 "db lost its second dimension: use keepdims=True so that db is (n_out, 1) like b.",
                 _col_replace(2, lambda dZ, c: dZ.sum(axis=1))),
@@ -376,6 +423,12 @@ DROPOUT_FORWARD = Exercise(
                 "and then divide by 1 − p. Inverted dropout divides by the probability of KEEPING a unit, "
                 "1/keep_prob, so that the expected output equals X.",
                 _dropout_wrong(lambda X, p, rng: (rng.random(X.shape) < p, 1.0 / (1.0 - p)))),
+        Mistake("drop_probability_convention",
+                "you read keep_prob as the probability of DROPPING a unit (mask rng.random(X.shape) > p, scaled "
+                "by 1/(1 − p)): that is inverted dropout with a drop rate, as in PyTorch's nn.Dropout(p). Here "
+                "the argument is the probability of KEEPING a unit: mask = (rng.random(X.shape) < keep_prob) / "
+                "keep_prob.",
+                _dropout_wrong(lambda X, p, rng: (rng.random(X.shape) > p, 1.0 / (1.0 - p)))),
         Mistake("not_rescaled",
                 "the kept units are not rescaled: the expected output is keep_prob·X during training but X at "
                 "test time. Divide the mask by keep_prob (inverted dropout).",
@@ -440,6 +493,10 @@ DROPOUT_BACKWARD = Exercise(
                 "dX equals dout: dropped units had no effect on the loss, so their gradient is 0. Multiply by "
                 "the mask: dX = dout * mask.",
                 lambda dout, cache: np.array(dout, copy=True)),
+        Mistake("drop_probability_convention",
+                "dX divides by 1 − keep_prob: keep_prob is the probability of KEEPING a unit, and the cached "
+                "mask already holds the factor 1/keep_prob, so dX = dout * mask.",
+                lambda dout, cache: dout * (cache[0] != 0) / (1.0 - cache[1])),
         Mistake("inverted_mask",
                 "the gradient flows through the dropped units instead of the kept ones: dX = dout * mask.",
                 lambda dout, cache: dout * (cache[0] == 0) / cache[1]),

@@ -174,6 +174,14 @@ def _momentum_other_key(w, dw, config):
     return next_w, new
 
 
+def _momentum_velocity_sign(w, dw, config):
+    """Classic convention with the velocity's sign flipped: v = βv + ηg, w = w − v (same steps from zero)."""
+    if config["convention"] != "classic":
+        return sgd_momentum(w, dw, config)
+    v = config["momentum"] * config.get("velocity", np.zeros_like(w)) + config["learning_rate"] * dw
+    return w - v, {**config, "velocity": v}
+
+
 def _momentum_step_with_old_velocity(w, dw, config):
     """Classic convention, w updated with the velocity of the previous step: w = w + v; v = βv − ηg."""
     if config["convention"] != "classic":
@@ -208,6 +216,11 @@ SGD_MOMENTUM = Exercise(
                 "the classic step uses the old velocity: update the velocity first, v = β·v − lr·dw, then "
                 "w = w + v.",
                 _steps(_momentum_step_with_old_velocity)),
+        Mistake("velocity_sign",
+                "your classic velocity has the opposite sign: v = β·v + lr·dw with w = w − v takes the same "
+                "steps from a zero velocity, but a saved config['velocity'] (stored as v = β·v − lr·dw, the "
+                "step itself) then pushes the wrong way. Keep the convention's sign: v = β·v − lr·dw, w = w + v.",
+                _steps(_momentum_velocity_sign)),
     ),
 )
 
@@ -229,14 +242,14 @@ def _rmsprop_inputs(rng, hidden):
     return _inputs(rng, shape, config)
 
 
-def _rmsprop_variant(*, sqrt=True, keep=True, eps_inside=False, swap_decay=False):
+def _rmsprop_variant(*, sqrt=True, keep=True, eps_inside=False, swap_decay=False, with_eps=True):
     def step(w, dw, config):
         rho = config["decay_rate"]
         if swap_decay:
             rho = 1.0 - rho
         cache = config.get("cache") if keep else None
         cache = rho * (np.zeros_like(w) if cache is None else cache) + (1.0 - rho) * dw * dw
-        eps = config["epsilon"]
+        eps = config["epsilon"] if with_eps else 0.0
         denom = np.sqrt(cache + eps) if eps_inside else (np.sqrt(cache) + eps if sqrt else cache + eps)
         new = {**config, "cache": cache} if keep else dict(config)
         return w - config["learning_rate"] * dw / denom, new
@@ -267,6 +280,10 @@ RMSPROP = Exercise(
                 "the decay rate weighs the new gradient: cache = ρ·cache + (1 − ρ)·dw², with ρ = "
                 "config['decay_rate'] on the OLD cache.",
                 _steps(_rmsprop_variant(swap_decay=True))),
+        Mistake("eps_missing",
+                "ε is missing from the denominator: dw / (√cache + ε), with ε = config['epsilon'], so that a "
+                "weight whose gradients have been near 0 does not take a huge step.",
+                _steps(_rmsprop_variant(with_eps=False))),
     ),
 )
 
@@ -279,7 +296,7 @@ def _adam_inputs(rng, hidden):
     if hidden:
         lr, b1 = float(rng.uniform(1e-3, 0.1)), float(rng.uniform(0.5, 0.95))
         b2, resume = float(rng.uniform(0.9, 0.999)), bool(rng.random() < 0.4)
-        eps = 1e-8
+        eps = float(10 ** rng.uniform(-6, -3))  # large enough that where ε sits shows
     else:
         lr, b1, b2, eps, resume = VISIBLE_ADAM[visible_case(rng, "adam", 3)]
     shape = _shape(rng, hidden)
@@ -290,7 +307,8 @@ def _adam_inputs(rng, hidden):
     return _inputs(rng, shape, config)
 
 
-def _adam_variant(*, correct_m=True, correct_v=True, store_t=True, advance_first=True, keep_moments=True):
+def _adam_variant(*, correct_m=True, correct_v=True, store_t=True, advance_first=True, keep_moments=True,
+                  eps_inside=False, store_corrected=False):
     def step(w, dw, config):
         b1, b2 = config["beta1"], config["beta2"]
         t0 = int(config.get("t", 0))
@@ -303,10 +321,12 @@ def _adam_variant(*, correct_m=True, correct_v=True, store_t=True, advance_first
         v_hat = v / (1.0 - b2 ** t) if correct_v else v
         new = dict(config)
         if keep_moments:
-            new.update(m=m, v=v)
+            new.update(m=m_hat, v=v_hat) if store_corrected else new.update(m=m, v=v)
         if store_t:
             new["t"] = t0 + 1
-        return w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"]), new
+        eps = config["epsilon"]
+        denom = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
+        return w - config["learning_rate"] * m_hat / denom, new
     return step
 
 
@@ -340,6 +360,14 @@ ADAM = Exercise(
         Mistake("bias_correction_v_only",
                 "only v is bias-corrected: m is biased towards 0 as well, divide it by (1 − β₁ᵗ).",
                 _steps(_adam_variant(correct_m=False))),
+        Mistake("eps_inside_sqrt",
+                "ε is inside the square root: some libraries write √(v̂ + ε); this course (and the original "
+                "paper) uses m̂ / (√v̂ + ε).",
+                _steps(_adam_variant(eps_inside=True))),
+        Mistake("corrected_moments_stored",
+                "the bias-corrected m̂ and v̂ are stored in config: store the raw moments m and v (the "
+                "correction divides by 1 − βᵗ afresh at every step, from the raw averages).",
+                _steps(_adam_variant(store_corrected=True))),
     ),
 )
 

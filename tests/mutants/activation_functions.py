@@ -299,3 +299,18 @@ CORRECT = {
     "stable_softmax": [stable_softmax_ok, stable_softmax_ok_loop, stable_softmax_ok_log_domain],
     "softmax_backward": [softmax_backward_ok, softmax_backward_ok_jacobian_loop, softmax_backward_ok_einsum],
 }
+
+
+# Slips a learner's-eye audit found passing (2026-11-26): a shift by the row's mean or minimum still overflows.
+def stable_softmax_mean_shift(Z):
+    E = np.exp(Z - Z.mean(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def stable_softmax_min_shift(Z):
+    E = np.exp(Z - Z.min(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+MUTANTS["stable_softmax"] += [("row_mean_or_min_shift", stable_softmax_mean_shift),
+                              ("row_mean_or_min_shift", stable_softmax_min_shift)]

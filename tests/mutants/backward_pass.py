@@ -260,3 +260,48 @@ CORRECT = {
     "two_layer_backward": [tl_reference_style, tl_loop_over_layers],
     "relative_error": [re_guarded, re_sqrt_sums],
 }
+
+
+# Slips a learner's-eye audit found passing or named wrongly (2026-11-26).
+def dX_and_dW_without_transposes(dZ, cache):
+    X, W, b = cache
+    return dZ @ W, X @ dZ, dZ.sum(axis=0, keepdims=True)
+
+
+def relu_heaviside_half(dA, Z):
+    return dA * np.heaviside(Z, 0.5)
+
+
+def tl_gate_at_zero(X, Y, params):
+    Z1, A1, Y_hat = _forward(X, params)
+    g = _backward(X, params, Z1, A1, 2.0 * (Y_hat - Y) / X.shape[0], gate=False)
+    dA1 = (2.0 * (Y_hat - Y) / X.shape[0]) @ params["W2"].T
+    dZ1 = dA1 * (Z1 >= 0)
+    return {**g, "dW1": X.T @ dZ1, "db1": dZ1.sum(axis=0, keepdims=True)}
+
+
+def tl_mean_over_entries(X, Y, params):
+    Z1, A1, Y_hat = _forward(X, params)
+    return _backward(X, params, Z1, A1, 2.0 * (Y_hat - Y) / Y.size)
+
+
+def tl_keys_without_d(X, Y, params):
+    Z1, A1, Y_hat = _forward(X, params)
+    g = _backward(X, params, Z1, A1, 2.0 * (Y_hat - Y) / X.shape[0])
+    return {k[1:]: v for k, v in g.items()}
+
+
+def re_cs231n(a, b):
+    return np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b)))
+
+
+def re_no_return(a, b):
+    np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b) or 1.0)
+
+
+MUTANTS["dense_backward"] += [("exception", dX_and_dW_without_transposes)]
+MUTANTS["relu_backward"] += [("derivative_at_zero", relu_heaviside_half)]
+MUTANTS["two_layer_backward"] += [("derivative_at_zero", tl_gate_at_zero),
+                                  ("mean_over_outputs", tl_mean_over_entries),
+                                  ("missing_key", tl_keys_without_d)]
+MUTANTS["relative_error"] += [("cs231n_elementwise_max", re_cs231n), ("none", re_no_return)]

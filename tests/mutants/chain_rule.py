@@ -178,3 +178,25 @@ CORRECT = {
     "numerical_derivative": [centred, centred_as_mean_of_one_sided],
     "graph_backward": [by_hand, accumulated_in_dict],
 }
+
+
+# Slips a learner's-eye audit found named wrongly or generically (2026-11-26).
+def swapped_outputs(x, y):
+    a, b, c = _forward(x, y)
+    df_db = y * np.cos(b)
+    return c + df_db * x, df_db * y + df_db
+
+
+def as_one_array(x, y):
+    a, b, c = _forward(x, y)
+    df_db = y * np.cos(b)
+    return np.array([df_db * y + df_db, c + df_db * x])
+
+
+def as_array_of_one(f, x, h=1e-5):
+    return np.array([(f(x + h) - f(x - h)) / (2 * h)])
+
+
+MUTANTS["graph_backward"] += [("output_order", swapped_outputs)]
+MUTANTS["numerical_derivative"] += [("shape", as_array_of_one)]
+CORRECT["graph_backward"] += [as_one_array]

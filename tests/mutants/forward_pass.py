@@ -189,7 +189,7 @@ MUTANTS = {
         ("bias_missing", no_bias),
         ("column_convention", column_convention),
         ("cached_Z_not_X", cache_holds_Z),
-        ("none", no_cache),
+        ("structure", no_cache),
         ("column_convention", dense_transposed_result),
     ],
     "mlp_forward": [
@@ -222,3 +222,48 @@ CORRECT = {
     "he_normal": [he_normal_call, he_scaled_standard],
     "xavier_uniform": [xu_uniform, xu_rescaled_random],
 }
+
+
+# Slips a learner's-eye audit found passing or named generically (2026-11-26).
+def flat_tuple(X, W, b):
+    return X @ W + b, X, W, b
+
+
+def cache_as_dict(X, W, b):
+    return X @ W + b, {"X": X, "W": W, "b": b}
+
+
+def output_layer_not_cached(X, params):
+    A, caches = X, []
+    L = _layers(params)
+    for l in range(1, L + 1):
+        Z = A @ params[f"W{l}"] + params[f"b{l}"]
+        if l < L:
+            caches.append(((A, params[f"W{l}"], params[f"b{l}"]), Z))
+        A = Z if l == L else np.maximum(0, Z)
+    return A, caches
+
+
+def caches_as_dicts(X, params):
+    A, caches = X, []
+    L = _layers(params)
+    for l in range(1, L + 1):
+        Z = A @ params[f"W{l}"] + params[f"b{l}"]
+        caches.append({"A_prev": A, "Z": Z})
+        A = Z if l == L else np.maximum(0, Z)
+    return A, caches
+
+
+def he_global_random(n_in, n_out, rng):
+    return np.random.randn(n_in, n_out) * np.sqrt(2.0 / n_in)
+
+
+def xu_global_random(n_in, n_out, rng):
+    limit = np.sqrt(6.0 / (n_in + n_out))
+    return np.random.uniform(-limit, limit, size=(n_in, n_out))
+
+
+MUTANTS["dense_forward"] += [("structure", flat_tuple), ("structure", cache_as_dict)]
+MUTANTS["mlp_forward"] += [("caches_structure", output_layer_not_cached), ("caches_structure", caches_as_dicts)]
+MUTANTS["he_normal"] += [("rng_not_used", he_global_random)]
+MUTANTS["xavier_uniform"] += [("rng_not_used", xu_global_random)]

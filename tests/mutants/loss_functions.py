@@ -213,7 +213,7 @@ def sce_grad_ok(Z, Y):
     return (_softmax(Z) - Y) / Z.shape[0]
 
 
-def sce_grad_ok_jacobian(Z, Y):
+def sce_grad_jacobian_route(Z, Y):
     m = Z.shape[0]
     P = _softmax(Z)
     dP = -Y / P / m
@@ -266,6 +266,7 @@ MUTANTS = {
         ("ce_grad_forgot_softmax", sce_grad_no_softmax),
         ("softmax_wrong_axis", sce_grad_columns),
         ("mean_over_outputs", sce_grad_np_mean),
+        ("jacobian_route_divides_by_P", sce_grad_jacobian_route),
     ],
 }
 
@@ -274,5 +275,25 @@ CORRECT = {
     "bce_grad": [bce_grad_ok, bce_grad_ok_factored, bce_grad_ok_clipped],
     "bce_with_logits_loss": [bce_logits_ok, bce_logits_ok_tf_form, bce_logits_ok_other_form],
     "cross_entropy_grad": [ce_grad_ok, ce_grad_ok_where, ce_grad_ok_loop],
-    "softmax_cross_entropy_grad": [sce_grad_ok, sce_grad_ok_jacobian, sce_grad_ok_log_softmax],
+    "softmax_cross_entropy_grad": [sce_grad_ok, sce_grad_ok_log_softmax],
 }
+
+
+# Slips a learner's-eye audit found named generically (2026-11-26).
+def mse_grad_plain_difference(Y_hat, Y):
+    return Y_hat - Y
+
+
+def bce_logits_clipped_1e_5(Z, Y):
+    P = np.clip(1.0 / (1.0 + np.exp(-np.clip(Z, -500, 500))), 1e-5, 1 - 1e-5)
+    return float(-np.sum(Y * np.log(P) + (1 - Y) * np.log(1 - P)) / Z.shape[0])
+
+
+def sce_grad_mean_shift(Z, Y):
+    E = np.exp(Z - Z.mean(axis=1, keepdims=True))
+    return (E / E.sum(axis=1, keepdims=True) - Y) / Z.shape[0]
+
+
+MUTANTS["mse_grad"] += [("mse_missing_2_and_1_over_m", mse_grad_plain_difference)]
+MUTANTS["bce_with_logits_loss"] += [("bce_clipped_probabilities", bce_logits_clipped_1e_5)]
+MUTANTS["softmax_cross_entropy_grad"] += [("row_mean_or_min_shift", sce_grad_mean_shift)]

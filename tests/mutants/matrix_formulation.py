@@ -327,3 +327,47 @@ CORRECT = {
     "dropout_forward": [drop_correct, drop_correct_binomial, drop_correct_uniform_where],
     "dropout_backward": [dback_correct, dback_correct_where],
 }
+
+
+# Slips a learner's-eye audit found passing or named generically (2026-11-26).
+def mlp_gate_at_zero(X, Y, params, lam=0.0):
+    L = len(params) // 2
+    As, Zs = _forward(X, params, L)
+    dZ = 2.0 * (As[-1] - Y) / X.shape[0]
+    grads = {}
+    for l in range(L, 0, -1):
+        grads[f"dW{l}"] = As[l - 1].T @ dZ + lam * params[f"W{l}"]
+        grads[f"db{l}"] = dZ.sum(axis=0, keepdims=True)
+        if l > 1:
+            dZ = (dZ @ params[f"W{l}"].T) * (Zs[l - 2] >= 0)
+    return grads
+
+
+def mlp_mean_over_entries(X, Y, params, lam=0.0):
+    return _backward(X, Y, params, lam, factor=2.0 / Y.shape[1])
+
+
+def mlp_l2_over_m(X, Y, params, lam=0.0):
+    return _backward(X, Y, params, lam, l2_scale=1.0 / X.shape[0])
+
+
+def drop_drop_rate_rescaled(X, keep_prob, rng):
+    mask = (rng.random(X.shape) > keep_prob) / (1.0 - keep_prob)
+    return X * mask, (mask, keep_prob)
+
+
+def dback_drop_rate(dout, cache):
+    mask, keep_prob = cache
+    return dout * (mask != 0) / (1.0 - keep_prob)
+
+
+def col_db_sum_axis0_flat(dZ, cache):
+    A_prev, W, b = cache
+    return W.T @ dZ, dZ @ A_prev.T, dZ.sum(axis=0)
+
+
+MUTANTS["mlp_backward"] += [("derivative_at_zero", mlp_gate_at_zero), ("mean_over_outputs", mlp_mean_over_entries),
+                            ("l2_over_m", mlp_l2_over_m)]
+MUTANTS["dropout_forward"] += [("drop_probability_convention", drop_drop_rate_rescaled)]
+MUTANTS["dropout_backward"] += [("drop_probability_convention", dback_drop_rate)]
+MUTANTS["dense_backward_col"] += [("col_bias_axis0", col_db_sum_axis0_flat)]

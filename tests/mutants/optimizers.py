@@ -319,3 +319,51 @@ CORRECT = {
     "rmsprop": [rms_correct, rms_correct_in_place_state],
     "adam": [adam_correct, adam_correct_folded_lr],
 }
+
+
+# Slips a learner's-eye audit found named generically (2026-11-26).
+def rms_no_eps(w, dw, config=None):
+    config, cache = _rms_cfg(w, config)
+    cache = config["decay_rate"] * cache + (1 - config["decay_rate"]) * dw ** 2
+    config["cache"] = cache
+    return w - config["learning_rate"] * dw / np.sqrt(cache), config
+
+
+def adam_eps_inside(w, dw, config=None):
+    return _adam_variant_step(w, dw, config, eps_inside=True)
+
+
+def adam_stores_corrected(w, dw, config=None):
+    return _adam_variant_step(w, dw, config, store_hat=True)
+
+
+def _adam_variant_step(w, dw, config, *, eps_inside=False, store_hat=False):
+    config = _cfg(config, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8)
+    b1, b2 = config["beta1"], config["beta2"]
+    t = config.get("t", 0) + 1
+    m = b1 * config.get("m", np.zeros_like(w)) + (1 - b1) * dw
+    v = b2 * config.get("v", np.zeros_like(w)) + (1 - b2) * dw * dw
+    m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+    eps = config["epsilon"]
+    denom = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
+    config.update(t=t, m=m_hat if store_hat else m, v=v_hat if store_hat else v)
+    return w - config["learning_rate"] * m_hat / denom, config
+
+
+def mom_velocity_sign_flipped(w, dw, config=None):
+    """Classic with v = βv + lr·dw, w −= v, and that v stored: right from zero, wrong from a saved velocity."""
+    config, v = _mom_cfg(w, config)
+    mu, lr = config["momentum"], config["learning_rate"]
+    if config["convention"] == "classic":
+        v = mu * v + lr * dw
+        next_w = w - v
+    else:
+        v = mu * v + (1 - mu) * dw
+        next_w = w - lr * v
+    config["velocity"] = v
+    return next_w, config
+
+
+MUTANTS["sgd_momentum"] += [("velocity_sign", mom_velocity_sign_flipped)]
+MUTANTS["rmsprop"] += [("eps_missing", rms_no_eps)]
+MUTANTS["adam"] += [("eps_inside_sqrt", adam_eps_inside), ("corrected_moments_stored", adam_stores_corrected)]
