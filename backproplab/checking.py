@@ -423,7 +423,8 @@ def call_learner(exercise: Exercise, fn: Callable, args: tuple) -> Outcome:
     """Run the learner's ``fn`` on a copy of ``args``; an exception becomes a finding, never a traceback."""
     learner_args = _copy(args)
     try:
-        got = exercise.run(fn, learner_args)
+        with np.errstate(all="ignore"):  # a NaN or inf is judged and explained; numpy's warnings are noise here
+            got = exercise.run(fn, learner_args)
     except Finding as finding:  # a harness that recognised a mistake while calling the learner's code
         return Outcome(error=finding)
     except Exception as exc:  # any error in the learner's code becomes one sentence

@@ -116,3 +116,48 @@ def test_hard_coded_visible_answer_fails_hidden():
 def test_messages_render_in_notebooks():
     r = _verdict(lambda X, W: -_ref(X, W))
     assert "&#x2717;" in r._repr_html_() and repr(r) == r.message
+
+
+def _pair_ref(X, W):
+    return X @ W, X.sum(axis=0, keepdims=True)
+
+
+PAIR = Exercise(name="pair", reference=_pair_ref, make_inputs=_inputs, outputs=("Z", "s"),
+                shape_hint="X is (m, n) and W is (n, k): Z = X @ W is (m, k).")
+
+
+def test_outputs_in_the_wrong_order_are_named():
+    r = run_check(PAIR, lambda X, W: _pair_ref(X, W)[::-1])
+    assert r.mistake == "output_order" and "(Z, s)" in r.message, r.message
+    scalars = Exercise(name="two", reference=lambda x: (x, 2 * x), outputs=("a", "b"),
+                       make_inputs=lambda rng, hidden: (float(rng.uniform(1, 2)),))
+    assert run_check(scalars, lambda x: (2 * x, x)).mistake == "output_order"
+    assert run_check(scalars, lambda x: np.array([x, 2 * x])).passed  # a vector of n numbers unpacks like a tuple
+
+
+def test_float32_is_named_where_the_check_is_exact():
+    import dataclasses
+
+    exact = dataclasses.replace(TOY, tol=1e-12)
+    r = run_check(exact, lambda X, W: _ref(X, W).astype(np.float32))
+    assert r.mistake == "low_precision" and "float64" in r.message, r.message
+    assert run_check(exact, lambda X, W: _ref(X, W).astype(np.float32) * 2).mistake != "low_precision"
+    assert run_check(TOY, lambda X, W: _ref(X, W).astype(np.float32)).passed  # within 1e-7: float32 is enough
+
+
+def test_shape_errors_get_the_exercise_hint():
+    r = run_check(PAIR, lambda X, W: (W @ X, X.sum(axis=0, keepdims=True)))
+    assert r.mistake == "exception" and "Z = X @ W is (m, k)" in r.message, r.message
+    r = run_check(PAIR, lambda X, W: (X @ W, X.sum(axis=1)))
+    assert r.mistake == "bias_axis" and "axis=0" in r.message, r.message
+
+
+def test_single_numbers_are_not_called_a_scale_factor():
+    one = Exercise(name="one", reference=lambda x: 3.0 * x, outputs=("y",),
+                   make_inputs=lambda rng, hidden: (float(rng.uniform(1, 2)),))
+    r = run_check(one, lambda x: 3.0 * x + 1.0)
+    assert not r.passed and "times" not in r.message and r.mistake is None, r.message
+    r = run_check(one, lambda x: np.array([3.0 * x]))
+    assert r.mistake == "shape" and "float" in r.message, r.message
+    r = run_check(one, lambda x: [None])
+    assert r.mistake == "none", r.message

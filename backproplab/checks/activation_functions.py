@@ -130,6 +130,9 @@ SIGMOID_DERIVATIVE = Exercise(
         Mistake("missing_one_minus",
                 "you returned σ(z)², not σ(z)(1 − σ(z)): the factor is (1 − σ(z)), not σ(z).",
                 lambda z: sigmoid(z) ** 2),
+        Mistake("missing_factor_s",
+                "you returned 1 − σ(z), one factor of two: the derivative is σ(z)(1 − σ(z)).",
+                lambda z: 1.0 - sigmoid(z)),
     ),
 )
 
@@ -150,6 +153,9 @@ TANH_DERIVATIVE = Exercise(
         Mistake("missing_square",
                 "you computed 1 − tanh(z): the derivative is 1 − tanh(z)², with a square.",
                 lambda z: 1.0 - tanh(z)),
+        Mistake("returned_activation",
+                "you returned tanh(z) itself, the activation, not its derivative 1 − tanh(z)².",
+                lambda z: tanh(z)),
         Mistake("sigmoid_formula",
                 "you used the sigmoid's pattern t(1 − t) with t = tanh(z); for tanh the derivative is "
                 "1 − tanh(z)².",
@@ -311,6 +317,8 @@ STABLE_SOFTMAX = Exercise(
     make_inputs=_softmax_inputs,
     outputs=("stable_softmax(Z)",),
     call=strict_call(_softmax),
+    shape_hint="Z is (m, K); a row's max and sum must stay columns of shape (m, 1) to broadcast back over "
+               "its K entries: np.max(Z, axis=1, keepdims=True), np.sum(E, axis=1, keepdims=True).",
     mistakes=(
         warned(_softmax,
                "numpy warned while computing it (overflow or 0/0), even though the values come out right. "
@@ -363,6 +371,11 @@ SOFTMAX_BACKWARD = Exercise(
         Mistake("softmax_backward_missing_factor_A",
                 "the leading factor A is missing: dZ = A * (dA − ⟨dA, A⟩), from J = diag(s) − s sᵀ.",
                 lambda dA, A: dA - np.sum(dA * A, axis=1, keepdims=True)),
+        Mistake("softmax_backward_diagonal_term_only",
+                "you returned dA * A, one of the two terms: every probability depends on every logit, so the "
+                "vector-Jacobian product also subtracts each row's weighted sum, dZ = A * (dA − Σ_k dA_k A_k) = "
+                "A * (dA - np.sum(dA * A, axis=1, keepdims=True)).",
+                lambda dA, A: dA * A),
     ),
 )
 

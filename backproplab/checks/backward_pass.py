@@ -179,7 +179,8 @@ def _two_layer_wrong(scale=1.0, gate=True, output_gate=False, A1_for_dW2=True, p
         dW2 = (A1 if A1_for_dW2 else Z1).T @ dZ2
         db2 = dZ2.sum(axis=0, keepdims=True)
         dA1 = dZ2 @ W2.T
-        dZ1 = dA1 * (Z1 >= 0) if gate == ">=" else (dA1 * (Z1 > 0) if gate else dA1)
+        dZ1 = {">=": lambda: dA1 * (Z1 >= 0), "A1": lambda: dA1 * A1, True: lambda: dA1 * (Z1 > 0),
+               False: lambda: dA1}[gate]()
         return X.T @ dZ1, dZ1.sum(axis=0, keepdims=True), dW2, db2
     return wrong
 
@@ -230,6 +231,10 @@ TWO_LAYER_BACKWARD = Exercise(
                 "the ReLU gate lets the gradient through where Z1 is exactly 0 (Z1 >= 0). The course takes "
                 "ReLU′(0) = 0: dZ1 = dA1 * (Z1 > 0).",
                 _two_layer_wrong(gate=">=")),
+        Mistake("gate_times_activation",
+                "dA1 is multiplied by A1 = ReLU(Z1). Multiply by its derivative, ReLU′(Z1) = (Z1 > 0), which "
+                "is 0 or 1: dZ1 = dA1 * (Z1 > 0).",
+                _two_layer_wrong(gate="A1")),
         Mistake("relu_gate_missing",
                 "dW1 and db1 ignore the ReLU: between dA1 = dZ2·W2ᵀ and dZ1 comes the gate, "
                 "dZ1 = dA1 * (Z1 > 0).",

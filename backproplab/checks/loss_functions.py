@@ -198,6 +198,10 @@ CROSS_ENTROPY_GRAD = Exercise(
                 "you returned (P − Y)/m: that is the gradient with respect to the logits Z, after pushing "
                 "through the softmax. With respect to the probabilities P it is −(1/m) Y / P.",
                 lambda P, Y: (P - Y) / P.shape[0]),
+        Mistake("ce_grad_shortcut_without_1_over_m",
+                "you returned P − Y: that is the gradient with respect to the logits Z (after the softmax), and "
+                "without its 1/m. This function takes the probabilities P: dP = −Y/(mP).",
+                lambda P, Y: P - Y),
         Mistake("ce_grad_returned_loss_terms",
                 "you returned −Y·log(P)/m, the loss terms; their derivative is −(1/m) Y / P "
                 "(d/dp log p = 1/p).",

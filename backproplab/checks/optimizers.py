@@ -125,6 +125,10 @@ SGD = Exercise(
                                          "(next_w = w − learning_rate·dw).", _steps(_sgd_no_lr)),
         Mistake("no_update", "next_w equals w: compute next_w = w − learning_rate·dw and return it.",
                 _steps(_sgd_no_update)),
+        Mistake("learning_rate_hard_coded",
+                "the step uses a fixed learning rate of 0.01 (the usual default): read it from the config, "
+                "next_w = w − config['learning_rate']·dw.",
+                _steps(lambda w, dw, config: (w - 1e-2 * dw, dict(config)))),
     ),
 )
 
@@ -174,6 +178,15 @@ def _momentum_other_key(w, dw, config):
     return next_w, new
 
 
+def _momentum_ema_weights_swapped(w, dw, config):
+    """EMA convention with β and 1 − β swapped: v = (1 − β)v + β·g."""
+    if config["convention"] != "ema":
+        return sgd_momentum(w, dw, config)
+    beta = config["momentum"]
+    v = (1.0 - beta) * config.get("velocity", np.zeros_like(w)) + beta * dw
+    return w - config["learning_rate"] * v, {**config, "velocity": v}
+
+
 def _momentum_velocity_sign(w, dw, config):
     """Classic convention with the velocity's sign flipped: v = βv + ηg, w = w − v (same steps from zero)."""
     if config["convention"] != "classic":
@@ -221,6 +234,10 @@ SGD_MOMENTUM = Exercise(
                 "steps from a zero velocity, but a saved config['velocity'] (stored as v = β·v − lr·dw, the "
                 "step itself) then pushes the wrong way. Keep the convention's sign: v = β·v − lr·dw, w = w + v.",
                 _steps(_momentum_velocity_sign)),
+        Mistake("ema_weights_swapped",
+                "in the \"ema\" convention β weighs the new gradient: the average keeps β of the OLD velocity, "
+                "v = β·v + (1 − β)·dw.",
+                _steps(_momentum_ema_weights_swapped)),
     ),
 )
 

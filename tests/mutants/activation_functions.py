@@ -314,3 +314,20 @@ def stable_softmax_min_shift(Z):
 
 MUTANTS["stable_softmax"] += [("row_mean_or_min_shift", stable_softmax_mean_shift),
                               ("row_mean_or_min_shift", stable_softmax_min_shift)]
+
+
+def sigmoid_derivative_one_minus_only(z):
+    return 1.0 - 1.0 / (1.0 + np.exp(-z))
+
+
+def tanh_derivative_returns_tanh(z):
+    return np.tanh(z)
+
+
+def softmax_backward_dA_times_A(dA, A):
+    return dA * A
+
+
+MUTANTS["sigmoid_derivative"] += [("missing_factor_s", sigmoid_derivative_one_minus_only)]
+MUTANTS["tanh_derivative"] += [("returned_activation", tanh_derivative_returns_tanh)]
+MUTANTS["softmax_backward"] += [("softmax_backward_diagonal_term_only", softmax_backward_dA_times_A)]

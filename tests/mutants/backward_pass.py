@@ -305,3 +305,14 @@ MUTANTS["two_layer_backward"] += [("derivative_at_zero", tl_gate_at_zero),
                                   ("mean_over_outputs", tl_mean_over_entries),
                                   ("missing_key", tl_keys_without_d)]
 MUTANTS["relative_error"] += [("cs231n_elementwise_max", re_cs231n), ("none", re_no_return)]
+
+
+def tl_gate_times_activation(X, Y, params):
+    Z1, A1, Y_hat = _forward(X, params)
+    dY_hat = 2.0 * (Y_hat - Y) / X.shape[0]
+    g = _backward(X, params, Z1, A1, dY_hat)
+    dZ1 = (dY_hat @ params["W2"].T) * A1
+    return {**g, "dW1": X.T @ dZ1, "db1": dZ1.sum(axis=0, keepdims=True)}
+
+
+MUTANTS["two_layer_backward"] += [("gate_times_activation", tl_gate_times_activation)]

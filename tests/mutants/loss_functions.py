@@ -297,3 +297,10 @@ def sce_grad_mean_shift(Z, Y):
 MUTANTS["mse_grad"] += [("mse_missing_2_and_1_over_m", mse_grad_plain_difference)]
 MUTANTS["bce_with_logits_loss"] += [("bce_clipped_probabilities", bce_logits_clipped_1e_5)]
 MUTANTS["softmax_cross_entropy_grad"] += [("row_mean_or_min_shift", sce_grad_mean_shift)]
+
+
+def ce_grad_logits_shortcut_without_mean(P, Y):
+    return P - Y
+
+
+MUTANTS["cross_entropy_grad"] += [("ce_grad_shortcut_without_1_over_m", ce_grad_logits_shortcut_without_mean)]

@@ -367,3 +367,24 @@ def mom_velocity_sign_flipped(w, dw, config=None):
 MUTANTS["sgd_momentum"] += [("velocity_sign", mom_velocity_sign_flipped)]
 MUTANTS["rmsprop"] += [("eps_missing", rms_no_eps)]
 MUTANTS["adam"] += [("eps_inside_sqrt", adam_eps_inside), ("corrected_moments_stored", adam_stores_corrected)]
+
+
+def sgd_fixed_learning_rate(w, dw, config=None):
+    return w - 1e-2 * dw, _cfg(config, learning_rate=1e-2)
+
+
+def mom_ema_weights_swapped(w, dw, config=None):
+    config, v = _mom_cfg(w, config)
+    mu, lr = config["momentum"], config["learning_rate"]
+    if config["convention"] == "classic":
+        v = mu * v - lr * dw
+        next_w = w + v
+    else:
+        v = (1 - mu) * v + mu * dw
+        next_w = w - lr * v
+    config["velocity"] = v
+    return next_w, config
+
+
+MUTANTS["sgd"] += [("learning_rate_hard_coded", sgd_fixed_learning_rate)]
+MUTANTS["sgd_momentum"] += [("ema_weights_swapped", mom_ema_weights_swapped)]
