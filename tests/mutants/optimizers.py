@@ -350,21 +350,6 @@ def _adam_variant_step(w, dw, config, *, eps_inside=False, store_hat=False):
     return w - config["learning_rate"] * m_hat / denom, config
 
 
-def mom_velocity_sign_flipped(w, dw, config=None):
-    """Classic with v = βv + lr·dw, w −= v, and that v stored: right from zero, wrong from a saved velocity."""
-    config, v = _mom_cfg(w, config)
-    mu, lr = config["momentum"], config["learning_rate"]
-    if config["convention"] == "classic":
-        v = mu * v + lr * dw
-        next_w = w - v
-    else:
-        v = mu * v + (1 - mu) * dw
-        next_w = w - lr * v
-    config["velocity"] = v
-    return next_w, config
-
-
-MUTANTS["sgd_momentum"] += [("velocity_sign", mom_velocity_sign_flipped)]
 MUTANTS["rmsprop"] += [("eps_missing", rms_no_eps)]
 MUTANTS["adam"] += [("eps_inside_sqrt", adam_eps_inside), ("corrected_moments_stored", adam_stores_corrected)]
 
@@ -373,18 +358,28 @@ def sgd_fixed_learning_rate(w, dw, config=None):
     return w - 1e-2 * dw, _cfg(config, learning_rate=1e-2)
 
 
-def mom_ema_weights_swapped(w, dw, config=None):
-    config, v = _mom_cfg(w, config)
-    mu, lr = config["momentum"], config["learning_rate"]
-    if config["convention"] == "classic":
-        v = mu * v - lr * dw
-        next_w = w + v
-    else:
-        v = (1 - mu) * v + mu * dw
-        next_w = w - lr * v
-    config["velocity"] = v
-    return next_w, config
+def _mom_variant(name, classic=lambda v, dw, mu, lr: mu * v - lr * dw, sign=1.0,
+                 ema=lambda v, dw, mu: mu * v + (1 - mu) * dw):
+    """Both momentum conventions, one of them changed: w += sign·v (classic) or w −= lr·v (ema)."""
+    def step(w, dw, config=None):
+        config, v = _mom_cfg(w, config)
+        mu, lr = config["momentum"], config["learning_rate"]
+        if config["convention"] == "classic":
+            v = classic(v, dw, mu, lr)
+            next_w = w + sign * v
+        else:
+            v = ema(v, dw, mu)
+            next_w = w - lr * v
+        config["velocity"] = v
+        return next_w, config
+    step.__name__ = name
+    return step
 
+
+# classic with v = βv + lr·dw, w −= v, and that v stored: right from zero, wrong from a saved velocity
+mom_velocity_sign_flipped = _mom_variant("mom_velocity_sign_flipped", lambda v, dw, mu, lr: mu * v + lr * dw, -1.0)
+mom_ema_weights_swapped = _mom_variant("mom_ema_weights_swapped", ema=lambda v, dw, mu: (1 - mu) * v + mu * dw)
 
 MUTANTS["sgd"] += [("learning_rate_hard_coded", sgd_fixed_learning_rate)]
-MUTANTS["sgd_momentum"] += [("ema_weights_swapped", mom_ema_weights_swapped)]
+MUTANTS["sgd_momentum"] += [("velocity_sign", mom_velocity_sign_flipped),
+                            ("ema_weights_swapped", mom_ema_weights_swapped)]
