@@ -131,6 +131,12 @@ def grading_seed() -> int:
     return zlib.crc32(os.path.abspath(os.getcwd()).encode())
 
 
+def visible_case(rng, name: str, n: int) -> int:
+    """Index of the visible trial that drew ``rng`` (0, 1, 2, ...) modulo ``n``: visible trials are seeded
+    ``crc32(name) + i`` (:func:`_trial_seeds`), so each visible case is fixed and all of them are shown."""
+    return (int(rng.bit_generator.seed_seq.entropy) - zlib.crc32(name.encode())) % n
+
+
 def _trial_seeds(exercise: Exercise, hidden: bool, seed: int | None) -> list[int]:
     base = zlib.crc32(exercise.name.encode())
     if not hidden:
@@ -212,10 +218,9 @@ def _shape_finding(name: str, got: np.ndarray, exp: np.ndarray, hint: str = "") 
     if got.ndim == 2 and got.shape == exp.shape[::-1]:
         if np.allclose(got.T, exp, rtol=1e-6, atol=1e-12):
             return Finding(f"{head} Its values are the transpose of the right answer: a transpose is missing "
-                            f"or misplaced (in the row convention dW = Xᵀ·dZ is (n_in, n_out) like W).",
-                            "transpose")
-        return Finding(f"{head} The axes are swapped: check which operand of the product needs a transpose.",
-                        "transpose")
+                           f"or misplaced. {hint}".rstrip(), "transpose")
+        return Finding(f"{head} The axes are swapped: check the order of the dimensions (a transpose, or the "
+                       f"order of the arguments). {hint}".rstrip(), "transpose")
     if exp.ndim == 2 and exp.shape[0] == 1 and got.shape == exp.shape[1:]:
         return Finding(f"{head} Keep the row dimension: use `keepdims=True` in the sum "
                         f"(b and db are (1, n_out) row vectors).", "keepdims")
@@ -235,19 +240,16 @@ def _shape_finding(name: str, got: np.ndarray, exp: np.ndarray, hint: str = "") 
                         "not_reduced")
     if hint:
         return Finding(f"{head} {hint}", "shape")
-    if exp.ndim == 2:
-        return Finding(f"{head} Check the shapes along the way: in the row convention X is (m, n_in), "
-                       f"W is (n_in, n_out) and b is (1, n_out).", "shape")
     return Finding(f"{head} Check the shapes along the way, and which axis each sum or product runs over.",
                    "shape")
 
 
 _FACTORS = (
-    (-1.0, "sign", "It is the right answer with the opposite sign: a sign error (e.g. ŷ − y written y − ŷ, "
-                   "or a missing minus)."),
+    (-1.0, "sign", "It is the right answer with the opposite sign: a sign error (a difference written the "
+                   "wrong way round, e.g. y − ŷ for ŷ − y, or a missing minus)."),
     (2.0, "extra_factor_2", "It is exactly 2× the right answer: an extra factor 2."),
-    (0.5, "dropped_factor_2", "It is exactly half the right answer: the factor 2 of d/dŷ (ŷ − y)² = 2(ŷ − y) "
-                              "was dropped."),
+    (0.5, "dropped_factor_2", "It is exactly half the right answer: a factor 2 is missing (such as the 2 of "
+                              "d/dx x² = 2x)."),
 )
 
 
@@ -279,16 +281,23 @@ def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, t
     if err < 1e-5:
         return Finding(f"`{name}` is close to the answer but not exact: relative error {err:.1e}. That is the "
                        f"accuracy of an approximation (a finite difference, a clipped or rounded value); "
-                       f"this exercise asks for the exact formula.", "approximate", err)
+                       f"this exercise asks for the exact formula. If you did not approximate, look for a small "
+                       f"term in the wrong place (an ε outside its parentheses, an operator-precedence slip).",
+                       "approximate", err)
     diff = np.abs(got - exp)
     wrong = diff > tol * (np.abs(exp) + np.abs(got)) + 1e-300
     n_wrong = int(np.count_nonzero(wrong))
     where = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
     idx = ", ".join(str(int(i)) for i in where)
     at = f"[{idx}]" if idx else ""
+    if got.size == 1:
+        return Finding(f"`{name}` is {float(got.ravel()[0]):.6g}; the right answer is {float(exp.ravel()[0]):.6g}.",
+                       None, err)
+    size = (f"Relative error {err:.2e} ({verdict(err)})." if np.isfinite(err) else
+            "The values are too large to compare: look for a missing normalisation or an overflow.")
     return Finding(f"`{name}` differs from the reference in {n_wrong} of {got.size} entries; the largest "
-                    f"difference is at {name}{at}: got {float(got[where]):.6g}, expected {float(exp[where]):.6g}. "
-                    f"Relative error {err:.2e} ({verdict(err)}).", None, err)
+                   f"difference is at {name}{at}: got {float(got[where]):.6g}, expected {float(exp[where]):.6g}. "
+                   f"{size}", None, err)
 
 
 def _close(got: np.ndarray, exp: np.ndarray, tol: float, exact_nonfinite: bool = True) -> bool:
@@ -351,6 +360,9 @@ def _compare(exercise: Exercise, got_result, exp_result, args) -> float:
                                                     if isinstance(got_result, np.ndarray) else "")
             raise Finding(f"`{exercise.name}` should return {n} values ({', '.join(names)}), got {what}.",
                            "structure")
+    if n > 1 and isinstance(got_result, dict) and not isinstance(exp_result, dict):
+        raise Finding(f"`{exercise.name}` returned a dict; return the values themselves, in this order: "
+                      f"`return {', '.join(names)}` (unpacking a dict gives its keys).", "structure")
     gots = _as_outputs(got_result, n)
     exps = [np.asarray(e, dtype=np.float64) for e in _as_outputs(exp_result, n)]
     arrays = [_to_float_array(g, nm) for g, nm in zip(gots, names, strict=True)]
@@ -384,7 +396,8 @@ def _learner_frame(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     for fr in reversed(frames):
         path = os.path.abspath(fr.filename)
-        if path.startswith(_PKG_DIR) or path.startswith(_NUMPY_DIR) or "site-packages" in path:
+        if (path.startswith(_PKG_DIR) or path.startswith(_NUMPY_DIR) or "site-packages" in path
+                or fr.filename.endswith((".pyx", ".pxd")) or fr.filename.startswith("numpy")):
             continue
         code = (fr.line or "").strip()
         return f" (line {fr.lineno}: `{code}`)" if code else f" (line {fr.lineno})"
@@ -398,6 +411,8 @@ def _exception_finding(exercise: Exercise, exc: BaseException) -> Finding:
     text = str(exc).splitlines()[0] if str(exc) else ""
     where = _learner_frame(exc)
     hint = ""
+    if isinstance(exc, TypeError) and "bitwise_xor" in text:
+        hint = " In Python `^` is the bitwise XOR: a power is written `**`, e.g. `t**2`."
     if isinstance(exc, ValueError) and ("matmul" in text or "aligned" in text or "broadcast" in text):
         hint = " Shapes do not fit: " + (exercise.shape_hint or "write the shape of every operand next to the "
                                                                 "formula.")
@@ -436,7 +451,8 @@ def _judge(exercise: Exercise, args: tuple, outcome: Outcome) -> float:
     if outcome.error is not None:
         raise outcome.error
     expected = exercise.run(exercise.reference, _copy(args))
-    err = _compare(exercise, outcome.result, expected, args)
+    with np.errstate(all="ignore"):  # comparing huge or non-finite answers must not print numpy's warnings
+        err = _compare(exercise, outcome.result, expected, args)
     if not _same(outcome.args_after, args):
         raise Finding(f"`{exercise.name}` returns the right values but modifies its input arrays in place "
                        f"(e.g. `x += ...` or `x[...] = ...` on an argument). Work on a copy: the caller still "

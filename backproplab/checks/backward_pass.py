@@ -94,6 +94,8 @@ RELU_BACKWARD = Exercise(
     reference=_relu_backward_reference,
     make_inputs=_relu_backward_inputs,
     outputs=("dZ",),
+    shape_hint="dA and Z have the same shape (m, n), and so has dZ: the gate is element-wise, dA * (Z > 0), not a "
+               "matrix product (@ or np.dot).",
     mistakes=(
         Mistake("derivative_at_zero",
                 "where Z is exactly 0 the gradient is let through. The course takes ReLU′(0) = 0 (as its sources "
@@ -205,6 +207,8 @@ TWO_LAYER_BACKWARD = Exercise(
     outputs=_GRAD_KEYS,
     batch_size=lambda args: args[0].shape[0],
     tol=EXACT_TOL,
+    shape_hint="X is (m, n_in), W1 (n_in, n_h), W2 (n_h, n_out); every gradient has the shape of its parameter "
+               "(dW1 like W1, db1 (1, n_h)): dW = A_prev.T @ dZ, dA_prev = dZ @ W.T.",
     mistakes=(
         Mistake("finite_differences",
                 "these are finite-difference estimates (right to about 1e-10), not the exact gradients of a "
@@ -293,7 +297,8 @@ RELATIVE_ERROR = Exercise(
     reference=relative_error,
     make_inputs=_pairs,
     call=_relative_error_call,
-    outputs=("relative_error(a, b) on the test pairs",),
+    # one output per pair, each judged on its own: a 1e-10 answer is not drowned by a 0.5 one
+    outputs=tuple(f"relative_error(a, b) on pair {k}" for k in range(1, 5)),
     mistakes=(
         Mistake("zero_guard_missing",
                 "two all-zero arrays give 0/0 = nan. They are equal, so their relative error is 0: return 0.0 "
@@ -315,6 +320,11 @@ RELATIVE_ERROR = Exercise(
         Mistake("norm_of_sum",
                 "the denominator is ‖a + b‖. Use the sum of the norms, ‖a‖ + ‖b‖.",
                 _per_pair(lambda a, b: _norm(a - b) / _norm(a + b) if _norm(a) + _norm(b) else 0.0)),
+        Mistake("zero_when_close",
+                "you return 0 for arrays that are merely close (np.allclose or a threshold). A gradient check "
+                "needs the actual number, e.g. 3e-10 or 2e-5, to tell excellent from suspicious: always return "
+                "‖a − b‖ / (‖a‖ + ‖b‖), and 0 only when both arrays are zero.",
+                _per_pair(lambda a, b: 0.0 if np.allclose(a, b) else _norm(a - b) / (_norm(a) + _norm(b)))),
         Mistake("cs231n_elementwise_max",
                 "this is CS231n's element-wise relative error, the largest |a − b| / max(ε, |a| + |b|) over the "
                 "entries. This course compares whole arrays: ‖a − b‖ / (‖a‖ + ‖b‖) with np.linalg.norm, and 0 "

@@ -75,6 +75,8 @@ DENSE_FORWARD = Exercise(
     make_inputs=_dense_forward_inputs,
     call=_dense_forward_call,
     outputs=("Z", "cache[0] (X)", "cache[1] (W)", "cache[2] (b)"),
+    shape_hint="In the row convention X is (m, n_in), W is (n_in, n_out) and b is (1, n_out): Z = X @ W + b is "
+               "(m, n_out), b broadcasting over the m rows.",
     mistakes=(
         Mistake("bias_missing", "the bias is missing: Z = X @ W + b.",
                 _dense_wrong(lambda X, W, b: X @ W)),
@@ -232,6 +234,8 @@ def _limit(n_in, n_out):
     return np.sqrt(6.0 / (n_in + n_out))
 
 
+_INIT_SHAPE = ("W is (n_in, n_out), one row per input of the layer; the arguments come in the order "
+               "(n_in, n_out, rng).")
 _COLUMN_SHAPE = ("W has shape (n_out, n_in), the column convention of some tutorials. In the row convention "
                  "Z = X @ W + b, so W is (n_in, n_out): draw with size=(n_in, n_out).")
 
@@ -243,6 +247,7 @@ HE_NORMAL = Exercise(
     make_inputs=_init_inputs,
     call=_init_call,
     outputs=("W",),
+    shape_hint=_INIT_SHAPE,
     mistakes=(
         Mistake("variance_as_std",
                 "the variance 2/n_in is used as the standard deviation. He initialization has variance 2/n_in, "
@@ -278,6 +283,7 @@ XAVIER_UNIFORM = Exercise(
     make_inputs=_init_inputs,
     call=_init_call,
     outputs=("W",),
+    shape_hint=_INIT_SHAPE,
     mistakes=(
         Mistake("std_as_limit",
                 "the bound is np.sqrt(2 / (n_in + n_out)), the standard deviation of Xavier's normal version. "

@@ -12,12 +12,10 @@
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 
 from backproplab.activations import relu
-from backproplab.checking import Exercise, Finding, Mistake
+from backproplab.checking import Exercise, Finding, Mistake, visible_case
 from backproplab.checks.backward_pass import at_kink
 from backproplab.layers import dense_backward
 from backproplab.losses import mse_grad
@@ -65,12 +63,6 @@ def _grads_in_order(fn, args):
                               f"'dW{l}' and that of b{l} 'db{l}', for every layer l = 1..{L}.", "missing_key")
             out.append(grads[key])
     return tuple(out)
-
-
-def visible_case(rng, name: str, n: int) -> int:
-    """Index of the visible trial that drew ``rng`` (0, 1, 2, ...) modulo ``n``: visible trials are seeded
-    ``crc32(name) + i`` by the engine, so each visible case is fixed and all of them are shown."""
-    return (int(rng.bit_generator.seed_seq.entropy) - zlib.crc32(name.encode())) % n
 
 
 VISIBLE_MLP = (([3, 5, 4, 3], 4, 0.0), ([3, 5, 4, 3], 6, 0.1), ([2, 6, 1], 5, 0.05))

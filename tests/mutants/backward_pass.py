@@ -316,3 +316,18 @@ def tl_gate_times_activation(X, Y, params):
 
 
 MUTANTS["two_layer_backward"] += [("gate_times_activation", tl_gate_times_activation)]
+
+
+# Round 2 of the audit (2026-11-26).
+def re_zero_when_close(a, b):
+    if np.allclose(a, b):
+        return 0.0
+    return np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b))
+
+
+def relu_backward_matmul(dA, Z):
+    return dA @ (Z > 0).T
+
+
+MUTANTS["relative_error"] += [("zero_when_close", re_zero_when_close)]
+MUTANTS["relu_backward"] += [("shape", relu_backward_matmul)]
