@@ -8,6 +8,9 @@ gives ``1 / inf = 0``) or that lets ``np.where`` compute an overflowing branch i
 
 from __future__ import annotations
 
+import inspect
+import re
+
 import numpy as np
 
 from backproplab.activations import (
@@ -20,7 +23,7 @@ from backproplab.activations import (
     tanh,
     tanh_derivative,
 )
-from backproplab.checking import Exercise, Mistake
+from backproplab.checking import Exercise, Finding, Mistake
 from backproplab.gradcheck import relative_error
 
 __all__ = ["EXERCISES", "SOFTMAX_NAN_MISTAKES", "quiet", "softmax_logits", "strict_call", "warned"]
@@ -59,6 +62,10 @@ def strict_call(reference):
     """
 
     def call(fn, args):
+        if _silences_warnings(fn):
+            raise Finding(f"`{getattr(fn, '__name__', 'your function')}` switches numpy's warnings off (np.errstate, "
+                          f"np.seterr or a warnings filter): an overflow hidden is still an overflow. Write a formula "
+                          f"whose np.exp never overflows instead.", "warnings_silenced")
         backup = _copy_args(args)
         try:
             with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
@@ -75,6 +82,19 @@ def strict_call(reference):
         return result
 
     return call
+
+
+_SILENCERS = re.compile(r"errstate|seterr|filterwarnings|simplefilter|catch_warnings")
+
+
+def _silences_warnings(fn) -> bool:
+    """Whether the source of ``fn`` turns numpy's floating-point warnings off (False when it cannot be read)."""
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        return False
+    code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+    return bool(_SILENCERS.search(code))
 
 
 def quiet(fn):
@@ -206,6 +226,8 @@ def _sigmoid_inputs(rng, hidden):
         z[extra] = rng.choice([-1.0, 1.0], size=int(extra.sum())) * rng.uniform(30, 2000, int(extra.sum()))
         z.flat[0] = rng.uniform(710.0, 5000.0)      # np.exp(z) overflows
         z.flat[-1] = -rng.uniform(710.0, 5000.0)    # np.exp(-z) overflows
+        if z.size > 2:
+            z.flat[1] = 0.0                          # the boundary between the two branches
         return (z,)
     z = rng.normal(0.0, 3.0, size=(4, 3))
     z[0] = [-1000.0, 0.0, 1000.0]
@@ -238,6 +260,14 @@ STABLE_SIGMOID = Exercise(
                 "np.exp on a non-positive number: e = np.exp(-np.abs(z)), then 1/(1 + e) for z >= 0 and "
                 "e/(1 + e) for z < 0.",
                 quiet(_naive_sigmoid_nan)),
+        Mistake("zero_left_out",
+                "at z = 0 you return 0: your two branches are z > 0 and z < 0, and neither covers z = 0, where "
+                "σ(0) = 1/2. Let one branch include it (z >= 0).",
+                lambda z: np.where(z == 0, 0.0, sigmoid(z))),
+        Mistake("one_branch_only",
+                "you computed 1/(1 + e) with e = np.exp(-|z|) everywhere: that is σ(|z|), right only for z >= 0. "
+                "For z < 0 the other branch is e/(1 + e).",
+                lambda z: sigmoid(np.abs(z))),
         Mistake("sigmoid_branches_swapped",
                 "you returned σ(−z) = 1 − σ(z): the two branches are swapped (or the sign in the exponent). "
                 "With e = exp(−|z|): σ(z) = 1/(1 + e) for z >= 0 and e/(1 + e) for z < 0.",
@@ -279,6 +309,11 @@ def _naive_softmax(Z):
 
 def _shifted_softmax(Z, shift):
     E = np.exp(Z - shift(Z, axis=1, keepdims=True))
+    return E / np.sum(E, axis=1, keepdims=True)
+
+
+def _column_max_softmax(Z):
+    E = np.exp(Z - np.max(Z, axis=0))
     return E / np.sum(E, axis=1, keepdims=True)
 
 
@@ -328,6 +363,10 @@ STABLE_SOFTMAX = Exercise(
                 "you normalised each column (axis=0). Each row of Z (m, K) is one example: take the max and "
                 "the sum over the classes, axis=1 with keepdims=True, so that every row sums to 1.",
                 lambda Z: softmax(Z, axis=0)),
+        Mistake("softmax_max_over_columns",
+                "you subtracted each column's maximum, np.max(Z, axis=0): every row still needs its own "
+                "maximum, np.max(Z, axis=1, keepdims=True) of shape (m, 1), so that its exponents are <= 0.",
+                quiet(_column_max_softmax)),
         Mistake("softmax_not_normalised",
                 "you returned np.exp(Z - max) without dividing by its row sum: every row of a softmax "
                 "sums to 1.",

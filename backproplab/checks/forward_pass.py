@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from backproplab.activations import relu
-from backproplab.checking import Exercise, Finding, Mistake
+from backproplab.checking import Exercise, Finding, Mistake, visible_case
 from backproplab.initializers import he_normal, xavier_uniform
 from backproplab.layers import dense_forward
 from backproplab.network import mlp_forward
@@ -106,8 +106,8 @@ def _mlp_forward_inputs(rng, hidden):
         n_layers = int(rng.integers(1, 5))
         sizes = [int(k) for k in rng.integers(1, 7, size=n_layers + 1)]
         m = int(rng.integers(1, 7))
-    else:
-        sizes, m = [3, 4, 4, 2], 5
+    else:  # three depths, so that a loop written for one depth shows
+        sizes, m = (([3, 4, 4, 2], 5), ([2, 5, 1], 4), ([4, 3, 3, 3, 2], 3))[visible_case(rng, "mlp_forward", 3)]
     X = rng.standard_normal((m, sizes[0]))
     return X, _random_params(rng, sizes)
 
@@ -218,6 +218,12 @@ def _normal(std_of, shape_of=lambda n_in, n_out: (n_in, n_out), transpose=False)
     return wrong
 
 
+def _normal_mean(mean_of):
+    def wrong(n_in, n_out, seed):
+        return np.random.default_rng(seed).normal(mean_of(n_in, n_out), size=(n_in, n_out))
+    return wrong
+
+
 def _uniform(low_of, high_of, shape_of=lambda n_in, n_out: (n_in, n_out), transpose=False):
     def wrong(n_in, n_out, seed):
         W = np.random.default_rng(seed).uniform(low_of(n_in, n_out), high_of(n_in, n_out),
@@ -265,6 +271,10 @@ HE_NORMAL = Exercise(
                 "this is LeCun's standard deviation np.sqrt(1 / n_in). ReLU zeroes half of its inputs, so He "
                 "doubles the variance: np.sqrt(2 / n_in).",
                 _normal(lambda n_in, n_out: np.sqrt(1.0 / n_in))),
+        Mistake("std_as_mean",
+                "the standard deviation went in as the mean: rng.normal(loc, scale, size) takes the mean first. "
+                "Draw rng.normal(0.0, np.sqrt(2 / n_in), size=(n_in, n_out)).",
+                _normal_mean(_he_std)),
         Mistake("no_scaling",
                 "the weights are standard normal (std 1). Scale them by np.sqrt(2 / n_in).",
                 _normal(lambda n_in, n_out: 1.0)),

@@ -110,6 +110,11 @@ BCE_GRAD = Exercise(
                 "the second term has the wrong sign: d/dp log(1 − p) = −1/(1 − p), so −(1 − y)·log(1 − p) "
                 "gives +(1 − Y)/(1 − P): dP = (1/m)(−Y/P + (1 − Y)/(1 − P)).",
                 lambda P, Y: (-Y / P - (1.0 - Y) / (1.0 - P)) / P.shape[0]),
+        Mistake("bce_grad_returned_loss_terms",
+                "you returned the loss terms −(Y·log P + (1 − Y)·log(1 − P))/m, not their derivative: "
+                "d/dp of −(y log p + (1 − y) log(1 − p)) is −y/p + (1 − y)/(1 − p), so "
+                "dP = (1/m)(−Y/P + (1 − Y)/(1 − P)).",
+                lambda P, Y: -(Y * np.log(P) + (1.0 - Y) * np.log(1.0 - P)) / P.shape[0]),
         _mean_over_all(bce_grad, "Binary cross-entropy", "P"),
     ),
 )

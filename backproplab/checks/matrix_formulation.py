@@ -118,21 +118,25 @@ def _l2_over_m(X, Y, params, lam):
     return _with_l2(mlp_backward_reference(X, Y, params, 0.0), params, lam, scale=1.0 / X.shape[0])
 
 
-def _gate_at_zero(X, Y, params, lam):
-    """The backward pass with the ReLU gate Z >= 0 (lets the gradient through at the kink)."""
-    L, A, layers = _n_layers(params), X, []
-    for l in range(1, L + 1):
-        Z = A @ params[f"W{l}"] + params[f"b{l}"]
-        layers.append((A, Z))
-        A = Z if l == L else relu(Z)
-    dA, grads = 2.0 * (A - Y) / X.shape[0], {}
-    for l in range(L, 0, -1):
-        A_prev, Z = layers[l - 1]
-        dZ = dA if l == L else dA * (Z >= 0)
-        grads[f"dW{l}"] = A_prev.T @ dZ + lam * params[f"W{l}"]
-        grads[f"db{l}"] = dZ.sum(axis=0, keepdims=True)
-        dA = dZ @ params[f"W{l}"].T
-    return grads
+def _hand_backward(gate=lambda Z, A: Z > 0, layer_input=lambda A_prev, Z_prev: A_prev):
+    """A backward pass written out, with the ReLU gate ``gate(Z, A)`` and each layer's input for dW
+    ``layer_input(A_prev, Z_prev)`` as switches for a learner's slip (X, not Z_0, for the first layer)."""
+    def backward(X, Y, params, lam):
+        L, A, layers = _n_layers(params), X, []
+        for l in range(1, L + 1):
+            Z = A @ params[f"W{l}"] + params[f"b{l}"]
+            layers.append((A, Z))
+            A = Z if l == L else relu(Z)
+        dA, grads = 2.0 * (A - Y) / X.shape[0], {}
+        for l in range(L, 0, -1):
+            A_prev, Z = layers[l - 1]
+            dZ = dA if l == L else dA * gate(Z, relu(Z))
+            dW_input = A_prev if l == 1 else layer_input(A_prev, layers[l - 2][1])
+            grads[f"dW{l}"] = dW_input.T @ dZ + lam * params[f"W{l}"]
+            grads[f"db{l}"] = dZ.sum(axis=0, keepdims=True)
+            dA = dZ @ params[f"W{l}"].T
+        return grads
+    return backward
 
 
 def _relu_on_output(X, Y, params, lam):
@@ -207,7 +211,15 @@ MLP_BACKWARD = Exercise(
         Mistake("derivative_at_zero",
                 "the ReLU gate lets the gradient through where Z is exactly 0 (Z >= 0). The course takes "
                 "ReLU′(0) = 0: dZ = dA * (Z > 0).",
-                _in_order(_gate_at_zero)),
+                _in_order(_hand_backward(gate=lambda Z, A: Z >= 0))),
+        Mistake("gate_times_activation",
+                "the hidden layers' dA is multiplied by A = ReLU(Z). Multiply by its derivative, ReLU′(Z) = "
+                "(Z > 0), which is 0 or 1: dZ = dA * (Z > 0).",
+                _in_order(_hand_backward(gate=lambda Z, A: A))),
+        Mistake("Z_instead_of_A",
+                "dW uses the previous layer's Z. A layer's input is the previous layer's activation "
+                "A = ReLU(Z) (X for the first layer): dW_l = A_{l−1}ᵀ·dZ_l.",
+                _in_order(_hand_backward(layer_input=lambda A_prev, Z_prev: Z_prev))),
     ),
 )
 
@@ -333,7 +345,7 @@ def _as_float(value, name):
 
 
 DROPOUT_OUTPUTS = ("scale_of_kept_units", "fraction_kept", "one_scale_for_all_kept_units",
-                   "same_mask_for_same_rng", "cache_holds_mask", "cache_holds_keep_prob")
+                   "mask_drawn_from_rng", "cache_holds_mask", "cache_holds_keep_prob")
 
 
 def _dropout_stats(fn, args):
@@ -341,7 +353,8 @@ def _dropout_stats(fn, args):
 
     Any way of drawing a keep-mask from ``rng`` passes: the check measures the mask, it does not replay one
     particular stream of random numbers. Returns (scale of the kept units, fraction kept, and four 0/1 flags:
-    the kept units share one scale, two generators seeded alike give the same mask, ``cache[0]`` is the
+    the kept units share one scale, two generators seeded alike give the same mask and one seeded otherwise
+    another mask, ``cache[0]`` is the
     mask ``out / X``, ``cache[1]`` is ``keep_prob``). The fraction kept reads as ``keep_prob`` (or
     ``1 - keep_prob``) when it lies within 5 standard deviations of it, so a correct answer gives exactly
     ``(1/p, p, 1, 1, 1, 1)``.
@@ -360,7 +373,9 @@ def _dropout_stats(fn, args):
     if not one_scale:
         scale = 0.0  # no single scale to report
     again = _as_float(_pair(fn(X0.copy(), p, np.random.default_rng(seed)), "(out, cache)")[0], "out")
-    same = again.shape == out.shape and bool(np.array_equal(again, out, equal_nan=True))
+    other = _as_float(_pair(fn(X0.copy(), p, np.random.default_rng(seed + 1)), "(out, cache)")[0], "out")
+    same = (again.shape == out.shape and bool(np.array_equal(again, out, equal_nan=True))
+            and not (other.shape == out.shape and bool(np.array_equal(other, out, equal_nan=True))))
     holds_mask = holds_p = False
     if isinstance(cache, (tuple, list)) and len(cache) == 2:
         try:
@@ -437,8 +452,10 @@ DROPOUT_FORWARD = Exercise(
                 "mask = (rng.random(X.shape) < keep_prob) / keep_prob, whose entries are 0 or 1/keep_prob.",
                 _flag_off(2)),
         Mistake("rng_not_used",
-                "two calls with generators seeded alike gave different masks: draw the mask from the `rng` "
-                "argument (rng.random(X.shape)), not from np.random, so that runs are reproducible.",
+                "the mask does not follow the `rng` argument (generators seeded alike gave different masks, or "
+                "generators seeded differently the same one): draw it with rng.random(X.shape), not from "
+                "np.random or a generator of your own, so that runs are reproducible and every step drops "
+                "other units.",
                 _flag_off(3)),
         Mistake("cache_mask",
                 "cache[0] should be the mask that multiplied X, already divided by keep_prob (entries 0 or "

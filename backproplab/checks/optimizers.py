@@ -2,7 +2,9 @@
 config)``.
 
 The harness runs :data:`STEPS` consecutive steps, feeding back the ``config`` returned by each call, and compares
-the weights after every step (``w_step1`` ... ``w_step4``): a mistake in the state handling (velocity not
+the update of every step, ``next_w − w`` (``update1`` ... ``update4``): the updates, not the weights, so that a
+wrong step is not drowned by the weights it is added to, and a step taken the wrong way is exactly −1 times the
+right one. A mistake in the state handling (velocity not
 stored, ``t`` not advanced, ...) shows up from step 2, a mistake in the formula at step 1. One visible case
 resumes from a saved state (velocity, cache, ``m``/``v``/``t`` already in ``config``), so the keys are part of
 the contract. The config passed in may be modified or not: the harness gives every call its own copy.
@@ -16,7 +18,7 @@ from backproplab.checking import Exercise, Finding, Mistake, visible_case
 from backproplab.optimizers import adam, rmsprop, sgd, sgd_momentum
 
 STEPS = 4
-OUTPUTS = tuple(f"w_step{k}" for k in range(1, STEPS + 1))
+OUTPUTS = tuple(f"update{k} (next_w − w at step {k})" for k in range(1, STEPS + 1))
 
 
 def _copy_config(config):
@@ -29,7 +31,7 @@ CONVENTION_CODES = ("classic", "ema")
 
 
 def run_steps(fn, args):
-    """Run ``fn`` for ``len(dws)`` consecutive steps from ``(w, config)``; return the weights after each step.
+    """Run ``fn`` for ``len(dws)`` consecutive steps from ``(w, config)``; return each step's update next_w − w.
 
     ``args = (w, dws, config)`` or ``(w, dws, config, convention_code)``; the code (0: classic, 1: ema) becomes
     ``config["convention"]``. The first call receives ``w`` itself (so that an in-place update is noticed); later
@@ -39,7 +41,7 @@ def run_steps(fn, args):
     config = _copy_config(config)
     if code:
         config["convention"] = CONVENTION_CODES[int(code[0])]
-    ws = []
+    ws = [np.array(w, dtype=np.float64, copy=True)]
     for k in range(len(dws)):
         result = fn(w, dws[k], config)
         name = getattr(fn, "__name__", "your function")
@@ -59,7 +61,7 @@ def run_steps(fn, args):
             raise Finding(f"at step {k + 1}, next_w is a {type(next_w).__name__}, not an array of numbers.",
                           "type") from None
         w = next_w
-    return tuple(ws)
+    return tuple(after - before for before, after in zip(ws, ws[1:], strict=False))
 
 
 def _steps(step):

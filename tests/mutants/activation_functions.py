@@ -331,3 +331,29 @@ def softmax_backward_dA_times_A(dA, A):
 MUTANTS["sigmoid_derivative"] += [("missing_factor_s", sigmoid_derivative_one_minus_only)]
 MUTANTS["tanh_derivative"] += [("returned_activation", tanh_derivative_returns_tanh)]
 MUTANTS["softmax_backward"] += [("softmax_backward_diagonal_term_only", softmax_backward_dA_times_A)]
+
+
+# Round 2 of the audit (2026-11-26).
+def stable_sigmoid_silenced(z):
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def stable_sigmoid_zero_left_out(z):
+    e = np.exp(-np.abs(z))
+    return np.where(z > 0, 1 / (1 + e), np.where(z < 0, e / (1 + e), 0.0))
+
+
+def stable_sigmoid_one_branch(z):
+    return 1.0 / (1.0 + np.exp(-np.abs(z)))
+
+
+def stable_softmax_column_max(Z):
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+MUTANTS["stable_sigmoid"] += [("warnings_silenced", stable_sigmoid_silenced),
+                              ("zero_left_out", stable_sigmoid_zero_left_out),
+                              ("one_branch_only", stable_sigmoid_one_branch)]
+MUTANTS["stable_softmax"] += [("softmax_max_over_columns", stable_softmax_column_max)]

@@ -200,3 +200,12 @@ def as_array_of_one(f, x, h=1e-5):
 MUTANTS["graph_backward"] += [("output_order", swapped_outputs)]
 MUTANTS["numerical_derivative"] += [("shape", as_array_of_one)]
 CORRECT["graph_backward"] += [as_one_array]
+
+
+def as_dict(x, y):
+    a, b, c = _forward(x, y)
+    df_db = y * np.cos(b)
+    return {"dx": df_db * y + df_db, "dy": c + df_db * x}
+
+
+MUTANTS["graph_backward"] += [("structure", as_dict)]

@@ -267,3 +267,25 @@ MUTANTS["dense_forward"] += [("structure", flat_tuple), ("structure", cache_as_d
 MUTANTS["mlp_forward"] += [("caches_structure", output_layer_not_cached), ("caches_structure", caches_as_dicts)]
 MUTANTS["he_normal"] += [("rng_not_used", he_global_random)]
 MUTANTS["xavier_uniform"] += [("rng_not_used", xu_global_random)]
+
+
+# Round 2 of the audit (2026-11-26).
+def mlp_three_layers_only(X, params):
+    A, caches = X, []
+    for l in (1, 2, 3):
+        Z = A @ params[f"W{l}"] + params[f"b{l}"]
+        caches.append(((A, params[f"W{l}"], params[f"b{l}"]), Z))
+        A = Z if l == 3 else np.maximum(0, Z)
+    return A, caches
+
+
+def he_std_as_mean(n_in, n_out, rng):
+    return rng.normal(np.sqrt(2.0 / n_in), size=(n_in, n_out))
+
+
+def he_arguments_swapped(n_out, n_in, rng):
+    return rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
+
+
+MUTANTS["mlp_forward"] += [("exception", mlp_three_layers_only)]
+MUTANTS["he_normal"] += [("std_as_mean", he_std_as_mean), ("transpose", he_arguments_swapped)]

@@ -304,3 +304,11 @@ def ce_grad_logits_shortcut_without_mean(P, Y):
 
 
 MUTANTS["cross_entropy_grad"] += [("ce_grad_shortcut_without_1_over_m", ce_grad_logits_shortcut_without_mean)]
+
+
+# Round 2 of the audit (2026-11-26).
+def bce_grad_loss_terms(P, Y):
+    return -(Y * np.log(P) + (1 - Y) * np.log(1 - P)) / P.shape[0]
+
+
+MUTANTS["bce_grad"] += [("bce_grad_returned_loss_terms", bce_grad_loss_terms)]

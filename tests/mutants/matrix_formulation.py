@@ -371,3 +371,35 @@ MUTANTS["mlp_backward"] += [("derivative_at_zero", mlp_gate_at_zero), ("mean_ove
 MUTANTS["dropout_forward"] += [("drop_probability_convention", drop_drop_rate_rescaled)]
 MUTANTS["dropout_backward"] += [("drop_probability_convention", dback_drop_rate)]
 MUTANTS["dense_backward_col"] += [("col_bias_axis0", col_db_sum_axis0_flat)]
+
+
+# Round 2 of the audit (2026-11-26).
+def _hand(gate, use_Z):
+    def backward(X, Y, params, lam=0.0):
+        L = len(params) // 2
+        As, Zs = _forward(X, params, L)
+        dZ = 2.0 * (As[-1] - Y) / X.shape[0]
+        grads = {}
+        for l in range(L, 0, -1):
+            A_in = Zs[l - 2] if (use_Z and l > 1) else As[l - 1]
+            grads[f"dW{l}"] = A_in.T @ dZ + lam * params[f"W{l}"]
+            grads[f"db{l}"] = dZ.sum(axis=0, keepdims=True)
+            if l > 1:
+                dZ = (dZ @ params[f"W{l}"].T) * gate(Zs[l - 2])
+        return grads
+    return backward
+
+
+mlp_gate_times_A = _hand(lambda Z: np.maximum(Z, 0.0), use_Z=False)
+mlp_gate_times_A.__name__ = "mlp_gate_times_A"
+mlp_dW_from_Z = _hand(lambda Z: Z > 0, use_Z=True)
+mlp_dW_from_Z.__name__ = "mlp_dW_from_Z"
+
+
+def drop_own_generator(X, keep_prob, rng):
+    mask = (np.random.default_rng(0).random(X.shape) < keep_prob) / keep_prob
+    return X * mask, (mask, keep_prob)
+
+
+MUTANTS["mlp_backward"] += [("gate_times_activation", mlp_gate_times_A), ("Z_instead_of_A", mlp_dW_from_Z)]
+MUTANTS["dropout_forward"] += [("rng_not_used", drop_own_generator)]

@@ -383,3 +383,28 @@ mom_ema_weights_swapped = _mom_variant("mom_ema_weights_swapped", ema=lambda v, 
 MUTANTS["sgd"] += [("learning_rate_hard_coded", sgd_fixed_learning_rate)]
 MUTANTS["sgd_momentum"] += [("velocity_sign", mom_velocity_sign_flipped),
                             ("ema_weights_swapped", mom_ema_weights_swapped)]
+
+
+# Round 2 of the audit (2026-11-26): with updates compared, a step the wrong way is exactly −1× the right one.
+def rms_ascent(w, dw, config=None):
+    next_w, config = rms_correct(w, dw, config)
+    return 2 * w - next_w, config
+
+
+def adam_ascent(w, dw, config=None):
+    next_w, config = adam_correct(w, dw, config)
+    return 2 * w - next_w, config
+
+
+def adam_eps_outside_parentheses(w, dw, config=None):
+    config = _cfg(config, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8)
+    b1, b2 = config["beta1"], config["beta2"]
+    t = config.get("t", 0) + 1
+    m = b1 * config.get("m", np.zeros_like(w)) + (1 - b1) * dw
+    v = b2 * config.get("v", np.zeros_like(w)) + (1 - b2) * dw * dw
+    config.update(t=t, m=m, v=v)
+    return w - config["learning_rate"] * (m / (1 - b1 ** t)) / np.sqrt(v / (1 - b2 ** t)) + config["epsilon"], config
+
+
+MUTANTS["rmsprop"] += [("sign", rms_ascent)]
+MUTANTS["adam"] += [("sign", adam_ascent), ("approximate", adam_eps_outside_parentheses)]
