@@ -145,10 +145,18 @@ def _mlp_forward_call(fn, args):
         raise Finding(f"`caches` holds {got} for a network of {n_layers} layer(s): append one cache per layer, "
                       f"the output layer included.", "caches_structure")
     parts = [layer_parts(entry) for entry in caches]
+    m = np.shape(args[0])[0]
     for l, (a, z) in enumerate(parts, start=1):
         if a is None or z is None:
             raise Finding(f"the cache of layer {l} is not ((A_prev, W, b), Z): append `(cache, Z)` with the "
                           f"cache that dense_forward returned and Z before the activation.", "caches_structure")
+        n_in, n_out = np.shape(args[1][f"W{l}"])
+        for what, value, shape in (("A_prev", a, (m, n_in)), ("Z", z, (m, n_out))):
+            if np.shape(value) != shape:
+                source = "X" if l == 1 else f"A_{l - 1}, the previous layer's activation"
+                expected = source if what == "A_prev" else f"Z_{l} = A_prev @ W{l} + b{l}"
+                raise Finding(f"the cache of layer {l} holds {what} of shape {np.shape(value)}; it should be "
+                              f"{expected}, shape {shape}.", "caches_structure")
     return Y_hat, _flat(a for a, _ in parts), _flat(z for _, z in parts)
 
 
