@@ -1,4 +1,4 @@
-"""The ``backproplab`` command: ``backproplab release [ASSIGNMENT ...]`` (more subcommands plug in below).
+"""The ``backproplab`` command: ``backproplab release [ASSIGNMENT ...]`` and ``backproplab grade SUBMISSIONS``.
 
 Each subcommand is added by a function ``add_<name>_parser(subparsers)`` that creates its parser and
 sets ``func`` (called with the parsed arguments; returns an exit code or None). Expected problems
@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from backproplab.grading.cli import add_grade_parser
 from backproplab.release import CONFIG, DEST, SOURCE
 
 
@@ -42,7 +43,7 @@ def _run_release(args) -> int:
 # ---- Subcommands: one line each ----------------------------------------------------------------
 SUBCOMMANDS = [
     add_release_parser,
-    # add_grade_parser,  # from backproplab.grading.cli import add_grade_parser
+    add_grade_parser,
 ]
 
 

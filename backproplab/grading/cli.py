@@ -51,6 +51,8 @@ def run(args) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise ValueError("--jobs must be at least 1")
+    if not args.submissions.exists():  # before the release is regenerated: say it at once
+        raise ValueError(f"{args.submissions} does not exist")
     try:
         grade(args.submissions, root=args.course, roster=args.roster, jobs=args.jobs,
               assignments=args.assignments, out=args.out, release=args.release, force=args.force)

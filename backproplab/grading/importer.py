@@ -250,6 +250,20 @@ def claim(file: Incoming, depth: int, catalogue: Catalogue) -> Claim | None:
     return None
 
 
+def _canvas_upload(who, slot) -> int:
+    """Canvas names a re-upload ``<notebook>-N.ipynb`` (N = 1, 2, ...): N for such a file, else 0."""
+    if slot is None or who.how != "canvas":
+        return 0
+    m = re.fullmatch(re.escape(slot.notebook) + r"-(\d+)\.ipynb", who.inner, re.IGNORECASE)
+    return int(m.group(1)) if m else 0
+
+
+def _better(chosen, other) -> str:
+    if other.rank > chosen.rank:
+        return "better-named"
+    return "later uploaded" if chosen.upload > other.upload else "newer"
+
+
 # ------------------------------------------------------------------------------------------- the plan
 @dataclass
 class Candidate:
@@ -258,6 +272,7 @@ class Candidate:
     how: str  # how the notebook was recognised
     rank: int  # 0 exact name, 1 renamed, 2 by content; +10 unreadable
     reason: str | None  # why it is unreadable
+    upload: int = 0  # Canvas's re-upload number: 'name-2.ipynb' is the student's third upload
 
 
 @dataclass
@@ -330,8 +345,10 @@ def import_submissions(source: Path, course: Course, infos: dict[str, Assignment
         is_notebook_name = who.inner.lower().endswith(".ipynb")
         data = file.read() if (is_notebook_name or slot) else b""
         content = catalogue.by_content(data) if data else None
-        how = "exact name" if exact else f"named '{who.inner}'"
-        rank = 0 if exact else 1
+        upload = _canvas_upload(who, slot)
+        how = "exact name" if exact else (f"re-upload {upload} of {slot.notebook}.ipynb" if upload else
+                                          f"named '{who.inner}'")
+        rank = 0 if (exact or upload) else 1
         if content and (slot is None or (slot != content and not
                         (peek_grade_ids(data) & catalogue.ids[(slot.assignment, slot.notebook)]))):
             if slot is not None:
@@ -356,12 +373,12 @@ def import_submissions(source: Path, course: Course, infos: dict[str, Assignment
         if reason:
             rank += 10
         candidates.setdefault((sid, slot.assignment, slot.notebook), []).append(
-            Candidate(file, slot, how, rank, reason))
+            Candidate(file, slot, how, rank, reason, upload))
 
-    # one file per (student, notebook): the best recognised, then the newest
+    # one file per (student, notebook): the best recognised, then the last uploaded, then the newest
     chosen: dict[tuple[str, str, str], Candidate] = {}
     for key, found in candidates.items():
-        found.sort(key=lambda c: (c.rank, -c.file.mtime, c.file.path))
+        found.sort(key=lambda c: (c.rank, -c.upload, -c.file.mtime, c.file.path))
         chosen[key] = found[0]
         sid, assignment, notebook = key
         row(found[0].file, sid, assignment, found[0].how + (f"; {found[0].reason}" if found[0].reason else ""))
@@ -371,7 +388,7 @@ def import_submissions(source: Path, course: Course, infos: dict[str, Assignment
         for other in found[1:]:
             row(other.file, sid, assignment, f"ignored: '{found[0].file.path}' used instead")
             notes.append((sid, assignment, f"'{other.file.path}' ignored: '{found[0].file.path}' is the "
-                                           f"{'better-named' if other.rank > found[0].rank else 'newer'} copy"))
+                                           f"{_better(found[0], other)} copy"))
 
     result = ImportResult(students=students, submissions={}, mapping=mapping, notes=notes)
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -75,6 +75,21 @@ def grade(submissions: Path, *, root: Path | None = None, roster: Path | None = 
                       release=release, force=force, stdout=stdout, stderr=stderr)
 
 
+def _restrict_to_export(imported, names: list[str], infos: dict, stderr) -> list[str]:
+    """The assignments of ``names`` that the export holds a file for; the others leave ``imported`` and ``infos``
+    (their rows, notes and zeros would bury the report). ``names`` itself when the export holds none or all."""
+    present = sorted({r["assignment"] for r in imported.mapping if r["assignment"] in names
+                      and not r["how"].startswith(("ignored", "not graded"))})
+    if not present or present == names:
+        return names
+    _say(stderr, f"the export holds {', '.join(present)}: grading only that (name others with --assignment)")
+    imported.submissions = {k: v for k, v in imported.submissions.items() if k[1] in present}
+    imported.notes = [n for n in imported.notes if not n[1] or n[1] in present]
+    for name in set(infos) - set(present):
+        del infos[name]
+    return present
+
+
 def _grade(submissions, *, root, roster, jobs, assignments, out, release, force, stdout, stderr) -> Outcome:
     start = time.monotonic()
     course = load_course(root)
@@ -124,6 +139,8 @@ def _grade(submissions, *, root, roster, jobs, assignments, out, release, force,
                                "autograder/INSTRUCTORS.md)")
         _say(stderr, f"imported {len(imported.students)} students from {submissions}: {imported.copied} "
                      f"new copies, {imported.unchanged} unchanged, {imported.archived} earlier copies archived")
+        if not assignments:  # an LMS exports one assignment at a time: grade what the export holds
+            names = _restrict_to_export(imported, names, infos, stderr)
         gbmod.sync_students(gb, imported.students.values())
         lap("import")
 

@@ -59,8 +59,7 @@ EXPECTED = {
                   "the cells after it did not run",
                   "test cell 'test-square' did not run: 0 points",
                   "test cell 'test-cube' did not run: 0 points"]),
-    "smithjohn": (5.0, [f"{A}.ipynb was submitted as 'export/smithjohn_12345_67890_{A}-1.ipynb' "
-                        f"(named '{A}-1.ipynb')", "nbformat 3 notebook, converted to nbformat 4"]),
+    "smithjohn": (5.0, ["nbformat 3 notebook, converted to nbformat 4"]),  # a Canvas re-upload, -1: no rename
     "tom": (5.0, ["test cell 'test-square' appears 2 times: only the last copy is graded",
                   "answer cell 'ex-square' appears 2 times: only the last copy is graded"]),
     "uma": (5.0, [f"{A}.ipynb was submitted as 'export/uma/{A} (1).ipynb' (named '{A} (1).ipynb')",

@@ -173,3 +173,18 @@ def test_other_notebooks_of_the_course_are_not_graded_in_this_run(tmp_path, cour
                             ("dana", NAMES[0]): "dana/02_forward_pass.ipynb"}
     assert result.submissions[("bob", NAMES[0])] == {NAMES[0]: None}
     assert not [n for n in result.notes if "ignored" in n[2]]
+
+
+def test_canvas_re_upload_beats_the_original_whatever_the_times(tmp_path, course, infos):
+    """Canvas names a student's second upload ``<notebook>-1.ipynb``, the third ``-2``; zip times may be equal."""
+    export = write_zip(tmp_path / "export.zip", {
+        "nguyenbao_10006_50006_01_chain_rule.ipynb": NB1,
+        "nguyenbao_late_10006_50099_01_chain_rule-2.ipynb": NB1 + b"\n",
+        "nguyenbao_late_10006_50098_01_chain_rule-1.ipynb": NB1 + b" ",
+    })
+    result = import_submissions(export, course, infos)
+    assert _who(result)[("nguyenbao", NAMES[0])].endswith("01_chain_rule-2.ipynb")
+    notes = [text for sid, _, text in result.notes if sid == "nguyenbao"]
+    assert sum("later uploaded copy" in text for text in notes) == 2, notes
+    how = {r["file"]: r["how"] for r in result.mapping}
+    assert how["nguyenbao_late_10006_50099_01_chain_rule-2.ipynb"] == "re-upload 2 of 01_chain_rule.ipynb"
