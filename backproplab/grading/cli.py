@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -53,6 +54,7 @@ def run(args) -> int:
         raise ValueError("--jobs must be at least 1")
     if not args.submissions.exists():  # before the release is regenerated: say it at once
         raise ValueError(f"{args.submissions} does not exist")
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` or a scheduler: stop as cleanly as on Ctrl-C
     try:
         grade(args.submissions, root=args.course, roster=args.roster, jobs=args.jobs,
               assignments=args.assignments, out=args.out, release=args.release, force=args.force)
@@ -60,7 +62,13 @@ def run(args) -> int:
         print("\ninterrupted: everything graded so far is in the gradebook; run the same command again to "
               "grade the rest", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ fragile) and pays nbgrader's start-up for every call; a warm worker pays only th
 from __future__ import annotations
 
 import multiprocessing
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -22,6 +23,8 @@ from concurrent.futures.process import BrokenProcessPool
 from . import worker
 
 MAX_ATTEMPTS = 2
+#: seconds the running tasks get to finish after an interruption before their workers are terminated
+STOP_GRACE = 20.0
 
 
 def _failed(task: dict, message: str) -> dict:
@@ -31,6 +34,21 @@ def _failed(task: dict, message: str) -> dict:
                                  "comments": {}, "autograded": None, "seconds": 0.0,
                                  "notes": [f"{message}: 0 points"]}
                           for name, info in task["info"].items()}}
+
+
+def stop(pool: ProcessPoolExecutor, grace: float) -> None:
+    """Shut ``pool`` down without waiting on it forever: ``shutdown(wait=True)`` can hang when an interruption
+    hit the pool's own locks; join its workers for ``grace`` seconds, then terminate the ones still running."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + grace
+    for process in workers:
+        process.join(max(0.0, deadline - time.monotonic()))
+    for process in workers:
+        if process.is_alive():
+            process.terminate()
+    for process in workers:
+        process.join(10.0)
 
 
 def run(grade_tasks: list[dict], *, feedback_tasks: list[dict] = (), jobs: int, root: str, log_path: str | None,
@@ -98,9 +116,10 @@ def run(grade_tasks: list[dict], *, feedback_tasks: list[dict] = (), jobs: int, 
                 pool.shutdown(wait=True, cancel_futures=True)
                 pool = make_pool()
     except BaseException:
-        # interrupted: drop what has not started; the few running tasks finish (their results are lost and
-        # redone next time) so that no worker writes into autograded/ after this returns
-        pool.shutdown(wait=True, cancel_futures=True)
+        # interrupted: drop what has not started; the few running tasks get STOP_GRACE seconds to finish
+        # (their results are lost and redone next time), then their workers are terminated (each stops its
+        # kernel on the way out), so that no worker outlives this call or writes into autograded/ after it
+        stop(pool, STOP_GRACE)
         raise
     else:
         pool.shutdown(wait=True)

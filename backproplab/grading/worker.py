@@ -19,12 +19,15 @@ autograded notebook and the grades the parent read back from the gradebook into 
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import html
 import json
 import logging
 import os
 import resource
 import shutil
+import signal
 import sys
 import time
 import traceback
@@ -52,12 +55,28 @@ def init_worker(root: str, log_path: str | None = None) -> None:
     from . import metadata
     from .course import load_course
 
+    _stop_with_the_parent()
     patch_reply_polling()  # jupyter/nbclient#312, for nbclient and the sandbox in this worker
     metadata.install()  # nbgrader's metadata checks with each schema compiled once (metadata.py)
     course = load_course(Path(root))
     _STATE.clear()
     _STATE.update(course=course, config=course.config,
                   secret=load_secret(Path(course.root) / "autograder" / "grading_secret"))
+
+
+def _stop_with_the_parent() -> None:
+    """SIGTERM ends this worker through ``SystemExit`` (so that the running kernel is shut down on the way
+    out), and on Linux the kernel sends it when the parent dies, however it died: no orphaned workers."""
+    def exit_on_sigterm(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before the line above
+            raise SystemExit(1)
 
 
 def _course():

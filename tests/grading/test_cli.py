@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.grading.classbuilder import FIXTURE, dumps, make_course, real_assignments, solution, write_zip
@@ -36,3 +39,40 @@ def test_by_default_only_the_assignments_in_the_export_are_graded(tmp_path):
     rows = read_csv(out / "grades.csv")
     assert {r["assignment"] for r in rows} == {FIXTURE} and len(rows) == 2
     assert other not in (out / "report.txt").read_text()
+
+
+def _session_processes(sid: int) -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == sid:  # fields after the name: state, ppid, pgrp, session
+                found.append(int(name))
+    return found
+
+
+def test_sigterm_stops_the_run_and_its_workers(tmp_path):
+    """`kill` (SIGTERM) during grading: the run stops as on Ctrl-C, says how to resume, and leaves no worker."""
+    name = real_assignments()[-1]
+    root = make_course(tmp_path, [name])
+    export = write_zip(tmp_path / "export.zip",
+                       {f"s{k}_{k}_9_{name}.ipynb": dumps(solution(root, name)) for k in range(8)})
+    proc = subprocess.Popen([SCRIPT, "grade", export, "--course", root, "--jobs", "2", "--out", tmp_path / "out",
+                             "--no-release"], stderr=subprocess.PIPE, text=True, start_new_session=True)
+    seen = ""
+    for line in proc.stderr:  # wait until grading has started
+        seen += line
+        if line.startswith("grading "):
+            break
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.communicate(timeout=90)[1]
+    assert proc.returncode == 130, seen + rest
+    assert "run the same command again" in rest
+    deadline = time.monotonic() + 10
+    while _session_processes(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _session_processes(proc.pid) == [], "workers outlived the run"
