@@ -515,6 +515,20 @@ def _exporter():
     return _STATE["exporter"]
 
 
+_RESUBMIT = ("Nothing in this notebook could be graded. Open your work in JupyterLab, run it from the top "
+             "(Kernel > Restart Kernel and Run All Cells), save it, and check that the file you submit is the .ipynb "
+             "notebook itself; then ask your instructor whether you may submit it again.")
+
+
+def _notes_cell(notes: list[str]):
+    """A Markdown cell for the top of a feedback page: what the grader noticed and did about it."""
+    from nbformat.v4 import new_markdown_cell
+
+    lines = "\n".join(f"- {html.escape(note)}" for note in notes)
+    return new_markdown_cell(f"**Notes from the grader** (the tests and points of the release are what "
+                             f"count):\n\n{lines}")
+
+
 def _plain_page(title: str, lines: list[str]) -> str:
     body = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
     return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
@@ -558,6 +572,8 @@ def render_feedback(task: dict) -> dict:
                     if utils.is_grade(cell) or utils.is_task(cell):
                         cell.metadata.nbgrader["score"] = found.get("score", 0.0)
                         cell.metadata.nbgrader["points"] = found.get("max_score", cell.metadata.nbgrader.get("points"))
+                if data.get("notes"):
+                    nb.cells.insert(0, _notes_cell(data["notes"]))
                 resources = {"nbgrader": {"notebook": name, "assignment": task["assignment"],
                                           "student": task["student"],
                                           "score": data["score"] - data["late_penalty"],
@@ -566,7 +582,7 @@ def render_feedback(task: dict) -> dict:
                 body, _ = _exporter().from_notebook_node(nb, resources=resources)
             else:
                 body = _plain_page(f"{name} (Score: 0 / {data['max_score']:g})",
-                                   data.get("notes") or ["Nothing could be graded."])
+                                   [*(data.get("notes") or ["Nothing could be graded."]), _RESUBMIT])
             tmp.write_text(body, encoding="utf-8")
             os.chmod(tmp, 0o664 if _course().coursedir.groupshared else 0o644)
             os.replace(tmp, out)

@@ -220,7 +220,12 @@ def test_outputs_exist(graded):
         page = root / "autograder" / "feedback" / student / A / f"{A}.html"
         assert page.is_file(), student
         assert "BEGIN HIDDEN" not in page.read_text(), f"{student}'s feedback shows the hidden tests"
+    ned = (root / "autograder" / "feedback" / "ned" / A / f"{A}.html").read_text()
+    assert "Notes from the grader" in ned and "test-cube&#39; was edited" in ned.replace("'", "&#39;")
+    dave = (root / "autograder" / "feedback" / "dave" / A / f"{A}.html").read_text()
+    assert "invalid JSON" in dave and "Restart Kernel and Run All Cells" in dave
     alice = (root / "autograder" / "feedback" / "alice" / A / f"{A}.html").read_text()
+    assert "Notes from the grader" not in alice
     assert "Score: 5.0 / 5.0" in alice or "(Score: 5.0 / 5.0)" in alice
     assert (root / "autograder" / "autograded" / "alice" / A / f"{A}.ipynb").is_file()
     assert (out / "histogram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
