@@ -253,7 +253,22 @@ _FACTORS = (
 )
 
 
-def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, tol: float) -> Finding:
+def _dims(value, found: set[int] | None = None) -> set[int]:
+    """Every axis length of the arrays in ``value`` (arrays, tuples, lists, dicts, nested)."""
+    found = set() if found is None else found
+    if isinstance(value, np.ndarray):
+        found.update(int(n) for n in value.shape)
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            _dims(v, found)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _dims(v, found)
+    return found
+
+
+def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, tol: float,
+                   dims: set[int] = frozenset()) -> Finding:
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(exp)):
         bad = int(np.size(got) - np.count_nonzero(np.isfinite(got)))
         return Finding(f"`{name}` contains {bad} NaN or infinite value(s) where the answer is finite: "
@@ -275,6 +290,11 @@ def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, t
             for factor, key, text in _FACTORS:
                 if abs(c - factor) < 1e-9:
                     return Finding(f"`{name}` is wrong. {text}", key, err)
+            for k in sorted(dims - {m, 1}) if m is not None and m > 1 else ():
+                if abs(c - m / k) < 1e-9 * max(1.0, m / k):
+                    return Finding(f"`{name}` is the right answer times m/{k}: you divided by {k} where the mean "
+                                   f"needs m = {m}, the number of examples (the first axis, e.g. X.shape[0]).",
+                                   "wrong_m", err)
             if abs(c) > 1e-12 and exp.size > 1:  # any two single numbers are proportional: no finding
                 return Finding(f"`{name}` is the right answer times {c:.4g}: a constant factor is off.",
                                 "scale", err)
@@ -388,7 +408,7 @@ def _compare(exercise: Exercise, got_result, exp_result, args) -> float:
     if g.shape != e.shape:
         raise _shape_finding(names[i], g, e, exercise.shape_hint)
     m = exercise.batch_size(args) if exercise.batch_size else None
-    raise _value_finding(names[i], g, e, m, exercise.tol)
+    raise _value_finding(names[i], g, e, m, exercise.tol, _dims(args) if m else frozenset())
 
 
 def _learner_frame(exc: BaseException) -> str:

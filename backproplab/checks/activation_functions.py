@@ -9,7 +9,9 @@ gives ``1 / inf = 0``) or that lets ``np.where`` compute an overflowing branch i
 from __future__ import annotations
 
 import inspect
-import re
+import io
+import textwrap
+import tokenize
 
 import numpy as np
 
@@ -84,17 +86,18 @@ def strict_call(reference):
     return call
 
 
-_SILENCERS = re.compile(r"errstate|seterr|filterwarnings|simplefilter|catch_warnings")
+_SILENCERS = {"errstate", "seterr", "filterwarnings", "simplefilter", "catch_warnings"}
 
 
 def _silences_warnings(fn) -> bool:
-    """Whether the source of ``fn`` turns numpy's floating-point warnings off (False when it cannot be read)."""
+    """Whether the code of ``fn`` calls a warning silencer (names only: comments and strings do not count;
+    False when the source cannot be read)."""
     try:
-        source = inspect.getsource(fn)
-    except (OSError, TypeError):
+        source = textwrap.dedent(inspect.getsource(fn))
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (OSError, TypeError, SyntaxError, tokenize.TokenError, IndentationError):
         return False
-    code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
-    return bool(_SILENCERS.search(code))
+    return any(tok.type == tokenize.NAME and tok.string in _SILENCERS for tok in tokens)
 
 
 def quiet(fn):

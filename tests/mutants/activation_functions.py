@@ -357,3 +357,12 @@ MUTANTS["stable_sigmoid"] += [("warnings_silenced", stable_sigmoid_silenced),
                               ("zero_left_out", stable_sigmoid_zero_left_out),
                               ("one_branch_only", stable_sigmoid_one_branch)]
 MUTANTS["stable_softmax"] += [("softmax_max_over_columns", stable_softmax_column_max)]
+
+
+def stable_sigmoid_ok_mentions_errstate(z):
+    """No np.errstate needed: e = exp(-|z|) never overflows."""
+    e = np.exp(-np.abs(z))  # unlike code that calls np.seterr
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+CORRECT["stable_sigmoid"] += [stable_sigmoid_ok_mentions_errstate]

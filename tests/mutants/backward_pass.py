@@ -338,3 +338,11 @@ def re_eps_in_denominator(a, b):
 
 
 CORRECT["relative_error"] += [re_eps_in_denominator]
+
+
+def tl_m_from_the_wrong_axis(X, Y, params):
+    Z1, A1, Y_hat = _forward(X, params)
+    return _backward(X, params, Z1, A1, 2.0 * (Y_hat - Y) / X.shape[1])
+
+
+MUTANTS["two_layer_backward"] += [("wrong_m", tl_m_from_the_wrong_axis)]
