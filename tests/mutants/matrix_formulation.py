@@ -330,19 +330,6 @@ CORRECT = {
 
 
 # Slips a learner's-eye audit found passing or named generically (2026-11-26).
-def mlp_gate_at_zero(X, Y, params, lam=0.0):
-    L = len(params) // 2
-    As, Zs = _forward(X, params, L)
-    dZ = 2.0 * (As[-1] - Y) / X.shape[0]
-    grads = {}
-    for l in range(L, 0, -1):
-        grads[f"dW{l}"] = As[l - 1].T @ dZ + lam * params[f"W{l}"]
-        grads[f"db{l}"] = dZ.sum(axis=0, keepdims=True)
-        if l > 1:
-            dZ = (dZ @ params[f"W{l}"].T) * (Zs[l - 2] >= 0)
-    return grads
-
-
 def mlp_mean_over_entries(X, Y, params, lam=0.0):
     return _backward(X, Y, params, lam, factor=2.0 / Y.shape[1])
 
@@ -366,7 +353,7 @@ def col_db_sum_axis0_flat(dZ, cache):
     return W.T @ dZ, dZ @ A_prev.T, dZ.sum(axis=0)
 
 
-MUTANTS["mlp_backward"] += [("derivative_at_zero", mlp_gate_at_zero), ("mean_over_outputs", mlp_mean_over_entries),
+MUTANTS["mlp_backward"] += [("mean_over_outputs", mlp_mean_over_entries),
                             ("l2_over_m", mlp_l2_over_m)]
 MUTANTS["dropout_forward"] += [("drop_probability_convention", drop_drop_rate_rescaled)]
 MUTANTS["dropout_backward"] += [("drop_probability_convention", dback_drop_rate)]
@@ -390,6 +377,8 @@ def _hand(gate, use_Z):
     return backward
 
 
+mlp_gate_at_zero = _hand(lambda Z: Z >= 0, use_Z=False)
+mlp_gate_at_zero.__name__ = "mlp_gate_at_zero"
 mlp_gate_times_A = _hand(lambda Z: np.maximum(Z, 0.0), use_Z=False)
 mlp_gate_times_A.__name__ = "mlp_gate_times_A"
 mlp_dW_from_Z = _hand(lambda Z: Z > 0, use_Z=True)
@@ -401,5 +390,6 @@ def drop_own_generator(X, keep_prob, rng):
     return X * mask, (mask, keep_prob)
 
 
-MUTANTS["mlp_backward"] += [("gate_times_activation", mlp_gate_times_A), ("Z_instead_of_A", mlp_dW_from_Z)]
+MUTANTS["mlp_backward"] += [("derivative_at_zero", mlp_gate_at_zero), ("gate_times_activation", mlp_gate_times_A),
+                            ("Z_instead_of_A", mlp_dW_from_Z)]
 MUTANTS["dropout_forward"] += [("rng_not_used", drop_own_generator)]
