@@ -253,13 +253,13 @@ def _rmsprop_inputs(rng, hidden):
     return _inputs(rng, shape, config)
 
 
-def _rmsprop_variant(*, sqrt=True, keep=True, eps_inside=False, swap_decay=False, with_eps=True):
+def _rmsprop_variant(*, sqrt=True, keep=True, eps_inside=False, swap_decay=False, with_eps=True, square=True):
     def step(w, dw, config):
         rho = config["decay_rate"]
         if swap_decay:
             rho = 1.0 - rho
         cache = config.get("cache") if keep else None
-        cache = rho * (np.zeros_like(w) if cache is None else cache) + (1.0 - rho) * dw * dw
+        cache = rho * (np.zeros_like(w) if cache is None else cache) + (1.0 - rho) * (dw * dw if square else dw)
         eps = config["epsilon"] if with_eps else 0.0
         denom = np.sqrt(cache + eps) if eps_inside else (np.sqrt(cache) + eps if sqrt else cache + eps)
         new = {**config, "cache": cache} if keep else dict(config)
@@ -295,6 +295,10 @@ RMSPROP = Exercise(
                 "ε is missing from the denominator: dw / (√cache + ε), with ε = config['epsilon'], so that a "
                 "weight whose gradients have been near 0 does not take a huge step.",
                 _steps(_rmsprop_variant(with_eps=False))),
+        Mistake("gradient_not_squared",
+                "the cache averages dw itself: it holds squared gradients, cache = ρ·cache + (1 − ρ)·dw², so that "
+                "√cache measures each weight's gradient size whatever its sign.",
+                _steps(_rmsprop_variant(square=False))),
     ),
 )
 
@@ -319,7 +323,7 @@ def _adam_inputs(rng, hidden):
 
 
 def _adam_variant(*, correct_m=True, correct_v=True, store_t=True, advance_first=True, keep_moments=True,
-                  eps_inside=False, store_corrected=False):
+                  eps_inside=False, store_corrected=False, power_of_quotient=False):
     def step(w, dw, config):
         b1, b2 = config["beta1"], config["beta2"]
         t0 = int(config.get("t", 0))
@@ -330,6 +334,8 @@ def _adam_variant(*, correct_m=True, correct_v=True, store_t=True, advance_first
         v = b2 * (np.zeros_like(w) if v is None else v) + (1.0 - b2) * dw * dw
         m_hat = m / (1.0 - b1 ** t) if correct_m else m
         v_hat = v / (1.0 - b2 ** t) if correct_v else v
+        if power_of_quotient:  # m / (1 - b1)**t: the power binds to the parenthesis
+            m_hat, v_hat = m / (1.0 - b1) ** t, v / (1.0 - b2) ** t
         new = dict(config)
         if keep_moments:
             new.update(m=m_hat, v=v_hat) if store_corrected else new.update(m=m, v=v)
@@ -379,6 +385,10 @@ ADAM = Exercise(
                 "the bias-corrected m̂ and v̂ are stored in config: store the raw moments m and v (the "
                 "correction divides by 1 − βᵗ afresh at every step, from the raw averages).",
                 _steps(_adam_variant(store_corrected=True))),
+        Mistake("bias_correction_power_misplaced",
+                "the bias correction divides by (1 − β)ᵗ: the power belongs to β alone, m̂ = m / (1 − β₁**t) and "
+                "v̂ = v / (1 − β₂**t) (write `1 - b1**t`, not `(1 - b1)**t`).",
+                _steps(_adam_variant(power_of_quotient=True))),
     ),
 )
 

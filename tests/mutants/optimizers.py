@@ -408,3 +408,26 @@ def adam_eps_outside_parentheses(w, dw, config=None):
 
 MUTANTS["rmsprop"] += [("sign", rms_ascent)]
 MUTANTS["adam"] += [("sign", adam_ascent), ("approximate", adam_eps_outside_parentheses)]
+
+
+def rms_gradient_not_squared(w, dw, config=None):
+    config, cache = _rms_cfg(w, config)
+    cache = config["decay_rate"] * cache + (1 - config["decay_rate"]) * dw
+    config["cache"] = cache
+    with np.errstate(invalid="ignore"):
+        return w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"]), config
+
+
+def adam_power_of_quotient(w, dw, config=None):
+    config = _cfg(config, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8)
+    b1, b2 = config["beta1"], config["beta2"]
+    t = config.get("t", 0) + 1
+    m = b1 * config.get("m", np.zeros_like(w)) + (1 - b1) * dw
+    v = b2 * config.get("v", np.zeros_like(w)) + (1 - b2) * dw * dw
+    config.update(t=t, m=m, v=v)
+    m_hat, v_hat = m / (1 - b1) ** t, v / (1 - b2) ** t
+    return w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"]), config
+
+
+MUTANTS["rmsprop"] += [("gradient_not_squared", rms_gradient_not_squared)]
+MUTANTS["adam"] += [("bias_correction_power_misplaced", adam_power_of_quotient)]
