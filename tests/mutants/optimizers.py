@@ -337,13 +337,15 @@ def adam_stores_corrected(w, dw, config=None):
     return _adam_variant_step(w, dw, config, store_hat=True)
 
 
-def _adam_variant_step(w, dw, config, *, eps_inside=False, store_hat=False):
+def _adam_variant_step(w, dw, config, *, eps_inside=False, store_hat=False, power_of_quotient=False):
     config = _cfg(config, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8)
     b1, b2 = config["beta1"], config["beta2"]
     t = config.get("t", 0) + 1
     m = b1 * config.get("m", np.zeros_like(w)) + (1 - b1) * dw
     v = b2 * config.get("v", np.zeros_like(w)) + (1 - b2) * dw * dw
     m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+    if power_of_quotient:  # (1 - b1)**t for 1 - b1**t
+        m_hat, v_hat = m / (1 - b1) ** t, v / (1 - b2) ** t
     eps = config["epsilon"]
     denom = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
     config.update(t=t, m=m_hat if store_hat else m, v=v_hat if store_hat else v)
@@ -419,14 +421,7 @@ def rms_gradient_not_squared(w, dw, config=None):
 
 
 def adam_power_of_quotient(w, dw, config=None):
-    config = _cfg(config, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8)
-    b1, b2 = config["beta1"], config["beta2"]
-    t = config.get("t", 0) + 1
-    m = b1 * config.get("m", np.zeros_like(w)) + (1 - b1) * dw
-    v = b2 * config.get("v", np.zeros_like(w)) + (1 - b2) * dw * dw
-    config.update(t=t, m=m, v=v)
-    m_hat, v_hat = m / (1 - b1) ** t, v / (1 - b2) ** t
-    return w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"]), config
+    return _adam_variant_step(w, dw, config, power_of_quotient=True)
 
 
 MUTANTS["rmsprop"] += [("gradient_not_squared", rms_gradient_not_squared)]
