@@ -304,15 +304,15 @@ def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, t
                        f"this exercise asks for the exact formula. If you did not approximate, look for a small "
                        f"term in the wrong place (an ε outside its parentheses, an operator-precedence slip).",
                        "approximate", err)
+    if got.size == 1:
+        return Finding(f"`{name}` is {float(got.ravel()[0]):.6g}; the right answer is {float(exp.ravel()[0]):.6g}.",
+                       None, err)
     diff = np.abs(got - exp)
     wrong = diff > tol * (np.abs(exp) + np.abs(got)) + 1e-300
     n_wrong = int(np.count_nonzero(wrong))
     where = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
     idx = ", ".join(str(int(i)) for i in where)
     at = f"[{idx}]" if idx else ""
-    if got.size == 1:
-        return Finding(f"`{name}` is {float(got.ravel()[0]):.6g}; the right answer is {float(exp.ravel()[0]):.6g}.",
-                       None, err)
     size = (f"Relative error {err:.2e} ({verdict(err)})." if np.isfinite(err) else
             "The values are too large to compare: look for a missing normalisation or an overflow.")
     return Finding(f"`{name}` differs from the reference in {n_wrong} of {got.size} entries; the largest "
@@ -408,7 +408,7 @@ def _compare(exercise: Exercise, got_result, exp_result, args) -> float:
     if g.shape != e.shape:
         raise _shape_finding(names[i], g, e, exercise.shape_hint)
     m = exercise.batch_size(args) if exercise.batch_size else None
-    raise _value_finding(names[i], g, e, m, exercise.tol, _dims(args) if m else frozenset())
+    raise _value_finding(names[i], g, e, m, exercise.tol, _dims(args))
 
 
 def _learner_frame(exc: BaseException) -> str:

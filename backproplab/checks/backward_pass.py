@@ -167,7 +167,7 @@ def _two_layer_call(fn, args):
     return grads
 
 
-def _two_layer_wrong(scale=1.0, gate=True, output_gate=False, A1_for_dW2=True, per_entry=False):
+def _two_layer_wrong(scale=1.0, gate=lambda Z1, A1: Z1 > 0, output_gate=False, A1_for_dW2=True, per_entry=False):
     """A hand-written backward pass with one switch per realistic mistake; returns ``(dW1, db1, dW2, db2)``."""
     def wrong(X, Y, params):
         W1, b1, W2, b2 = (params[k] for k in ("W1", "b1", "W2", "b2"))
@@ -181,8 +181,7 @@ def _two_layer_wrong(scale=1.0, gate=True, output_gate=False, A1_for_dW2=True, p
         dW2 = (A1 if A1_for_dW2 else Z1).T @ dZ2
         db2 = dZ2.sum(axis=0, keepdims=True)
         dA1 = dZ2 @ W2.T
-        dZ1 = {">=": lambda: dA1 * (Z1 >= 0), "A1": lambda: dA1 * A1, True: lambda: dA1 * (Z1 > 0),
-               False: lambda: dA1}[gate]()
+        dZ1 = dA1 * gate(Z1, A1)
         return X.T @ dZ1, dZ1.sum(axis=0, keepdims=True), dW2, db2
     return wrong
 
@@ -234,15 +233,15 @@ TWO_LAYER_BACKWARD = Exercise(
         Mistake("derivative_at_zero",
                 "the ReLU gate lets the gradient through where Z1 is exactly 0 (Z1 >= 0). The course takes "
                 "ReLU′(0) = 0: dZ1 = dA1 * (Z1 > 0).",
-                _two_layer_wrong(gate=">=")),
+                _two_layer_wrong(gate=lambda Z1, A1: Z1 >= 0)),
         Mistake("gate_times_activation",
                 "dA1 is multiplied by A1 = ReLU(Z1). Multiply by its derivative, ReLU′(Z1) = (Z1 > 0), which "
                 "is 0 or 1: dZ1 = dA1 * (Z1 > 0).",
-                _two_layer_wrong(gate="A1")),
+                _two_layer_wrong(gate=lambda Z1, A1: A1)),
         Mistake("relu_gate_missing",
                 "dW1 and db1 ignore the ReLU: between dA1 = dZ2·W2ᵀ and dZ1 comes the gate, "
                 "dZ1 = dA1 * (Z1 > 0).",
-                _two_layer_wrong(gate=False)),
+                _two_layer_wrong(gate=lambda Z1, A1: 1.0)),
         Mistake("Z1_instead_of_A1",
                 "dW2 uses Z1. The second layer's input is A1 = ReLU(Z1), so dW2 = A1ᵀ·dZ2.",
                 _two_layer_wrong(A1_for_dW2=False)),

@@ -172,30 +172,38 @@ def _momentum_other_key(w, dw, config):
     return next_w, new
 
 
-def _momentum_ema_weights_swapped(w, dw, config):
-    """EMA convention with β and 1 − β swapped: v = (1 − β)v + β·g."""
-    if config["convention"] != "ema":
-        return sgd_momentum(w, dw, config)
-    beta = config["momentum"]
-    v = (1.0 - beta) * config.get("velocity", np.zeros_like(w)) + beta * dw
-    return w - config["learning_rate"] * v, {**config, "velocity": v}
+def _momentum_slip(convention, step):
+    """``sgd_momentum`` with one convention's step replaced by a learner's slip ``step(w, dw, v, beta, lr) ->
+    (next_w, v)``, ``v`` being the saved velocity (zeros at first); the other convention stays right."""
+    def update(w, dw, config):
+        if config["convention"] != convention:
+            return sgd_momentum(w, dw, config)
+        next_w, v = step(w, dw, config.get("velocity", np.zeros_like(w)), config["momentum"],
+                         config["learning_rate"])
+        return next_w, {**config, "velocity": v}
+    return update
 
 
-def _momentum_velocity_sign(w, dw, config):
-    """Classic convention with the velocity's sign flipped: v = βv + ηg, w = w − v (same steps from zero)."""
-    if config["convention"] != "classic":
-        return sgd_momentum(w, dw, config)
-    v = config["momentum"] * config.get("velocity", np.zeros_like(w)) + config["learning_rate"] * dw
-    return w - v, {**config, "velocity": v}
+def _old_velocity_step(w, dw, v, beta, lr):
+    """classic, w updated with the velocity of the previous step: w = w + v; v = βv − ηg"""
+    return w + v, beta * v - lr * dw
 
 
-def _momentum_step_with_old_velocity(w, dw, config):
-    """Classic convention, w updated with the velocity of the previous step: w = w + v; v = βv − ηg."""
-    if config["convention"] != "classic":
-        return sgd_momentum(w, dw, config)
-    v = config.get("velocity", np.zeros_like(w))
-    next_w = w + v
-    return next_w, {**config, "velocity": config["momentum"] * v - config["learning_rate"] * dw}
+def _flipped_velocity_step(w, dw, v, beta, lr):
+    """classic with the velocity's sign flipped: v = βv + ηg, w = w − v (the same steps from a zero velocity)"""
+    v = beta * v + lr * dw
+    return w - v, v
+
+
+def _swapped_ema_step(w, dw, v, beta, lr):
+    """ema with β and 1 − β swapped: v = (1 − β)v + β·g"""
+    v = (1.0 - beta) * v + beta * dw
+    return w - lr * v, v
+
+
+_momentum_step_with_old_velocity = _momentum_slip("classic", _old_velocity_step)
+_momentum_velocity_sign = _momentum_slip("classic", _flipped_velocity_step)
+_momentum_ema_weights_swapped = _momentum_slip("ema", _swapped_ema_step)
 
 
 SGD_MOMENTUM = Exercise(
@@ -338,7 +346,7 @@ def _adam_variant(*, correct_m=True, correct_v=True, store_t=True, advance_first
             m_hat, v_hat = m / (1.0 - b1) ** t, v / (1.0 - b2) ** t
         new = dict(config)
         if keep_moments:
-            new.update(m=m_hat, v=v_hat) if store_corrected else new.update(m=m, v=v)
+            new.update(m=m_hat if store_corrected else m, v=v_hat if store_corrected else v)
         if store_t:
             new["t"] = t0 + 1
         eps = config["epsilon"]

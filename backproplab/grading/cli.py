@@ -52,8 +52,6 @@ def run(args) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise ValueError("--jobs must be at least 1")
-    if not args.submissions.exists():  # before the release is regenerated: say it at once
-        raise ValueError(f"{args.submissions} does not exist")
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` or a scheduler: stop as cleanly as on Ctrl-C
     try:
         grade(args.submissions, root=args.course, roster=args.roster, jobs=args.jobs,

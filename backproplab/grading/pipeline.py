@@ -92,6 +92,8 @@ def _restrict_to_export(imported, names: list[str], infos: dict, stderr) -> list
 
 def _grade(submissions, *, root, roster, jobs, assignments, out, release, force, stdout, stderr) -> Outcome:
     start = time.monotonic()
+    if not Path(submissions).exists():  # said at once, before the release is regenerated
+        raise GradingError(f"{submissions} does not exist")
     course = load_course(root)
     jobs = max(1, jobs or os.cpu_count() or 1)
     available = source_assignments(course)
