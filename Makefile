@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml scripts/learner_setup.py
 ## Start JupyterLab on the first notebook of the course, in my-work/ (a copy of course/ that keeps your work).
 lab: $(STAMP)
 	$(BIN)/python -m scripts.workspace course my-work
-	$(BIN)/jupyter lab --ServerApp.root_dir=my-work 01_chain_rule/01_chain_rule.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir=my-work my-work/01_chain_rule/01_chain_rule.ipynb
 
 ## Everything CI checks: lint, the package, the notebooks, grading end to end, the browser.
 test: $(STAMP) browser
