@@ -2,7 +2,7 @@
 
 ``w`` and ``dw`` have the same (any) shape; ``next_w`` has that shape too. ``w`` is never modified in place
 and the ``config`` passed in is not modified either: the returned ``config`` is a new dict holding the
-hyper-parameters (defaults filled in) and the optimiser's state (``velocity``, ``cache``, ``m``, ``v``,
+hyper-parameters (defaults filled in) and the optimizer's state (``velocity``, ``cache``, ``m``, ``v``,
 ``t``). Feed it back on the next call: ``w, config = adam(w, dw, config)``.
 
 Momentum comes in two conventions (``config["convention"]``):
