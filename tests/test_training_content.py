@@ -247,3 +247,47 @@ def test_modules_stay_light():
     import subprocess
 
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+# ---------------------------------------------------------------------------------------- planted bug
+def test_each_planted_bug_breaks_what_it_says():
+    from backproplab import debugging
+    from backproplab.checks.training import _bug_inputs
+
+    for k, bug in enumerate(debugging.BUGS):
+        source, buggy = debugging.backward_with(k)
+        assert bug.wrong_line in source and bug.line not in source.replace(bug.wrong_line, "")
+        for seed in range(4):
+            code, params, X, Y, l2 = _bug_inputs(np.random.default_rng(1000 * k + seed), True)
+            planted = debugging.backward_with(None if code < 0 else int(code))[1]
+            found = set(debugging.wrong_gradients(planted, params, X, Y, l2))
+            assert found == (set(debugging.BUGS[int(code)].breaks) if code >= 0 else set()), (code, found)
+        rng = np.random.default_rng(k)
+        params = T.init_network([4, 3, 3], rng)
+        params["b1"], params["b2"] = rng.standard_normal((1, 3)), rng.standard_normal((1, 3))
+        X, Y = rng.standard_normal((5, 4)), one_hot(rng.integers(0, 3, 5), 3)
+        loss, _ = buggy(params, X, Y, 0.3)
+        right, _ = debugging.backward_with(None)[1](params, X, Y, 0.3)
+        assert loss == right  # only the gradients are wrong
+
+
+def test_the_correct_backward_pass_passes_and_equals_the_package():
+    from backproplab import debugging
+
+    rng = np.random.default_rng(5)
+    params = T.init_network([4, 3, 2], rng)
+    X, Y = rng.standard_normal((6, 4)), one_hot(rng.integers(0, 2, 6), 2)
+    correct = debugging.backward_with(None)[1]
+    assert debugging.wrong_gradients(correct, params, X, Y, 0.2) == []
+    loss, grads = correct(params, X, Y, 0.2)
+    ref_loss, ref_grads = mlp_loss_and_grads(params, X, Y, output="softmax", loss="cross_entropy", l2=0.2)
+    assert abs(loss - ref_loss) < 1e-12 and all(relative_error(grads[k], ref_grads[k]) < 1e-12 for k in grads)
+
+
+def test_planted_bug_is_drawn_per_submission(monkeypatch):
+    from backproplab import debugging
+
+    drawn = {debugging.planted_backward(seed).source for seed in range(40)}
+    assert len(drawn) == len(debugging.BUGS)
+    monkeypatch.setenv("BACKPROPLAB_GRADING_SEED", "17")
+    assert debugging.planted_backward().source == debugging.planted_backward(17).source

@@ -14,9 +14,10 @@ import weakref
 
 import numpy as np
 
-from backproplab import training
+from backproplab import debugging, training
 from backproplab.checking import Exercise, Finding, Mistake, visible_case
 from backproplab.datasets import load_digits, one_hot
+from backproplab.gradcheck import relative_error
 from backproplab.optimizers import adam
 
 EPOCHS = 2
@@ -513,4 +514,114 @@ TRAIN_DIGITS = Exercise(
     hidden_trials=1,
 )
 
-EXERCISES = [MINIBATCHES, NUMERICAL_GRADIENTS, TRAIN_STEP, TRAIN, TRAIN_DIGITS]
+# ------------------------------------------------------------------------- the planted bug: name it, fix it
+FLAG_OUTPUTS = tuple(f"{k} flagged (1: wrong, 0: right)" for k in debugging.GRADIENT_KEYS)
+VISIBLE_BUGS = (0, 3, -1)  # a missing ReLU gate (two gradients), the 1/m applied twice in dW1, no bug
+
+
+def _debug_network(rng, hidden, square):
+    n0, n1 = (int(rng.integers(2, 5)), int(rng.integers(2, 4))) if hidden else (4, 3)
+    k = n1 if square else (int(rng.integers(2, 5)) if hidden else 3)
+    m = int(rng.integers(2, 6)) if hidden else 5
+    params = _tiny_params(rng, (n0, n1, k))
+    return params, rng.standard_normal((m, n0)), _classes(rng, m, k), float(rng.uniform(0.1, 0.5))
+
+
+def _bug_inputs(rng, hidden):
+    bug = int(rng.integers(-1, len(debugging.BUGS))) if hidden else VISIBLE_BUGS[visible_case(rng, "wrong_gradients",
+                                                                                              3)]
+    expected = set(debugging.BUGS[bug].breaks) if bug >= 0 else set()
+    loss_and_grads = debugging.backward_with(None if bug < 0 else bug)[1]
+    for _ in range(50):  # inputs on which the gradient check sees exactly the gradients the bug breaks
+        params, X, Y, l2 = _debug_network(rng, hidden, square=True)
+        if set(debugging.wrong_gradients(loss_and_grads, params, X, Y, l2)) == expected:
+            break
+    return float(bug), params, X, Y, l2
+
+
+def run_wrong_gradients(fn, args):
+    """``fn(loss_and_grads, params, X, Y, l2)`` on the backward pass with bug ``args[0]`` planted (-1: none), with
+    the course's ``numerical_gradients``; the answer as one flag per gradient."""
+    bug, params, X, Y, l2 = args
+    buggy = debugging.backward_with(None if bug < 0 else int(bug))[1]
+    finder = with_course_parts(fn, numerical_gradients=training.numerical_gradients, relative_error=relative_error)
+    found = finder(buggy, {k: np.array(v, copy=True) for k, v in params.items()}, X, Y, l2)
+    if found is None:
+        raise Finding("`wrong_gradients` returned None: return the list of the keys whose check fails ([] when "
+                      "every gradient is right).", "none")
+    if isinstance(found, str) or not isinstance(found, (list, tuple, set)):
+        raise Finding(f"`wrong_gradients` returned a {type(found).__name__}; return a list of keys such as "
+                      f"['dW1', 'db1'] (an empty list when every gradient is right).", "structure")
+    unknown = [k for k in found if k not in debugging.GRADIENT_KEYS]
+    if unknown:
+        hint = " (the gradients' keys start with 'd')" if all(f"d{k}" in debugging.GRADIENT_KEYS
+                                                              for k in unknown) else ""
+        raise Finding(f"`wrong_gradients` returned {unknown!r}: the keys are 'dW1', 'db1', 'dW2' and 'db2'{hint}.",
+                      "structure")
+    return tuple(float(k in found) for k in debugging.GRADIENT_KEYS)
+
+
+def _only_worst(loss_and_grads, params, X, Y, l2=0.0):
+    _, grads = loss_and_grads(params, X, Y, l2)
+    numeric = training.numerical_gradients(lambda p: loss_and_grads(p, X, Y, l2)[0], params)
+    errors = {k: (relative_error(np.asarray(grads[k]), numeric[k]) if np.shape(grads[k]) == numeric[k].shape
+                  else 1.0) for k in grads}
+    return [max(errors, key=errors.get)]
+
+
+WRONG_GRADIENTS = Exercise(
+    name="wrong_gradients",
+    signature="wrong_gradients(loss_and_grads, params, X, Y, l2) -> list of keys",
+    reference=debugging.wrong_gradients,
+    make_inputs=_bug_inputs,
+    outputs=FLAG_OUTPUTS,
+    call=run_wrong_gradients,
+    mistakes=(
+        Mistake("only_the_worst", "you return one key, the worst, every time: a bug can break several gradients (a "
+                                  "missing ReLU gate breaks dW1 and db1) or none. Return every key whose check "
+                                  "fails, [] when all pass.", lambda *args: run_wrong_gradients(_only_worst, args)),
+        Mistake("everything_flagged", "every gradient is flagged: compare each analytic gradient with its own "
+                                      "numerical gradient, and flag it only when the relative error is above 1e-5 "
+                                      "(or the shapes differ).",
+                lambda *args: (1.0, 1.0, 1.0, 1.0)),
+    ),
+)
+
+
+def _loss_and_grads_outputs(fn, args):
+    params, X, Y, l2 = args
+    result = fn({k: np.array(v, copy=True) for k, v in params.items()}, X, Y, l2)
+    if not isinstance(result, (tuple, list)) or len(result) != 2 or not isinstance(result[1], dict):
+        raise Finding("`fixed_loss_and_grads` should return (loss, grads), grads a dict with 'dW1', 'db1', 'dW2' "
+                      "and 'db2', as the planted code does.", "structure")
+    loss, grads = result
+    missing = [k for k in debugging.GRADIENT_KEYS if k not in grads]
+    if missing:
+        raise Finding(f"grads has no {', '.join(missing)}.", "structure")
+    return (loss, *(grads[k] for k in debugging.GRADIENT_KEYS))
+
+
+def _fixed_inputs(rng, hidden):
+    return _debug_network(rng, hidden, square=bool(rng.random() < 0.5) if hidden else True)
+
+
+def _still(k):
+    bug = debugging.BUGS[k]
+    planted = debugging.backward_with(k)[1]
+    return Mistake(f"still_{bug.name}", f"the planted bug is still there: `{bug.wrong_line}` should read "
+                                        f"`{bug.line}`.", lambda *args: _loss_and_grads_outputs(planted, args))
+
+
+FIXED_LOSS_AND_GRADS = Exercise(
+    name="fixed_loss_and_grads",
+    signature="fixed_loss_and_grads(params, X, Y, l2=0.0) -> (loss, grads)",
+    reference=debugging.backward_with(None)[1],
+    make_inputs=_fixed_inputs,
+    outputs=("loss", *debugging.GRADIENT_KEYS),
+    call=_loss_and_grads_outputs,
+    shape_hint="each gradient has the shape of its parameter: dW1 (n_0, n_1), db1 (1, n_1), dW2 (n_1, K), "
+               "db2 (1, K).",
+    mistakes=tuple(_still(k) for k in range(len(debugging.BUGS))),
+)
+
+EXERCISES = [MINIBATCHES, NUMERICAL_GRADIENTS, TRAIN_STEP, TRAIN, TRAIN_DIGITS, WRONG_GRADIENTS, FIXED_LOSS_AND_GRADS]

@@ -4,7 +4,8 @@ notebook: the checks give them the course's versions."""
 
 import numpy as np
 
-from backproplab import training
+from backproplab import debugging, training
+from backproplab.gradcheck import relative_error
 
 loss_and_grads = training.loss_and_grads
 minibatches = training.minibatches
@@ -259,6 +260,79 @@ def td_wider():
     return training.train_digits(sizes=(64, 128, 10))
 
 
+# ----------------------------------------------------------------------------------- wrong_gradients
+numerical_gradients = training.numerical_gradients
+
+
+def wg_only_worst(loss_and_grads, params, X, Y, l2):
+    _, grads = loss_and_grads(params, X, Y, l2)
+    numeric = numerical_gradients(lambda p: loss_and_grads(p, X, Y, l2)[0], params)
+    errors = {}
+    for key in grads:
+        errors[key] = relative_error(grads[key], numeric[key]) if grads[key].shape == numeric[key].shape else 1.0
+    return [max(errors, key=errors.get)]
+
+
+def wg_all(loss_and_grads, params, X, Y, l2):
+    return ["dW1", "db1", "dW2", "db2"]
+
+
+def wg_param_names(loss_and_grads, params, X, Y, l2):
+    return [key[1:] for key in debugging.wrong_gradients(loss_and_grads, params, X, Y, l2)]
+
+
+def wg_no_l2(loss_and_grads, params, X, Y, l2):
+    """Checks without the penalty: an L2 slip goes unseen."""
+    return debugging.wrong_gradients(loss_and_grads, params, X, Y, 0.0)
+
+
+def wg_returns_string(loss_and_grads, params, X, Y, l2):
+    return ", ".join(debugging.wrong_gradients(loss_and_grads, params, X, Y, l2))
+
+
+def wg_correct_manual(loss_and_grads, params, X, Y, l2):
+    loss, grads = loss_and_grads(params, X, Y, l2)
+    numeric = numerical_gradients(lambda p: loss_and_grads(p, X, Y, l2)[0], params)
+    bad = []
+    for name in params:
+        a, n = np.asarray(grads["d" + name]), numeric["d" + name]
+        if a.shape != n.shape:
+            bad.append("d" + name)
+        elif np.linalg.norm(a - n) / (np.linalg.norm(a) + np.linalg.norm(n)) > 1e-5:
+            bad.append("d" + name)
+    return bad
+
+
+def wg_correct_set(loss_and_grads, params, X, Y, l2):
+    _, grads = loss_and_grads(params, X, Y, l2)
+    numeric = numerical_gradients(lambda p: loss_and_grads(p, X, Y, l2)[0], params, h=1e-6)
+    return {k for k, g in grads.items() if np.shape(g) != numeric[k].shape or relative_error(g, numeric[k]) > 1e-6}
+
+
+# ------------------------------------------------------------------------------ fixed_loss_and_grads
+def fx_still_gate(params, X, Y, l2=0.0):
+    return debugging.backward_with(0)[1](params, X, Y, l2)
+
+
+def fx_still_sign(params, X, Y, l2=0.0):
+    return debugging.backward_with(7)[1](params, X, Y, l2)
+
+
+def fx_still_not_transposed(params, X, Y, l2=0.0):
+    """Changed another line than the planted one: dA1 = dZ2 @ W2 is still there."""
+    return debugging.backward_with(6)[1](params, X, Y, l2)
+
+
+def fx_correct_package(params, X, Y, l2=0.0):
+    from backproplab.network import mlp_loss_and_grads
+
+    return mlp_loss_and_grads(params, X, Y, output="softmax", loss="cross_entropy", l2=l2)
+
+
+def fx_correct_training(params, X, Y, l2=0.0):
+    return training.loss_and_grads(params, X, Y, l2)
+
+
 MUTANTS = {
     "minibatches": [("not_shuffled", mb_no_shuffle), ("last_batch_dropped", mb_drops_last),
                     ("shuffled_apart", mb_two_permutations), ("with_replacement", mb_with_replacement),
@@ -271,6 +345,10 @@ MUTANTS = {
     "train": [("configs_each_epoch", tr_configs_each_epoch), ("loss_per_epoch", tr_loss_per_epoch),
               ("callback_not_called", tr_no_callback)],
     "train_digits": [("below_target", td_untrained), ("below_target", td_one_epoch), ("structure", td_returns_losses)],
+    "wrong_gradients": [("only_the_worst", wg_only_worst), ("everything_flagged", wg_all),
+                        ("structure", wg_param_names), ("structure", wg_returns_string)],
+    "fixed_loss_and_grads": [("still_relu_gate_missing", fx_still_gate), ("still_output_gradient_sign", fx_still_sign),
+                             ("still_W2_not_transposed", fx_still_not_transposed)],
 }
 
 CORRECT = {
@@ -279,4 +357,6 @@ CORRECT = {
     "train_step": [ts_correct_items, ts_correct_copy],
     "train": [tr_correct_while, training.train],
     "train_digits": [training.train_digits, td_wider],
+    "wrong_gradients": [wg_correct_manual, wg_correct_set],
+    "fixed_loss_and_grads": [fx_correct_package, fx_correct_training],
 }
