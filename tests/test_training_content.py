@@ -199,20 +199,24 @@ def test_confusion_matrix_and_misclassified():
     assert plots.misclassified_figure(images, y, y).axes[0].texts[0].get_text() == "no misclassified image"
 
 
-def test_fitting_explorer_reacts_and_shows_overfitting():
+def test_fitting_explorer_reacts_and_shows_over_and_under_fitting():
     from backproplab import widgets
-    from backproplab.widgets.training import fit_history
+    from backproplab.widgets.training import FIT_DEFAULTS, fit_history, fit_verdict
 
-    plain = fit_history(3e-3, 32, 0.0, 1.0)
-    assert plain["train_acc"][-1] - plain["val_acc"][-1] > 0.05  # 200 images: over-fitting
-    slow = fit_history(1e-4, 32, 0.0, 1.0)
-    assert slow["train_acc"][-1] < 0.8  # under-fitting
+    d = FIT_DEFAULTS
+    plain = fit_history(d["learning_rate"], d["batch_size"], 0.0, 1.0)
+    assert plain["val_loss"][-1] > 1.1 * min(plain["val_loss"]) and plain["train_loss"][-1] < 0.01
+    assert "over-fitting" in fit_verdict(plain)
+    held = fit_history(d["learning_rate"], d["batch_size"], 3e-3, 1.0)  # L2 keeps the validation loss down
+    assert held["val_loss"][-1] < 1.05 * min(held["val_loss"]) and min(held["val_loss"]) < min(plain["val_loss"])
+    assert "no over-fitting" in fit_verdict(held)
+    slow = fit_history(1e-4, d["batch_size"], 0.0, 1.0)
+    assert slow["train_acc"][-1] < 0.8 and "under-fitting" in fit_verdict(slow)
     box = widgets.fitting_explorer()
     controls, text = box.children[0], box.children[1]
     before = text.value
-    l2_slider = controls.children[1].children[0]
-    l2_slider.value = 0.03
-    assert text.value != before and "final accuracy" in text.value
+    controls.children[1].children[0].value = 3e-3  # the L2 slider
+    assert text.value != before and "no over-fitting" in text.value
 
 
 # ------------------------------------------------------------------------------------- graded result
