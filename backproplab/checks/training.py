@@ -412,16 +412,15 @@ def _configs_each_epoch(params, X, Y, epochs, batch_size, update, config, l2=0.0
 
 def _loss_per_epoch(params, X, Y, epochs, batch_size, update, config, l2=0.0, keep_prob=1.0, rng=None,
                     callback=None):
-    configs = {key: dict(config) for key in params}
-    losses = []
-    for epoch in range(epochs):
-        for X_batch, Y_batch in training.minibatches(X, Y, batch_size, rng):
-            params, configs, loss = training.train_step(params, configs, X_batch, Y_batch, update, l2, keep_prob,
-                                                        rng)
-        losses.append(loss)
+    kept = []
+
+    def keep_last(epoch, params, losses):
+        kept.append(losses[-1])
         if callback is not None:
-            callback(epoch, params, losses)
-    return params, losses
+            callback(epoch, params, kept)
+
+    params, _ = training.train(params, X, Y, epochs, batch_size, update, config, l2, keep_prob, rng, keep_last)
+    return params, kept
 
 
 def _no_callback(params, X, Y, epochs, batch_size, update, config, l2=0.0, keep_prob=1.0, rng=None,

@@ -189,41 +189,29 @@ def ts_correct_copy(params, configs, X, Y, update, l2=0.0, keep_prob=1.0, rng=No
 
 
 # ------------------------------------------------------------------------------------------------ train
-def tr_configs_each_epoch(params, X, Y, epochs, batch_size, update, config, l2=0.0, keep_prob=1.0, rng=None,
-                          callback=None):
-    losses = []
-    for epoch in range(epochs):
-        configs = {key: dict(config) for key in params}
-        for X_batch, Y_batch in minibatches(X, Y, batch_size, rng):
-            params, configs, loss = train_step(params, configs, X_batch, Y_batch, update, l2, keep_prob, rng)
-            losses.append(loss)
-        if callback is not None:
-            callback(epoch, params, losses)
-    return params, losses
+def _loop_with(configs_each_epoch=False, loss_per_epoch=False, calls_back=True):
+    """A training loop with some of a learner's slips."""
+    def loop(params, X, Y, epochs, batch_size, update, config, l2=0.0, keep_prob=1.0, rng=None, callback=None):
+        configs, losses = {key: dict(config) for key in params}, []
+        for epoch in range(epochs):
+            if configs_each_epoch:
+                configs = {key: dict(config) for key in params}
+            for X_batch, Y_batch in minibatches(X, Y, batch_size, rng):
+                params, configs, loss = train_step(params, configs, X_batch, Y_batch, update, l2, keep_prob, rng)
+                if not loss_per_epoch:
+                    losses.append(loss)
+            if loss_per_epoch:
+                losses.append(loss)
+            if calls_back and callback is not None:
+                callback(epoch, params, losses)
+        return params, losses
+    return loop
 
 
-def tr_loss_per_epoch(params, X, Y, epochs, batch_size, update, config, l2=0.0, keep_prob=1.0, rng=None,
-                      callback=None):
-    configs = {key: dict(config) for key in params}
-    losses = []
-    for epoch in range(epochs):
-        for X_batch, Y_batch in minibatches(X, Y, batch_size, rng):
-            params, configs, loss = train_step(params, configs, X_batch, Y_batch, update, l2, keep_prob, rng)
-        losses.append(loss)
-        if callback is not None:
-            callback(epoch, params, losses)
-    return params, losses
-
-
-def tr_no_callback(params, X, Y, epochs, batch_size, update, config, l2=0.0, keep_prob=1.0, rng=None,
-                   callback=None):
-    configs = {key: dict(config) for key in params}
-    losses = []
-    for _ in range(epochs):
-        for X_batch, Y_batch in minibatches(X, Y, batch_size, rng):
-            params, configs, loss = train_step(params, configs, X_batch, Y_batch, update, l2, keep_prob, rng)
-            losses.append(loss)
-    return params, losses
+tr_configs_each_epoch = _loop_with(configs_each_epoch=True)
+tr_loss_per_epoch = _loop_with(loss_per_epoch=True)
+tr_no_callback = _loop_with(calls_back=False)
+tr_correct_flags = _loop_with()
 
 
 def tr_correct_while(params, X, Y, epochs, batch_size, update, config, l2=0.0, keep_prob=1.0, rng=None,
@@ -355,7 +343,7 @@ CORRECT = {
     "minibatches": [mb_generator, mb_array_split],
     "numerical_gradients": [ng_cs231n, ng_plus_minus_in_place],
     "train_step": [ts_correct_items, ts_correct_copy],
-    "train": [tr_correct_while, training.train],
+    "train": [tr_correct_while, tr_correct_flags, training.train],
     "train_digits": [training.train_digits, td_wider],
     "wrong_gradients": [wg_correct_manual, wg_correct_set],
     "fixed_loss_and_grads": [fx_correct_package, fx_correct_training],
