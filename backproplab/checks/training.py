@@ -16,6 +16,7 @@ import numpy as np
 
 from backproplab import debugging, training
 from backproplab.checking import Exercise, Finding, Mistake, visible_case
+from backproplab.checks.chain_rule import EXACT_TOL
 from backproplab.datasets import load_digits, one_hot
 from backproplab.gradcheck import relative_error
 from backproplab.optimizers import adam
@@ -604,6 +605,13 @@ def _fixed_inputs(rng, hidden):
     return _debug_network(rng, hidden, square=bool(rng.random() < 0.5) if hidden else True)
 
 
+def _finite_differences(params, X, Y, l2=0.0):
+    correct = debugging.backward_with(None)[1]
+    loss = correct(params, X, Y, l2)[0]
+    grads = training.numerical_gradients(lambda p: correct(p, X, Y, l2)[0], params)
+    return (loss, *(grads[k] for k in debugging.GRADIENT_KEYS))
+
+
 def _still(k):
     bug = debugging.BUGS[k]
     planted = debugging.backward_with(k)[1]
@@ -618,9 +626,14 @@ FIXED_LOSS_AND_GRADS = Exercise(
     make_inputs=_fixed_inputs,
     outputs=("loss", *debugging.GRADIENT_KEYS),
     call=_loss_and_grads_outputs,
+    tol=EXACT_TOL,  # finite differences (right to about 1e-10) are not a backward pass
     shape_hint="each gradient has the shape of its parameter: dW1 (n_0, n_1), db1 (1, n_1), dW2 (n_1, K), "
                "db2 (1, K).",
-    mistakes=tuple(_still(k) for k in range(len(debugging.BUGS))),
+    mistakes=(*(_still(k) for k in range(len(debugging.BUGS))),
+              Mistake("finite_differences", "these are finite-difference estimates (right to about 1e-10), not the "
+                                            "exact gradients of a backward pass: fix the planted code, whose "
+                                            "gradients the check compares to rounding differences.",
+                      _finite_differences)),
 )
 
 EXERCISES = [MINIBATCHES, NUMERICAL_GRADIENTS, TRAIN_STEP, TRAIN, TRAIN_DIGITS, WRONG_GRADIENTS, FIXED_LOSS_AND_GRADS]

@@ -311,6 +311,12 @@ def fx_still_not_transposed(params, X, Y, l2=0.0):
     return debugging.backward_with(6)[1](params, X, Y, l2)
 
 
+def fx_finite_differences(params, X, Y, l2=0.0):
+    """The gradients measured instead of derived: close, but an analytic gradient is asked for."""
+    loss = debugging.backward_with(None)[1](params, X, Y, l2)[0]
+    return loss, numerical_gradients(lambda p: debugging.backward_with(None)[1](p, X, Y, l2)[0], params)
+
+
 def fx_correct_package(params, X, Y, l2=0.0):
     from backproplab.network import mlp_loss_and_grads
 
@@ -336,7 +342,8 @@ MUTANTS = {
     "wrong_gradients": [("only_the_worst", wg_only_worst), ("everything_flagged", wg_all),
                         ("structure", wg_param_names), ("structure", wg_returns_string)],
     "fixed_loss_and_grads": [("still_relu_gate_missing", fx_still_gate), ("still_output_gradient_sign", fx_still_sign),
-                             ("still_W2_not_transposed", fx_still_not_transposed)],
+                             ("still_W2_not_transposed", fx_still_not_transposed),
+                             ("finite_differences", fx_finite_differences)],
 }
 
 CORRECT = {
