@@ -59,6 +59,10 @@ class Exercise:
     signature: how the learner calls the function, shown in messages, e.g. ``"dense_backward(dZ, cache)"``.
     shape_hint: what to tell a learner whose shapes do not fit (numpy's matmul or broadcast error, or a
         result of the wrong shape): the shapes of this exercise, e.g. ``"dX = dZ·Wᵀ is (m, n_in)"``.
+    judge: optional verdict ``(result, args) -> str`` for an exercise judged by a property of the result
+        rather than by equality with the reference (a trained network's accuracy): it raises :class:`Finding`
+        when the result fails and returns what the pass message says otherwise. Like the comparison, it runs
+        outside the kernel under the trusted grader.
     """
 
     name: str
@@ -73,6 +77,7 @@ class Exercise:
     shape_hint: str = ""
     visible_trials: int = 3
     hidden_trials: int = 8
+    judge: Callable[[Any, tuple], str] | None = None
 
     def run(self, fn: Callable, args: tuple) -> Any:
         """Call ``fn`` on ``args`` the way this exercise does (through ``call`` when given)."""
@@ -467,12 +472,14 @@ def call_learner(exercise: Exercise, fn: Callable, args: tuple) -> Outcome:
     return Outcome(got, learner_args)
 
 
-def _judge(exercise: Exercise, args: tuple, outcome: Outcome) -> float:
+def _judge(exercise: Exercise, args: tuple, outcome: Outcome) -> float | str:
     if outcome.error is not None:
         raise outcome.error
-    expected = exercise.run(exercise.reference, _copy(args))
     with np.errstate(all="ignore"):  # comparing huge or non-finite answers must not print numpy's warnings
-        err = _compare(exercise, outcome.result, expected, args)
+        if exercise.judge is not None:
+            err = exercise.judge(outcome.result, args)
+        else:
+            err = _compare(exercise, outcome.result, exercise.run(exercise.reference, _copy(args)), args)
     if not _same(outcome.args_after, args):
         raise Finding(f"`{exercise.name}` returns the right values but modifies its input arrays in place "
                        f"(e.g. `x += ...` or `x[...] = ...` on an argument). Work on a copy: the caller still "
@@ -530,7 +537,7 @@ def evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None,
         what = "None" if fn is None else f"a {type(fn).__name__}"
         return CheckResult(label, False, f"{label}: expected your function `{exercise.name}`, got {what}. "
                                          f"Pass the function itself, without calling it.", "not_callable")
-    worst = 0.0
+    worst, notes = 0.0, []
     trials = trial_inputs(exercise, hidden, seed)
     for k, args in enumerate(trials):
         try:
@@ -541,10 +548,16 @@ def evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None,
             else:
                 raise Finding("no result was recorded for this case (the check did not run to the end).",
                                "missing")
-            worst = max(worst, _judge(exercise, args, outcome))
+            verdict_k = _judge(exercise, args, outcome)
+            if isinstance(verdict_k, str):
+                notes.append(verdict_k)
+            else:
+                worst = max(worst, verdict_k)
         except Finding as f:
             case = f"case {k + 1} of {len(trials)}" + (" (hidden, random shapes)" if hidden else "")
             return CheckResult(label, False, f"{label} — {case}: {f.message}", f.mistake, f.rel_error)
+    if notes:
+        return CheckResult(label, True, f"{label}: " + "; ".join(notes), None, 0.0)
     kind = "hidden random cases" if hidden else "cases"
     return CheckResult(label, True, f"{label}: all {len(trials)} {kind} match the reference "
                                     f"(max relative error {worst:.1e}, {verdict(worst)}).", None, worst)

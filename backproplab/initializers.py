@@ -6,7 +6,7 @@ generator can initialise a whole network reproducibly).
 Notation in the seeds: seeds 002 and 004 write He as ``W ~ N(0, sqrt(2/n_in))``, seeds 003 and 004 write
 Xavier as ``N(0, sqrt(2/(n_in + n_out)))`` and seed 002 writes LeCun as ``N(0, sqrt(1/n_in))``; the second
 argument there is the **standard deviation** (as in ``np.random.normal(loc, scale)``), not the variance. The
-variance of He initialisation is ``2/n_in``. Seed 004's ``he_init``/``xavier_init`` also return shape
+variance of He initialization is ``2/n_in``. Seed 004's ``he_init``/``xavier_init`` also return shape
 ``(n_out, n_in)`` (column convention) and call the standard deviation ``limit``; ours return ``(n_in, n_out)``.
 """
 

@@ -157,7 +157,7 @@ def mlp_loss_and_grads(params, X, Y, hidden="relu", output="linear", loss="mse",
     ``(output, loss)``: ``("linear", "mse")`` (``mse`` works with any output activation, by the chain rule),
     ``("sigmoid", "bce")`` and ``("softmax", "cross_entropy")``; for the last two the loss is computed from
     the logits ``Z_L`` (stable) and ``dZ_L = (P - Y)/m`` directly. ``l2 >= 0`` adds ``(l2/2) sum ||W_l||^2``
-    to the loss and ``l2 * W_l`` to ``dW_l`` (biases are not regularised). ``grads`` has keys ``dW1, db1,
+    to the loss and ``l2 * W_l`` to ``dW_l`` (biases are not regularized). ``grads`` has keys ``dW1, db1,
     ...``.
     """
     _check_pair(output, loss)
@@ -187,7 +187,7 @@ class MLP:
     """A small trainable MLP (seed 001's ``NeuralNetwork``, fixed) over the functions of this module.
 
     ``MLP(sizes, hidden="relu", output="linear", loss="mse", learning_rate=0.01, rng=None)``; the parameters
-    live in ``self.params`` (see :func:`init_mlp`; He initialisation for ReLU hidden layers, Xavier
+    live in ``self.params`` (see :func:`init_mlp`; He initialization for ReLU hidden layers, Xavier
     otherwise, unless ``init`` is given). ``l2`` adds weight decay. Shapes: ``X`` ``(m, sizes[0])``, ``Y``
     ``(m, sizes[-1])``.
     """

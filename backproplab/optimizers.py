@@ -2,7 +2,7 @@
 
 ``w`` and ``dw`` have the same (any) shape; ``next_w`` has that shape too. ``w`` is never modified in place
 and the ``config`` passed in is not modified either: the returned ``config`` is a new dict holding the
-hyper-parameters (defaults filled in) and the optimiser's state (``velocity``, ``cache``, ``m``, ``v``,
+hyper-parameters (defaults filled in) and the optimizer's state (``velocity``, ``cache``, ``m``, ``v``,
 ``t``). Feed it back on the next call: ``w, config = adam(w, dw, config)``.
 
 Momentum comes in two conventions (``config["convention"]``):
@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import BackpropLabError, as_array, check_same_shape
 
-__all__ = ["MOMENTUM_CONVENTIONS", "adam", "momentum_lr_equivalent", "rmsprop", "sgd", "sgd_momentum"]
+__all__ = ["MOMENTUM_CONVENTIONS", "adam", "adamw", "momentum_lr_equivalent", "rmsprop", "sgd", "sgd_momentum"]
 
 MOMENTUM_CONVENTIONS = ("classic", "ema")
 
@@ -117,6 +117,25 @@ def adam(w, dw, config=None):
     v_hat = v / (1.0 - b2**t)
     config.update(m=m, v=v, t=t)
     return w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"]), config
+
+
+def adamw(w, dw, config=None):
+    """Adam with decoupled weight decay (Loshchilov & Hutter's AdamW, as PyTorch's ``torch.optim.AdamW``).
+
+    config: :func:`adam`'s keys and ``weight_decay`` (1e-2). The decay shrinks ``w`` beside Adam's step instead of
+    entering the gradient, so Adam's per-coordinate scaling does not weaken it::
+
+        next_w = w - learning_rate * (m_hat / (sqrt(v_hat) + epsilon) + weight_decay * w)
+
+    With an L2 penalty instead (``dw + lam * w`` fed to :func:`adam`), the decay of a weight with large, steady
+    gradients is divided by ``sqrt(v_hat)`` and almost vanishes: L2 and weight decay are the same thing only for
+    plain gradient descent.
+    """
+    w = as_array(w, "w")
+    decay = float((config or {}).get("weight_decay", 1e-2))
+    next_w, config = adam(w, dw, {k: v for k, v in (config or {}).items() if k != "weight_decay"})
+    config["weight_decay"] = decay
+    return next_w - config["learning_rate"] * decay * w, config
 
 
 def momentum_lr_equivalent(lr, beta, from_convention, to_convention) -> float:

@@ -1,7 +1,7 @@
 """L2 weight decay and inverted dropout.
 
 L2 (seed 004's form): ``penalty = (lam/2) sum_l ||W_l||_F^2``, gradient ``lam * W``. Seed 003 writes the
-penalty ``lam sum W^2`` and the gradient ``2 lam W``; it is the same regulariser with ``lam`` doubled.
+penalty ``lam sum W^2`` and the gradient ``2 lam W``; it is the same regularizer with ``lam`` doubled.
 
 Dropout is *inverted* dropout with keep probability ``keep_prob``: ``mask = (rng.random(shape) < keep_prob) /
 keep_prob`` and ``out = X * mask``, so that ``E[out] = X`` in training and nothing changes at test time.
@@ -36,7 +36,7 @@ def _lam(lam) -> float:
 def l2_penalty(weights, lam) -> float:
     """``(lam/2) * sum of ||W||^2`` over ``weights`` (one array or a list/tuple of arrays) -> float.
 
-    Pass the weight matrices only; biases are usually not regularised.
+    Pass the weight matrices only; biases are usually not regularized.
     """
     lam = _lam(lam)
     if isinstance(weights, list | tuple):

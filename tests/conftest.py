@@ -25,7 +25,7 @@ COURSE = ROOT / "course"
 #: The course map (README.md): these notebooks must exist; more may be added.
 EXPECTED_NOTEBOOKS = [
     "01_chain_rule", "02_forward_pass", "03_backward_pass", "04_activation_functions",
-    "05_loss_functions", "06_matrix_formulation", "07_optimizers",
+    "05_loss_functions", "06_matrix_formulation", "07_optimizers", "08_training",
 ]
 
 

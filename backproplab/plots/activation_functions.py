@@ -34,7 +34,7 @@ __all__ = [
 
 ACTIVATION_COLORS = {"sigmoid": "C0", "tanh": "C1", "relu": "C2"}
 
-#: Initialisations offered by :func:`layer_gradient_norms`: name -> (label, standard deviation of W (n_in, n_out)).
+#: Initializations offered by :func:`layer_gradient_norms`: name -> (label, standard deviation of W (n_in, n_out)).
 INIT_CHOICES = {
     "xavier": ("Xavier: std √(2/(n_in + n_out))", lambda n_in, n_out: np.sqrt(2.0 / (n_in + n_out))),
     "he": ("He: std √(2/n_in)", lambda n_in, n_out: np.sqrt(2.0 / n_in)),
@@ -130,7 +130,7 @@ def softmax_jacobian_heatmap(z, ax_pair=None):
 
 def layer_gradient_norms(depth: int = 10, activation: str = "sigmoid", init: str = "xavier", width: int = 64,
                          m: int = 64, seed: int = 0):
-    """‖∂ℒ/∂W_l‖ (Frobenius) for every layer l = 1..depth of an MLP at initialisation -> array ``(depth,)``.
+    """‖∂ℒ/∂W_l‖ (Frobenius) for every layer l = 1..depth of an MLP at initialization -> array ``(depth,)``.
 
     The network has ``depth`` dense layers of ``width`` units (``depth − 1`` hidden layers with ``activation``,
     a linear output of one unit), weights drawn with ``init`` (a key of :data:`INIT_CHOICES`), zero biases;
@@ -170,7 +170,7 @@ def vanishing_gradients(depth: int = 20, configs=(("sigmoid", "xavier"), ("tanh"
                     color=ACTIVATION_COLORS.get(activation, "k"), label=f"{activation}, {INIT_CHOICES[init][0]}")
     ax.set_xlabel("layer l   (1 = first layer, farthest from the loss)")
     ax.set_ylabel(r"$\|\partial ℒ/\partial W_l\|$  (log scale)")
-    ax.set_title(f"Gradient norm per layer at initialisation, {depth} layers of width {width}")
+    ax.set_title(f"Gradient norm per layer at initialization, {depth} layers of width {width}")
     ax.set_xlim(0.5, depth + 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.margins(y=0.08)

@@ -36,9 +36,9 @@ def _fmt_power(x: float) -> str:
 
 
 def vanishing_gradient_explorer(depth: int = 10, activation: str = "sigmoid", init: str = "xavier"):
-    """Depth slider, activation and initialisation menus -> gradient norm per layer (log scale) of a fresh MLP.
+    """Depth slider, activation and initialization menus -> gradient norm per layer (log scale) of a fresh MLP.
 
-    The network: ``depth`` dense layers of width 64 at initialisation, MSE of random targets (see
+    The network: ``depth`` dense layers of width 64 at initialization, MSE of random targets (see
     :func:`backproplab.plots.activation_functions.layer_gradient_norms`).
     """
     depth_w = w.IntSlider(value=depth, min=2, max=40, description="depth", continuous_update=False)

@@ -59,6 +59,20 @@ def _screenshot_name(nb: str) -> str:
     return f"{kind}-{folder}.png"
 
 
+def _training_view_problems(code: list[dict]) -> list[str]:
+    """Notebook 08: the training cell shows the live view at its end (progress bar at the last epoch, curves)."""
+    cell = next((c for c in code if c["id"] == "s7-run"), None)
+    if cell is None:
+        return ["no cell 's7-run' (the live training view of notebook 08)"]
+    text = " ".join(d["text"] for d in cell["dom"])
+    problems = []
+    if "epoch 30/30" not in text:
+        problems.append(f"{_cell_label(cell)}: the progress bar does not reach 'epoch 30/30': {text[:200]!r}")
+    if not any(i["png"] and i["loaded"] for i in cell["images"]):
+        problems.append(f"{_cell_label(cell)}: no training curves (image/png) displayed")
+    return problems
+
+
 def _memory(lab_server, nb: str) -> float:
     rows = process_memory(lab_server.proc.pid)
     total = sum(r["rss_mib"] for r in rows)
@@ -159,6 +173,9 @@ def test_notebook_runs_in_jupyterlab(lab, lab_server, nb):
             for i, img in enumerate(cell["images"]):
                 if not img["loaded"]:
                     problems.append(f"{_cell_label(cell)}: image {i} did not load")
+
+        if "08_training" in nb:
+            problems += _training_view_problems(code)
 
         # ---- the learner's toolbar and notifications
         if not any("validate-button" in t["cls"] and t["text"] == "Validate" for t in report["toolbar"]):
