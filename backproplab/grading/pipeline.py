@@ -30,6 +30,8 @@ from .course import (
     source_digest,
 )
 from .importer import import_submissions
+from .lms import check_ready as lms_check_ready
+from .lms import write_exports as write_lms_exports
 from .progress import Progress
 from .report import Report, Row
 from .roster import read_roster
@@ -59,7 +61,7 @@ def _say(stream, text: str) -> None:
 
 def grade(submissions: Path, *, root: Path | None = None, roster: Path | None = None, jobs: int | None = None,
           assignments: list[str] | None = None, out: Path | None = None, release: bool = True,
-          force: bool = False, stdout="-", stderr="-") -> Outcome:
+          force: bool = False, stdout="-", stderr="-", lms: list[str] | None = None) -> Outcome:
     """Grade an LMS export; see the module docstring. Returns what was written and the report.
 
     ``stdout`` gets the summary and ``stderr`` the progress ("-": the current ``sys`` streams; None: quiet).
@@ -72,7 +74,7 @@ def grade(submissions: Path, *, root: Path | None = None, roster: Path | None = 
         # nbgrader's own Gradebook calls trigger SQLAlchemy autoflush warnings; they are harmless
         warnings.simplefilter("ignore", SAWarning)
         return _grade(submissions, root=root, roster=roster, jobs=jobs, assignments=assignments, out=out,
-                      release=release, force=force, stdout=stdout, stderr=stderr)
+                      release=release, force=force, stdout=stdout, stderr=stderr, lms=lms or [])
 
 
 def _restrict_to_export(imported, names: list[str], infos: dict, stderr) -> list[str]:
@@ -90,10 +92,11 @@ def _restrict_to_export(imported, names: list[str], infos: dict, stderr) -> list
     return present
 
 
-def _grade(submissions, *, root, roster, jobs, assignments, out, release, force, stdout, stderr) -> Outcome:
+def _grade(submissions, *, root, roster, jobs, assignments, out, release, force, stdout, stderr, lms) -> Outcome:
     start = time.monotonic()
     if not Path(submissions).exists():  # said at once, before the release is regenerated
         raise GradingError(f"{submissions} does not exist")
+    lms_check_ready(lms, roster)
     course = load_course(root)
     jobs = max(1, jobs or os.cpu_count() or 1)
     available = source_assignments(course)
@@ -231,6 +234,7 @@ def _grade(submissions, *, root, roster, jobs, assignments, out, release, force,
     report.write_grades_csv(files["grades"])
     report.write_exercises_csv(files["exercises"])
     report.write_mapping_csv(files["mapping"])
+    files.update(write_lms_exports(report, course, out_dir, lms, roster))  # LMS imports (lms.py)
     report.write_text(files["report"])
     report.write_png(files["histogram"])
     lap("reports")
