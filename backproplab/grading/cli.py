@@ -46,6 +46,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lms", action="append", metavar="FORMAT",
                         help="also write grades for an LMS: canvas, moodle, gradescope or all (repeatable; "
                              "canvas and moodle need --roster); see backproplab/grading/lms.py")
+    parser.add_argument("--similarity", action="store_true",
+                        help="compare the students' answer cells (and the package's source) for copying: "
+                             "reports/similarity/ASSIGNMENT/report.html, a line per flagged pair in report.txt")
     parser.add_argument("--no-release", dest="release", action="store_false",
                         help="do not regenerate course/ first")
 
@@ -60,7 +63,7 @@ def run(args) -> int:
     try:
         grade(args.submissions, root=args.course, roster=args.roster, jobs=args.jobs,
               assignments=args.assignments, out=args.out, release=args.release, force=args.force,
-              lms=parse_formats(args.lms))
+              lms=parse_formats(args.lms), similarity=args.similarity)
     except KeyboardInterrupt:
         print("\ninterrupted: everything graded so far is in the gradebook; run the same command again to "
               "grade the rest", file=sys.stderr)

@@ -35,6 +35,7 @@ from .lms import write_exports as write_lms_exports
 from .progress import Progress
 from .report import Report, Row
 from .roster import read_roster
+from .similarity import write_reports as write_similarity
 from .state import State, submission_checksum
 
 
@@ -61,7 +62,8 @@ def _say(stream, text: str) -> None:
 
 def grade(submissions: Path, *, root: Path | None = None, roster: Path | None = None, jobs: int | None = None,
           assignments: list[str] | None = None, out: Path | None = None, release: bool = True,
-          force: bool = False, stdout="-", stderr="-", lms: list[str] | None = None) -> Outcome:
+          force: bool = False, stdout="-", stderr="-", lms: list[str] | None = None,
+          similarity: bool = False) -> Outcome:
     """Grade an LMS export; see the module docstring. Returns what was written and the report.
 
     ``stdout`` gets the summary and ``stderr`` the progress ("-": the current ``sys`` streams; None: quiet).
@@ -74,7 +76,8 @@ def grade(submissions: Path, *, root: Path | None = None, roster: Path | None = 
         # nbgrader's own Gradebook calls trigger SQLAlchemy autoflush warnings; they are harmless
         warnings.simplefilter("ignore", SAWarning)
         return _grade(submissions, root=root, roster=roster, jobs=jobs, assignments=assignments, out=out,
-                      release=release, force=force, stdout=stdout, stderr=stderr, lms=lms or [])
+                      release=release, force=force, stdout=stdout, stderr=stderr, lms=lms or [],
+                      similarity=similarity)
 
 
 def _restrict_to_export(imported, names: list[str], infos: dict, stderr) -> list[str]:
@@ -92,7 +95,8 @@ def _restrict_to_export(imported, names: list[str], infos: dict, stderr) -> list
     return present
 
 
-def _grade(submissions, *, root, roster, jobs, assignments, out, release, force, stdout, stderr, lms) -> Outcome:
+def _grade(submissions, *, root, roster, jobs, assignments, out, release, force, stdout, stderr, lms,
+           similarity) -> Outcome:
     start = time.monotonic()
     if not Path(submissions).exists():  # said at once, before the release is regenerated
         raise GradingError(f"{submissions} does not exist")
@@ -235,6 +239,7 @@ def _grade(submissions, *, root, roster, jobs, assignments, out, release, force,
     report.write_exercises_csv(files["exercises"])
     report.write_mapping_csv(files["mapping"])
     files.update(write_lms_exports(report, course, out_dir, lms, roster))  # LMS imports (lms.py)
+    files.update(write_similarity(report, course, out_dir, similarity))  # copying (similarity.py)
     report.write_text(files["report"])
     report.write_png(files["histogram"])
     lap("reports")
