@@ -107,8 +107,12 @@ def compare(answers: dict[str, dict[str, str]], stubs: dict[str, str], *, refere
     as one more student named :data:`SOURCE_NAME`; an answer written identically (after normalisation) by at
     least ``common`` of the students (and at least 3) is boilerplate too. ``out_dir`` gets ``report.html``.
     """
-    from copydetect import CopyDetector
-    from copydetect.utils import filter_code
+    try:
+        from copydetect import CopyDetector
+        from copydetect.utils import filter_code
+    except ImportError as exc:
+        raise ValueError("the similarity report needs copydetect: pip install 'copydetect>=0.5,<0.6' "
+                         "(it comes with the course's dev extra)") from exc
 
     people = dict(answers)
     if reference:

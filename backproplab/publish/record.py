@@ -44,15 +44,78 @@ def targets() -> dict[str, types.FunctionType]:
         if "<locals>" in ref.__qualname__:
             raise RuntimeError(f"the reference of {ex.name} is not a module-level function")
         found[key_of(ref)] = ref
+    for fn in list(found.values()):
+        if fn.__module__.startswith("backproplab.checks."):
+            found.update(_helpers(fn))
+    lines = solution_lines()
     for info in pkgutil.walk_packages(backproplab.__path__, "backproplab."):
         if info.name.startswith(EXCLUDED) or info.name.startswith(("backproplab.plots", "backproplab.widgets")):
             continue
         module = importlib.import_module(info.name)
         for name, value in vars(module).items():
-            if (name in names and isinstance(value, types.FunctionType) and value.__module__ == info.name
+            if not (isinstance(value, types.FunctionType) and value.__module__ == info.name
                     and value.__qualname__ == name):
+                continue
+            if name in names or any(line in code_only(inspect.getsource(value)) for line in lines):
                 found[key_of(value)] = value
     return found
+
+
+def code_only(text: str) -> str:
+    """``text``'s code without strings, comments and spaces: ``'Z = X @ W + b  # (m, n)'`` -> ``'Z=X@W+b'``."""
+    import io
+    import tokenize
+
+    out = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type not in (tokenize.STRING, tokenize.COMMENT):
+                out.append(tok.string)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return "".join(text.split())
+    return "".join("".join(out).split())
+
+
+def solution_lines(root=None) -> set[str]:
+    """Every computing line of the solutions (``solutions/``), as :func:`code_only`: a line with an operator
+    or a numpy call, not a ``def``/``for``/``if`` header. A package function holding one is tabulated."""
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    root = Path(root) if root else Path(__file__).resolve().parents[2]
+    found = set()
+    for path in sorted((root / "solutions").glob("*/*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+                regions = re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S)
+                for line in "\n".join(regions).splitlines():  # the answer, not the given code around it
+                    code = code_only(line.strip())
+                    if (len(code) >= 6 and re.search(r"[@*/+\-]|np\.", code)
+                            and not code.startswith(("def", "for", "if", "elif", "while", "###"))):
+                        found.add(code)
+    return found
+
+
+def _helpers(fn) -> dict[str, types.FunctionType]:
+    """The module-level functions of ``fn``'s (check) module that ``fn`` calls, transitively: a reference's
+    helpers (notebook 01's ``graph_gradients``) are its implementation too."""
+    import ast
+    import sys
+
+    module = sys.modules[fn.__module__]
+    tree = ast.parse(inspect.getsource(module))
+    defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    todo, seen = [fn.__name__], set()
+    while todo:
+        name = todo.pop()
+        for node in ast.walk(defs[name]):
+            if isinstance(node, ast.Name) and node.id in defs and node.id not in seen and node.id != fn.__name__:
+                seen.add(node.id)
+                todo.append(node.id)
+    return {f"{module.__name__}.{n}": getattr(module, n) for n in seen
+            if isinstance(getattr(module, n, None), types.FunctionType)}
 
 
 def param_source(fn) -> tuple[str, str]:

@@ -80,7 +80,7 @@ def pack(obj, pool: dict):
     if isinstance(obj, np.ndarray) and obj.dtype != object:
         key = fingerprint(obj)
         pool.setdefault(key, obj)
-        return _Ref(key)
+        return (_MARK, key)
     if isinstance(obj, dict):
         return {k: pack(v, pool) for k, v in obj.items()}
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):
@@ -91,8 +91,8 @@ def pack(obj, pool: dict):
 
 
 def unpack(obj, pool: dict):
-    if isinstance(obj, _Ref):
-        return pool[obj.key].copy()
+    if isinstance(obj, tuple) and len(obj) == 2 and obj[0] == _MARK:
+        return pool[obj[1]].copy()
     if isinstance(obj, dict):
         return {k: unpack(v, pool) for k, v in obj.items()}
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):
@@ -102,14 +102,7 @@ def unpack(obj, pool: dict):
     return obj
 
 
-class _Ref:
-    __slots__ = ("key",)
-
-    def __init__(self, key: str):
-        self.key = key
-
-    def __reduce__(self):
-        return (_Ref, (self.key,))
+_MARK = "\x00published-array"  # (_MARK, fingerprint) stands for an array of the pool: plain data, no class
 
 
 def _replay(params: list, after: list) -> None:

@@ -110,8 +110,9 @@ def transform_module(source: str, module: str, targets: dict) -> str:
                and node.module == "backproplab.gradcheck" and any(a.name == "relative_error" for a in node.names)]
     if imports:  # the checks' own measure of a wrong answer's distance (also a figure's)
         node = tree.body[imports[0]]
+        local = next(a.asname or a.name for a in node.names if a.name == "relative_error")
         node.names = [a for a in node.names if a.name != "relative_error"]
-        alias = ast.parse("from backproplab._published import engine_relative_error as relative_error").body[0]
+        alias = ast.parse(f"from backproplab._published import engine_relative_error as {local}").body[0]
         tree.body[imports[0]:imports[0] + 1] = [node, alias] if node.names else [alias]
     if changed:
         _insert_import(tree)
