@@ -246,3 +246,19 @@ def test_a_notebook_written_in_the_build_is_graded(build, tmp_path):
     exercises = {(r["student_id"], r["cell"]): float(r["score"]) for r in read_csv(out / "exercises.csv")}
     assert exercises[("ben", "test-dense-backward")] == 0
     assert float(rows["ben"]["score"]) < float(rows["ann"]["score"])
+
+
+def test_the_installed_wheel_is_the_build(build, tmp_path):
+    """The wheel pip builds from the build (what `pip install` puts in site-packages) holds the build's package
+    files and nothing else: everything checked above holds for it."""
+    import zipfile
+
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(build)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (wheel,) = tmp_path.glob("backproplab-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        files = {n: zf.read(n) for n in zf.namelist() if n.startswith("backproplab/")}
+    built = {str(p.relative_to(build)): p.read_bytes() for p in (build / "backproplab").rglob("*")
+             if p.is_file() and (p.suffix in (".py", ".pkl"))}
+    assert files == built
