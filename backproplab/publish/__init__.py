@@ -127,7 +127,13 @@ def publish(out: Path, *, course: Path | None = None) -> dict[str, int]:
         raise ValueError(f"no notebooks in {course} (run `make release` first)")
     found = targets()
     skipped: list[str] = []
-    tables = tabulate(lambda t: run_notebooks(notebooks, _solution_answers(notebooks), t, skipped))
+    answers = _solution_answers(notebooks)
+
+    def figures(t):  # as a learner first sees them (the figures fall back on the reference), then answered
+        run_notebooks(notebooks, None, t, skipped)
+        run_notebooks(notebooks, answers, t, skipped)
+
+    tables = tabulate(figures)
     out.mkdir(parents=True, exist_ok=True)
     for nb in notebooks:
         dest = out / "course" / nb.relative_to(course)
@@ -160,5 +166,5 @@ def publish(out: Path, *, course: Path | None = None) -> dict[str, int]:
     (out / "scripts").mkdir()
     (out / "scripts" / "__init__.py").write_text("", encoding="utf-8")
     shutil.copy2(ROOT / "scripts" / "learner_setup.py", out / "scripts" / "learner_setup.py")
-    (out / "backproplab" / "_published_skipped.txt").write_text("".join(f"{c}\n" for c in skipped))
+    (out / "backproplab" / "_published_skipped.txt").write_text("".join(f"{c}\n" for c in sorted(set(skipped))))
     return {str(p.relative_to(out)): p.stat().st_size for p in sorted(out.rglob("*")) if p.is_file()}
