@@ -40,10 +40,31 @@ def _run_release(args) -> int:
     return 0
 
 
+def add_publish_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "publish",
+        help="write the repository for the learners of a graded class (no solutions, no graded code)",
+        description="Write OUT: the learner notebooks, Binder files, a learner README and a package whose "
+                    "graded functions answer from tables computed now (the visible checks still work). No "
+                    "solutions, hidden tests, gradebook or grader. See backproplab/publish/__init__.py.",
+    )
+    parser.add_argument("out", type=Path, metavar="OUT", help="folder to create (must not exist or be empty)")
+    parser.set_defaults(func=_run_publish)
+
+
+def _run_publish(args) -> int:
+    from backproplab.publish import publish
+
+    files = publish(args.out)
+    print(f"wrote {len(files)} files ({sum(files.values()) / 1e6:.1f} MB) to {args.out}")
+    return 0
+
+
 # ---- Subcommands: one line each ----------------------------------------------------------------
 SUBCOMMANDS = [
     add_release_parser,
     add_grade_parser,
+    add_publish_parser,
 ]
 
 

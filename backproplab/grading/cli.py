@@ -43,11 +43,18 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
                                                     "(default: found from the current folder)")
     parser.add_argument("--force", action="store_true",
                         help="grade everything again, even submissions unchanged since they were graded")
+    parser.add_argument("--lms", action="append", metavar="FORMAT",
+                        help="also write grades for an LMS: canvas, moodle, gradescope or all (repeatable; "
+                             "canvas and moodle need --roster); see backproplab/grading/lms.py")
+    parser.add_argument("--similarity", action="store_true",
+                        help="compare the students' answer cells (and the package's source) for copying: "
+                             "reports/similarity/ASSIGNMENT/report.html, a line per flagged pair in report.txt")
     parser.add_argument("--no-release", dest="release", action="store_false",
                         help="do not regenerate course/ first")
 
 
 def run(args) -> int:
+    from .lms import parse_formats
     from .pipeline import grade
 
     if args.jobs is not None and args.jobs < 1:
@@ -55,7 +62,8 @@ def run(args) -> int:
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` or a scheduler: stop as cleanly as on Ctrl-C
     try:
         grade(args.submissions, root=args.course, roster=args.roster, jobs=args.jobs,
-              assignments=args.assignments, out=args.out, release=args.release, force=args.force)
+              assignments=args.assignments, out=args.out, release=args.release, force=args.force,
+              lms=parse_formats(args.lms), similarity=args.similarity)
     except KeyboardInterrupt:
         print("\ninterrupted: everything graded so far is in the gradebook; run the same command again to "
               "grade the rest", file=sys.stderr)

@@ -30,10 +30,13 @@ from .course import (
     source_digest,
 )
 from .importer import import_submissions
+from .lms import check_ready as lms_check_ready
+from .lms import write_exports as write_lms_exports
 from .progress import Progress
 from .protocol import FeedbackTask, GradingTask, TaskResult
 from .report import Report, Row
 from .roster import read_roster
+from .similarity import write_reports as write_similarity
 from .state import State, submission_checksum
 
 
@@ -62,7 +65,8 @@ def _say(stream, text: str) -> None:
 
 def grade(submissions: Path, *, root: Path | None = None, roster: Path | None = None, jobs: int | None = None,
           assignments: list[str] | None = None, out: Path | None = None, release: bool = True,
-          force: bool = False, stdout="-", stderr="-") -> GradingRun:
+          force: bool = False, stdout="-", stderr="-", lms: list[str] | None = None,
+          similarity: bool = False) -> GradingRun:
     """Grade an LMS export; see the module docstring. Returns what was written and the report.
 
     ``stdout`` gets the summary and ``stderr`` the progress ("-": the current ``sys`` streams; None: quiet).
@@ -75,6 +79,7 @@ def grade(submissions: Path, *, root: Path | None = None, roster: Path | None = 
         # nbgrader's own Gradebook calls trigger SQLAlchemy autoflush warnings; they are harmless
         warnings.simplefilter("ignore", SAWarning)
         run = _Run(submissions, root=root, jobs=jobs, assignments=assignments, out=out, stderr=stderr)
+        lms_check_ready(lms or [], roster)
         run.prepare(release, force)
         gb = run.course.gradebook()
         try:
@@ -84,7 +89,7 @@ def grade(submissions: Path, *, root: Path | None = None, roster: Path | None = 
             rows = run.rows(gb)
         finally:
             gb.close()
-        return run.finish(rows, tasks, stdout)
+        return run.finish(rows, tasks, stdout, lms=lms or [], similarity=similarity, roster=roster)
 
 
 def _restrict_to_export(imported, names: list[str], infos: dict, stderr) -> list[str]:
@@ -241,7 +246,8 @@ class _Run:
                     self.notes.append((sid, assignment, "nothing submitted: 0 points"))
         return rows
 
-    def finish(self, rows: list[Row], tasks: list[GradingTask], stdout) -> GradingRun:
+    def finish(self, rows: list[Row], tasks: list[GradingTask], stdout, *, lms: list[str], similarity: bool,
+               roster) -> GradingRun:
         """Write the reports and print the summary."""
         cells = {a: [(nb, gid, pts) for nb, nbi in sorted(info.notebooks.items())
                      for gid in nbi.order if (pts := nbi.grade_cells.get(gid)) is not None]
@@ -258,6 +264,8 @@ class _Run:
         report.write_grades_csv(files["grades"])
         report.write_exercises_csv(files["exercises"])
         report.write_mapping_csv(files["mapping"])
+        files.update(write_lms_exports(report, self.course, out_dir, lms, roster))  # LMS imports (lms.py)
+        files.update(write_similarity(report, self.course, out_dir, similarity))  # copying (similarity.py)
         report.write_text(files["report"])
         report.write_png(files["histogram"])
         self.lap("reports")

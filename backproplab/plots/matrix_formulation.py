@@ -12,6 +12,7 @@ import numpy as np
 
 from backproplab.gradcheck import THRESHOLDS, relative_error
 from backproplab.initializers import make_rng
+from backproplab.layers import dense_forward
 
 __all__ = [
     "DROPOUT_VARIANTS",
@@ -98,7 +99,7 @@ def row_column_figure(X, W, b):
     every matrix is the transpose of its partner above and the product's order flips.
     """
     X, W, b = (np.asarray(a, dtype=np.float64) for a in (X, W, b))
-    Z = X @ W + b
+    Z, _ = dense_forward(X, W, b)
     Z_col = W.T @ X.T + b.T
     vmax = float(max(np.abs(a).max() for a in (X, W, b, Z)))
     gap = 1.6

@@ -1,0 +1,282 @@
+"""Publish time: tabulate every graded function on the inputs the visible checks use.
+
+Every target function (:func:`targets`) has its code swapped, for the duration of :func:`recording`, for the
+same body the learner build gets (``return _published.reference(KEY, PARAMS)``), whose hook calls the
+original and records the result. Then every exercise's visible trials are drawn, the reference run through
+the exercise's harness and every recognised mistake evaluated, exactly as a visible check does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import inspect
+import types
+
+from backproplab.publish import runtime
+
+#: Instructor-side or build-time modules: never part of a learner build, never tabulated.
+EXCLUDED = ("backproplab.grading", "backproplab.sandbox", "backproplab.publish", "backproplab.trusted",
+            "backproplab.release", "backproplab.cli", "backproplab.nbexec")
+
+
+def key_of(fn) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+def exercises() -> dict:
+    from backproplab.checks import REGISTRY
+
+    return dict(REGISTRY)
+
+
+def targets() -> dict[str, types.FunctionType]:
+    """The graded functions: each exercise's reference and every package function named like an exercise."""
+    import importlib
+    import pkgutil
+
+    import backproplab
+
+    found: dict[str, types.FunctionType] = {}
+    names = set(exercises())
+    for ex in exercises().values():
+        ref = inspect.unwrap(ex.reference)
+        if "<locals>" in ref.__qualname__:
+            raise RuntimeError(f"the reference of {ex.name} is not a module-level function")
+        found[key_of(ref)] = ref
+    for fn in list(found.values()):
+        if fn.__module__.startswith("backproplab.checks."):
+            found.update(_helpers(fn))
+    lines = solution_lines()
+    for info in pkgutil.walk_packages(backproplab.__path__, "backproplab."):
+        if info.name.startswith(EXCLUDED) or info.name.startswith(("backproplab.plots", "backproplab.widgets")):
+            continue
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if not (isinstance(value, types.FunctionType) and value.__module__ == info.name
+                    and value.__qualname__ == name):
+                continue
+            if name in names or any(line in code_only(inspect.getsource(value)) for line in lines):
+                found[key_of(value)] = value
+    return found
+
+
+def code_only(text: str) -> str:
+    """``text``'s code without strings, comments and spaces: ``'Z = X @ W + b  # (m, n)'`` -> ``'Z=X@W+b'``."""
+    import io
+    import tokenize
+
+    out = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type not in (tokenize.STRING, tokenize.COMMENT):
+                out.append(tok.string)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return "".join(text.split())
+    return "".join("".join(out).split())
+
+
+def solution_lines(root=None) -> set[str]:
+    """Every computing line of the solutions (``solutions/``), as :func:`code_only`: a line with an operator
+    or a numpy call, not a ``def``/``for``/``if`` header. A package function holding one is tabulated."""
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    root = Path(root) if root else Path(__file__).resolve().parents[2]
+    found = set()
+    for path in sorted((root / "solutions").glob("*/*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+                regions = re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S)
+                for line in "\n".join(regions).splitlines():  # the answer, not the given code around it
+                    code = code_only(line.strip())
+                    if (len(code) >= 6 and re.search(r"[@*/+\-]|np\.", code)
+                            and not code.startswith(("def", "for", "if", "elif", "while", "###"))):
+                        found.add(code)
+    return found
+
+
+def _helpers(fn) -> dict[str, types.FunctionType]:
+    """The module-level functions of ``fn``'s (check) module that ``fn`` calls, transitively: a reference's
+    helpers (notebook 01's ``graph_gradients``) are its implementation too."""
+    import ast
+    import sys
+
+    module = sys.modules[fn.__module__]
+    tree = ast.parse(inspect.getsource(module))
+    defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    todo, seen = [fn.__name__], set()
+    while todo:
+        name = todo.pop()
+        for node in ast.walk(defs[name]):
+            if isinstance(node, ast.Name) and node.id in defs and node.id not in seen and node.id != fn.__name__:
+                seen.add(node.id)
+                todo.append(node.id)
+    return {f"{module.__name__}.{n}": getattr(module, n) for n in seen
+            if isinstance(getattr(module, n, None), types.FunctionType)}
+
+
+def param_source(fn) -> tuple[str, str]:
+    """``("a, b=None, *args, c=None, **kw", "[('a', a), ('b', b), ('args', args), ('c', c), ('kw', kw)]")``."""
+    sig = inspect.signature(fn)
+    parts, items, star = [], [], False
+    for p in sig.parameters.values():
+        if p.kind is p.VAR_POSITIONAL:
+            parts.append(f"*{p.name}")
+            star = True
+        elif p.kind is p.VAR_KEYWORD:
+            parts.append(f"**{p.name}")
+        else:
+            if p.kind is p.KEYWORD_ONLY and not star:
+                parts.append("*")
+                star = True
+            parts.append(p.name + ("=None" if p.default is not p.empty else ""))
+        items.append(f"({p.name!r}, {p.name})")
+    positional_only = [p for p in sig.parameters.values() if p.kind is p.POSITIONAL_ONLY]
+    if positional_only:
+        parts.insert(len(positional_only), "/")
+    return ", ".join(parts), "[" + ", ".join(items) + "]"
+
+
+def _call(original, params: list):
+    sig = inspect.signature(original)
+    args, kwargs = [], {}
+    for (name, value), p in zip(params, sig.parameters.values(), strict=True):
+        if p.kind is p.VAR_POSITIONAL:
+            args.extend(value)
+        elif p.kind is p.VAR_KEYWORD:
+            kwargs.update(value)
+        elif p.kind is p.KEYWORD_ONLY:
+            kwargs[name] = value
+        else:
+            args.append(value)
+    return original(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def recording(functions: dict[str, types.FunctionType], tables: dict):
+    """Swap the code of ``functions`` for the learner build's body; record every call into ``tables``."""
+    originals = {}
+    for key, fn in functions.items():
+        originals[key] = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__,
+                                            fn.__closure__)
+        originals[key].__kwdefaults__ = fn.__kwdefaults__
+
+    pool = tables["arrays"]
+
+    def hook(key, params):
+        fp = runtime.fingerprint(params)
+        before = [runtime.fingerprint(v) for _, v in params]
+        try:
+            result = _call(originals[key], params)
+        except Exception as exc:
+            if (key, fp) not in tables["reference"]:
+                tables["reference"][(key, fp)] = runtime.pack(("raise", exc, runtime._after_state(params, before)),
+                                                              pool)
+            raise
+        if (key, fp) not in tables["reference"]:
+            tables["reference"][(key, fp)] = runtime.pack(
+                ("return", copy.deepcopy(result), runtime._after_state(params, before)), pool)
+        return result
+
+    saved = {}
+    try:
+        for key, fn in functions.items():
+            signature, items = param_source(fn)
+            namespace: dict = {}
+            exec(f"def {fn.__name__}({signature}):\n    return __published__.reference({key!r}, {items})\n",
+                 {}, namespace)
+            saved[key] = fn.__code__
+            fn.__globals__["__published__"] = runtime
+            fn.__code__ = namespace[fn.__name__].__code__
+        runtime._RECORDER = hook
+        yield tables
+    finally:
+        runtime._RECORDER = None
+        for key, code in saved.items():
+            functions[key].__code__ = code
+            functions[key].__globals__.pop("__published__", None)
+
+
+def tabulate(extra=None) -> dict:
+    """Tables of every graded function and every mistake on the visible trials (and on what
+    ``extra(tables)``, called while recording, computes: the notebooks' figures)."""
+    from backproplab.checking import _copy, trial_inputs
+
+    tables: dict = {"reference": {}, "mistake": {}, "arrays": {}}
+    with recording(targets(), tables):
+        seen: dict[tuple[str, str], int] = {}
+        for ex in exercises().values():
+            trials = trial_inputs(ex, False, None)
+            for args in trials:
+                with contextlib.suppress(Exception):
+                    ex.run(ex.reference, _copy(args))
+            for m in ex.mistakes:
+                # mistakes of the same name and message are told apart by the order they were made in
+                occurrence = seen[(m.name, m.message)] = seen.get((m.name, m.message), -1) + 1
+                for args in trials:
+                    fp = runtime.fingerprint(tuple(_copy(args)))
+                    try:
+                        entry = ("return", copy.deepcopy(m.wrong(*_copy(args))))
+                    except Exception as exc:
+                        entry = ("raise", exc)
+                    tables["mistake"][(m.name, m.message, occurrence, fp)] = runtime.pack(entry, tables["arrays"])
+        if extra is not None:
+            extra(tables)
+    return tables
+
+
+CELL_BUDGET = 2_000_000  # bytes of tabulated arrays one notebook cell may add (a training loop adds far more)
+
+
+def _array_bytes(tables: dict) -> int:
+    return sum(a.nbytes for a in tables["arrays"].values())
+
+
+def run_notebooks(notebooks: list, answers: dict | None = None, tables: dict | None = None,
+                  skipped: list | None = None) -> None:
+    """Run the code cells of ``notebooks`` in this process (figures drawn off screen, explorers built), so
+    that the graded functions the figures call are tabulated on the figures' inputs. ``answers`` maps a
+    notebook path to ``{grade_id: source}`` put in place of the answer cells (the solutions: the figures
+    that draw the learner's own function then draw). A cell whose tables would exceed
+    :data:`CELL_BUDGET` is not tabulated (its id goes to ``skipped``): in the build it says so."""
+    import contextlib
+    import io
+    import os
+
+    import matplotlib
+    import nbformat
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        given = (answers or {}).get(str(path), {})
+        namespace: dict = {"__name__": "__main__"}
+        here = os.getcwd()
+        os.chdir(os.path.dirname(os.path.abspath(path)))
+        try:
+            for cell in nb.cells:
+                if cell.cell_type != "code":
+                    continue
+                meta = cell.metadata.get("nbgrader", {})
+                if meta.get("grade"):
+                    continue  # graded test cells: their hidden checks run on the grader
+                source = given.get(meta.get("grade_id"), cell.source)
+                lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+                keys = {k: set(v) for k, v in tables.items()} if tables is not None else None
+                size = _array_bytes(tables) if tables is not None else 0
+                with contextlib.suppress(Exception), contextlib.redirect_stdout(io.StringIO()):
+                    exec(compile("\n".join(lines), f"{path}:{cell.get('id')}", "exec"), namespace)
+                plt.close("all")
+                if tables is not None and _array_bytes(tables) - size > CELL_BUDGET:
+                    for name, old in keys.items():
+                        for k in set(tables[name]) - old:
+                            del tables[name][k]
+                    if skipped is not None:
+                        skipped.append(f"{os.path.basename(path)}:{cell.get('id')}")
+        finally:
+            os.chdir(here)

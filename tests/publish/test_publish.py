@@ -1,0 +1,267 @@
+"""``backproplab publish OUT``: the learner build of a graded class.
+
+Published once (module fixture). Checked: what the build holds (and does not), that no solution, hidden
+test or graded implementation is in it (text, syntax tree, every module's functions, the tables' pickle),
+that its visible checks say exactly what the full package says on every mutant and right answer of
+``tests/mutants``, that repo2docker accepts it, that its notebooks run in a real kernel, and that a notebook
+written in it is graded by ``backproplab grade``.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import os
+import pickle
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from backproplab.publish import publish, strip_markers
+from backproplab.publish.record import code_only, solution_lines, targets
+from tests.grading.classbuilder import REPO, dumps, make_course, write_zip
+from tests.grading.test_grade import read_csv, run_grade
+
+TOP = {"README.md", "pyproject.toml", "binder", "course", "backproplab", "scripts"}
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    out = tmp_path_factory.mktemp("publish") / "learners"
+    files = publish(out)
+    assert files and all(size > 0 or name.endswith(("__init__.py", "skipped.txt")) for name, size in files.items())
+    return out
+
+
+def _text_files(root: Path):
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix != ".pkl":
+            yield path, path.read_text(encoding="utf-8")
+
+
+def _solution_cells():
+    """(notebook, grade id, solution source without markers, hidden tests) of every solutions/ notebook."""
+    for path in sorted((REPO / "solutions").glob("*/*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution") and cell.cell_type == "code":
+                yield path, meta["grade_id"], strip_markers(cell.source), None
+            hidden = re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S)
+            for text in hidden:
+                yield path, meta.get("grade_id"), None, text
+
+
+def test_the_build_is_the_learner_repository_and_nothing_else(build):
+    assert {p.name for p in build.iterdir()} == TOP
+    notebooks = sorted(p.relative_to(build / "course") for p in (build / "course").rglob("*.ipynb"))
+    assert notebooks == sorted(p.relative_to(REPO / "course") for p in (REPO / "course").glob("*/*.ipynb"))
+    for rel in notebooks:  # the released notebooks themselves: cell ids and nbgrader metadata for the grader
+        assert (build / "course" / rel).read_bytes() == (REPO / "course" / rel).read_bytes()
+    names = {p.name for p in build.rglob("*")}
+    for absent in ("solutions", "autograder", "tests", "gradebook.db", "grading", "sandbox", "trusted.py",
+                   "release.py", "publish", "nbgrader_config.py", "grading_secret"):
+        assert absent not in names, absent
+    assert os.access(build / "binder" / "postBuild", os.X_OK)
+    assert "does not contain them" in (build / "README.md").read_text()
+
+
+def test_no_solution_and_no_hidden_test_in_the_text(build):
+    """Searched as text: no nbgrader region, no hidden test; and no computing line of any solution (an operator
+    or a numpy call, strings, comments and spaces aside) in the code of any file of the build."""
+    texts = dict(_text_files(build))
+    assert not [p for p, t in texts.items() if "BEGIN SOLUTION" in t or "BEGIN HIDDEN TESTS" in t]
+    hidden = [" ".join(line.split()) for _, _, _, text in _solution_cells() if text for line in text.splitlines()]
+    assert len(hidden) > 20
+    for line in hidden:
+        assert not [p for p, t in texts.items() if line in " ".join(t.split())], line
+    code = {p: code_only(t) for p, t in texts.items() if p.suffix == ".py"}
+    code.update({p: code_only("\n".join(c.source for c in nbformat.reads(t, as_version=4).cells
+                                          if c.cell_type == "code")) for p, t in texts.items() if p.suffix == ".ipynb"})
+    lines = solution_lines(REPO)
+    assert len(lines) > 50
+    leaks = sorted((line, str(p.relative_to(build))) for line in lines for p, t in code.items() if line in t)
+    assert not leaks, leaks
+
+
+def _bodies(tree) -> set[str]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+            if body:
+                found.add(ast.dump(ast.Module(body=body, type_ignores=[])))
+        elif isinstance(node, ast.Lambda):
+            found.add(ast.dump(node.body))
+    return found
+
+
+def test_no_graded_implementation_in_the_syntax_trees(build):
+    """No function or lambda of the build has the body of a solution's function or of a graded function of
+    the full package (each reference and each function named like an exercise)."""
+    built = set()
+    for path in build.rglob("*.py"):
+        built |= _bodies(ast.parse(path.read_text()))
+    graded = {}
+    for nb, gid, solution, _ in _solution_cells():
+        if solution:
+            for body in _bodies(ast.parse(solution)):
+                graded[body] = f"{nb.name} {gid}"
+    for key, fn in targets().items():
+        import inspect
+        import textwrap
+
+        for body in _bodies(ast.parse(textwrap.dedent(inspect.getsource(fn)))):
+            graded[body] = key
+    assert len(graded) > 50
+    leaks = sorted(where for body, where in graded.items() if body in built)
+    assert not leaks, leaks
+
+
+def test_every_graded_function_is_a_table_by_any_name(build):
+    """Imported from the build by module and name, each graded function's code is one call to the tables."""
+    keys = sorted(targets())
+    code = ("import importlib, inspect, json, sys\nsys.path.insert(0, sys.argv[1])\nout = {}\n"
+            "for key in json.loads(sys.argv[2]):\n"
+            "    module, name = key.rsplit('.', 1)\n"
+            "    fn = getattr(importlib.import_module(module), name, None)\n"
+            "    out[key] = None if fn is None else [inspect.getsource(fn), sorted(fn.__code__.co_names),\n"
+            "                                        inspect.getfile(fn)]\n"
+            "print(json.dumps(out))\n")
+    done = subprocess.run([sys.executable, "-c", code, str(build), json.dumps(keys)], capture_output=True,
+                          text=True, timeout=120, cwd=build.parent)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert len(found) == len(keys) >= 31
+    absent = [key for key, v in found.items() if v is None]  # helpers only mistakes used: gone altogether
+    assert all(".checks." in key for key in absent) and len(absent) < 10, absent
+    for key, (source, names, path) in ((k, v) for k, v in found.items() if v is not None):
+        assert path.startswith(str(build)), (key, path)
+        assert names == ["_published", "reference"], (key, names, source)
+
+
+def test_the_tables_hold_data_only(build):
+    allowed = ("numpy", "builtins", "copyreg", "collections", "_codecs", "backproplab.errors", "backproplab.layers",
+               "backproplab.activations", "backproplab.network", "backproplab.regularization")
+    seen = set()
+
+    class Only(pickle.Unpickler):
+        def find_class(self, module, name):
+            obj = super().find_class(module, name)
+            seen.add(f"{module}.{name}")
+            assert module.startswith(allowed), f"{module}.{name}"
+            assert isinstance(obj, type) or module.startswith(("numpy", "copyreg", "_codecs")), f"{module}.{name}"
+            return obj
+
+    tables = Only(io.BytesIO((build / "backproplab" / "_published_tables.pkl").read_bytes())).load()
+    assert set(tables) == {"reference", "mistake", "arrays"}
+    assert not any(s.endswith(("FunctionType", "CodeType", "eval", "exec")) for s in seen)
+
+
+def _messages(where: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "tests.publish.visible_checks", where], capture_output=True,
+                          text=True, timeout=600, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def test_the_visible_checks_say_the_same_in_the_build(build):
+    full = _messages("-")
+    learners = _messages(str(build))
+    assert learners["package"].startswith(str(build)) and not full["package"].startswith(str(build))
+    assert len(full["messages"]) > 300
+    assert learners["messages"] == full["messages"]
+    assert sum("Likely mistake" in m for m in learners["messages"].values()) > 150  # named mistakes
+    assert sum("match the reference" in m for m in learners["messages"].values()) > 30  # right answers pass
+
+
+def test_repo2docker_accepts_the_build(build):
+    """repo2docker's own detection, without Docker: the Dockerfile it would build (``--no-build --debug``)."""
+    r2d = Path(sys.executable).with_name("repo2docker")
+    done = subprocess.run([r2d, "--no-build", "--debug", str(build)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    dockerfile = done.stdout + done.stderr
+    assert 'env update -p ${NB_PYTHON_PREFIX} --file "binder/environment.yml"' in dockerfile
+    assert "./binder/postBuild" in dockerfile or "binder/postBuild" in dockerfile
+    assert "COPY --chown=0:0 src/ ${REPO_DIR}/" in dockerfile  # the whole build: the package, the notebooks
+
+
+def _answered(path: Path) -> nbformat.NotebookNode:
+    """The build's notebook with every answer cell holding the solution (as a learner who got it right)."""
+    nb = nbformat.read(path, as_version=4)
+    source = nbformat.read(REPO / "solutions" / path.parent.name / path.name, as_version=4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: strip_markers(c.source) for c in source.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell.source = answers[gid]
+    return nb
+
+
+def test_the_notebooks_run_in_a_kernel_on_the_build(build, monkeypatch):
+    """Every notebook of the build, answered, runs top to bottom in a real kernel that imports the build's
+    package; the only errors are the figures whose tables were too large (listed in the build), which say so."""
+    from nbclient import NotebookClient
+
+    skipped = set((build / "backproplab" / "_published_skipped.txt").read_text().split())
+    monkeypatch.setenv("PYTHONPATH", str(build))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    failures = {}
+    for path in sorted((build / "course").glob("*/*.ipynb")):
+        nb = _answered(path)
+        NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    failures[f"{path.name}:{cell.get('id')}"] = f"{output['ename']}: {output['evalue']}"
+        first = next(c for c in nb.cells if c.cell_type == "code")
+        assert not any(o.get("output_type") == "error" for o in first.outputs), path
+    unexpected = {k: v for k, v in failures.items() if k not in skipped or not v.startswith("NotPublished")}
+    assert not unexpected, unexpected
+    assert set(failures) <= skipped
+
+
+def test_a_notebook_written_in_the_build_is_graded(build, tmp_path):
+    name = "03_backward_pass"
+    root = make_course(tmp_path, [name])
+    right = _answered(build / "course" / name / f"{name}.ipynb")
+    wrong = _answered(build / "course" / name / f"{name}.ipynb")
+    for cell in wrong.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "ex-dense-backward":
+            cell.source = cell.source.replace("dW = X.T @ dZ", "dW = X.T @ dZ / X.shape[0]")
+            assert "/ X.shape[0]" in cell.source
+    export = write_zip(tmp_path / "export.zip", {f"ann/{name}.ipynb": dumps(right), f"ben/{name}.ipynb": dumps(wrong)})
+    out = tmp_path / "reports"
+    rc, text = run_grade(export, "--course", root, "--jobs", 2, "--out", out, "--no-release")
+    assert rc == 0, text
+    rows = {r["student_id"]: r for r in read_csv(out / "grades.csv")}
+    assert float(rows["ann"]["score"]) == float(rows["ann"]["max_score"]) > 0
+    exercises = {(r["student_id"], r["cell"]): float(r["score"]) for r in read_csv(out / "exercises.csv")}
+    assert exercises[("ben", "test-dense-backward")] == 0
+    assert float(rows["ben"]["score"]) < float(rows["ann"]["score"])
+
+
+def test_the_installed_wheel_is_the_build(build, tmp_path):
+    """The wheel pip builds from the build (what `pip install` puts in site-packages) holds the build's package
+    files and nothing else: everything checked above holds for it."""
+    import shutil
+    import zipfile
+
+    source = tmp_path / "source"  # pip writes build/ and *.egg-info into the folder it builds
+    shutil.copytree(build, source)
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(source)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (wheel,) = tmp_path.glob("backproplab-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        files = {n: zf.read(n) for n in zf.namelist() if n.startswith("backproplab/")}
+    built = {str(p.relative_to(build)): p.read_bytes() for p in (build / "backproplab").rglob("*")
+             if p.is_file() and (p.suffix in (".py", ".pkl"))}
+    assert files == built
