@@ -24,6 +24,18 @@ from backproplab.gradcheck import relative_error, verdict
 #: Relative error below which a learner's array counts as equal to the reference (seed 002: "excellent").
 DEFAULT_TOL = 1e-7
 
+#: The course's one policy on numerical approximations, said in every message that rejects one.
+APPROXIMATION_POLICY = ("An exercise that asks for an analytic gradient accepts only the exact formula, to "
+                        "rounding: a finite-difference estimate (numerical_gradient, numerical_vjp, centred "
+                        "differences) is for checking a gradient, never for computing the answer.")
+
+#: :func:`rounding_bounds`: relative size of the input perturbations, how many, and the safety factors.
+_PERTURBATION = 8 * np.finfo(np.float64).eps
+_N_PERTURBATIONS = 3
+_SPREAD_FACTOR = 64.0
+_FLOOR_ULPS = 256 * np.finfo(np.float64).eps
+_CAP = 1e-9
+
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 _NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
 
@@ -59,6 +71,10 @@ class Exercise:
     signature: how the learner calls the function, shown in messages, e.g. ``"dense_backward(dZ, cache)"``.
     shape_hint: what to tell a learner whose shapes do not fit (numpy's matmul or broadcast error, or a
         result of the wrong shape): the shapes of this exercise, e.g. ``"dX = dZ·Wᵀ is (m, n_in)"``.
+    exact: the exercise asks for an analytic result (a gradient by the chain rule). Every entry must then
+        agree with the reference to rounding, within a bound derived from the problem's conditioning
+        (:func:`rounding_bounds`), not to ``tol``: a finite-difference answer (right to about 1e-10) is
+        rejected and named (:data:`APPROXIMATION_POLICY`). ``tol`` still decides which mistakes match.
     """
 
     name: str
@@ -73,6 +89,7 @@ class Exercise:
     shape_hint: str = ""
     visible_trials: int = 3
     hidden_trials: int = 8
+    exact: bool = False
 
     def run(self, fn: Callable, args: tuple) -> Any:
         """Call ``fn`` on ``args`` the way this exercise does (through ``call`` when given)."""
@@ -268,7 +285,7 @@ def _dims(value, found: set[int] | None = None) -> set[int]:
 
 
 def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, tol: float,
-                   dims: set[int] = frozenset()) -> Finding:
+                   dims: set[int] = frozenset(), exact: bool = False) -> Finding:
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(exp)):
         bad = int(np.size(got) - np.count_nonzero(np.isfinite(got)))
         return Finding(f"`{name}` contains {bad} NaN or infinite value(s) where the answer is finite: "
@@ -279,7 +296,7 @@ def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, t
     dot = float(np.vdot(exp, exp))
     if dot > 0:
         c = float(np.vdot(got, exp)) / dot
-        if relative_error(got, c * exp) < 1e-9:
+        if relative_error(got, c * exp) < 1e-9 and abs(c - 1.0) > 1e-6:
             if m is not None and m > 1 and abs(c - m) < 1e-9 * m:
                 return Finding(f"`{name}` is exactly m = {m} times the right answer: the 1/m of the mean is "
                                 f"missing.", "missing_1_over_m", err)
@@ -298,6 +315,11 @@ def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, t
             if abs(c) > 1e-12 and exp.size > 1:  # any two single numbers are proportional: no finding
                 return Finding(f"`{name}` is the right answer times {c:.4g}: a constant factor is off.",
                                 "scale", err)
+    if err < 1e-5 and exact:
+        return Finding(f"`{name}` is close to the answer but not exact: relative error {err:.1e}, the accuracy of "
+                       f"a numerical approximation such as a finite difference. {APPROXIMATION_POLICY} If you did "
+                       f"not approximate, look for a small term in the wrong place (an ε outside its "
+                       f"parentheses).", "approximate", err)
     if err < 1e-5:
         return Finding(f"`{name}` is close to the answer but not exact: relative error {err:.1e}. That is the "
                        f"accuracy of an approximation (a finite difference, a clipped or rounded value); "
@@ -329,6 +351,69 @@ def _close(got: np.ndarray, exp: np.ndarray, tol: float, exact_nonfinite: bool =
         return False  # inf where -inf or NaN is expected
     finite = np.isfinite(exp)
     return bool(relative_error(got[finite], exp[finite]) <= tol)
+
+
+def _perturb(value, rng: np.random.Generator):
+    """``value`` with every float multiplied by ``1 + u``, ``|u| <= _PERTURBATION`` (zeros and signs kept, so an
+    input exactly at a kink stays there); integers, booleans and functions unchanged; a new object."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind != "f":
+            return value.copy()
+        return value * (1.0 + _PERTURBATION * rng.uniform(-1.0, 1.0, size=value.shape))
+    if isinstance(value, (float, np.floating)):
+        return type(value)(value * (1.0 + _PERTURBATION * rng.uniform(-1.0, 1.0)))
+    if isinstance(value, dict):
+        return {k: _perturb(v, rng) for k, v in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(_perturb(v, rng) for v in value))
+    if isinstance(value, (list, tuple)):
+        return type(value)(_perturb(v, rng) for v in value)
+    return value
+
+
+def _max_abs(a: np.ndarray) -> float:
+    finite = np.abs(a[np.isfinite(a)])
+    return float(finite.max()) if finite.size else 0.0
+
+
+def rounding_bounds(exercise: Exercise, args: tuple, expected) -> list[np.ndarray]:
+    """Per output, the absolute difference from the reference that rounding can explain, entry by entry.
+
+    The reference is evaluated again on inputs perturbed by a few ulps (:func:`_perturb`); how far its result
+    moves measures the problem's conditioning at these inputs (an entry that cancels, ``y·y + y`` at y ≈ −1,
+    moves a lot; a well-conditioned one by an ulp or two). A correct answer written in another order makes
+    errors of that size, so the bound is a multiple of that spread, capped at ``_CAP`` of the largest output
+    (an input at a kink must not excuse everything), plus a floor of a few hundred ulps of the output's
+    largest entry. A finite difference, off by about 1e-10, lies far outside.
+    """
+    n = len(exercise.outputs)
+    exps = [np.asarray(e, dtype=np.float64) for e in _as_outputs(expected, n)]
+    spread = [np.zeros(e.shape) for e in exps]
+    rng = np.random.default_rng(0x5EED)  # fixed: the kernel and the trusted grader derive the same bounds
+    for _ in range(_N_PERTURBATIONS):
+        try:
+            with np.errstate(all="ignore"):
+                moved = exercise.run(exercise.reference, _perturb(args, rng))
+            outs = [np.asarray(o, dtype=np.float64) for o in _as_outputs(moved, n)]
+        except Exception:  # noqa: BLE001  (a perturbed input the reference rejects tells nothing)
+            continue
+        for k, (o, e) in enumerate(zip(outs, exps, strict=True)):
+            if o.shape == e.shape:
+                d = np.abs(o - e)
+                spread[k] = np.maximum(spread[k], np.where(np.isfinite(d), d, 0.0))
+    scale = max((_max_abs(e) for e in exps), default=0.0)
+    return [np.minimum(_SPREAD_FACTOR * s, _CAP * scale) + _FLOOR_ULPS * _max_abs(e)
+            for e, s in zip(exps, spread, strict=True)]
+
+
+def _within(got: np.ndarray, exp: np.ndarray, bound: np.ndarray) -> bool:
+    """Like :func:`_close`, entry by entry: every finite difference within ``bound``."""
+    if got.shape != exp.shape or not np.array_equal(np.isfinite(got), np.isfinite(exp)):
+        return False
+    finite = np.isfinite(exp)
+    if not np.array_equal(got[~finite], exp[~finite], equal_nan=True):
+        return False
+    return bool(np.all(np.abs(got[finite] - exp[finite]) <= bound[finite]))
 
 
 def _precision_finding(gots, arrays, exps, names, tol) -> None:
@@ -366,8 +451,10 @@ def _order_finding(arrays, exps, names, tol) -> None:
                       f"the wrong order. Return them as ({', '.join(names)}).", "output_order")
 
 
-def _compare(exercise: Exercise, got_result, exp_result, args) -> float:
-    """Compare all outputs; return the worst relative error or raise a :class:`Finding`."""
+def _compare(exercise: Exercise, got_result, exp_result, args, bounds: list | None = None) -> float:
+    """Compare all outputs; return the worst relative error or raise a :class:`Finding`. With ``bounds``
+    (:func:`rounding_bounds`) an output is accepted when every entry is within its bound, else within
+    ``exercise.tol``."""
     names = exercise.outputs
     n = len(names)
     if n > 1:
@@ -387,7 +474,11 @@ def _compare(exercise: Exercise, got_result, exp_result, args) -> float:
     exps = [np.asarray(e, dtype=np.float64) for e in _as_outputs(exp_result, n)]
     arrays = [_to_float_array(g, nm) for g, nm in zip(gots, names, strict=True)]
     # Specific mistakes first: they name the error in the learner's terms.
-    mismatch = [i for i, (g, e) in enumerate(zip(arrays, exps, strict=True)) if not _close(g, e, exercise.tol)]
+    if bounds is None:
+        mismatch = [i for i, (g, e) in enumerate(zip(arrays, exps, strict=True)) if not _close(g, e, exercise.tol)]
+    else:
+        mismatch = [i for i, (g, e, b) in enumerate(zip(arrays, exps, bounds, strict=True))
+                    if not _within(g, e, b)]
     if not mismatch:
         return max((relative_error(g, e) for g, e in zip(arrays, exps, strict=True)), default=0.0)
     _precision_finding(gots, arrays, exps, names, exercise.tol)
@@ -408,7 +499,7 @@ def _compare(exercise: Exercise, got_result, exp_result, args) -> float:
     if g.shape != e.shape:
         raise _shape_finding(names[i], g, e, exercise.shape_hint)
     m = exercise.batch_size(args) if exercise.batch_size else None
-    raise _value_finding(names[i], g, e, m, exercise.tol, _dims(args))
+    raise _value_finding(names[i], g, e, m, exercise.tol, _dims(args), exercise.exact)
 
 
 def _learner_frame(exc: BaseException) -> str:
@@ -472,7 +563,8 @@ def _judge(exercise: Exercise, args: tuple, outcome: Outcome) -> float:
         raise outcome.error
     expected = exercise.run(exercise.reference, _copy(args))
     with np.errstate(all="ignore"):  # comparing huge or non-finite answers must not print numpy's warnings
-        err = _compare(exercise, outcome.result, expected, args)
+        bounds = rounding_bounds(exercise, args, expected) if exercise.exact else None
+        err = _compare(exercise, outcome.result, expected, args, bounds)
     if not _same(outcome.args_after, args):
         raise Finding(f"`{exercise.name}` returns the right values but modifies its input arrays in place "
                        f"(e.g. `x += ...` or `x[...] = ...` on an argument). Work on a copy: the caller still "

@@ -161,3 +161,60 @@ def test_single_numbers_are_not_called_a_scale_factor():
     assert r.mistake == "shape" and "float" in r.message, r.message
     r = run_check(one, lambda x: [None])
     assert r.mistake == "none", r.message
+
+
+# ------------------------------------------------------------- exact answers: bounds from conditioning
+def _graph_verdict(fn, x, y):
+    from backproplab.checking import Finding, _judge, call_learner
+    from backproplab.checks import REGISTRY
+
+    ex = REGISTRY["graph_backward"]
+    try:
+        _judge(ex, (x, y), call_learner(ex, fn, (x, y)))
+    except Finding as f:
+        return f.mistake
+    return "passed"
+
+
+def _graph_node_by_node(x, y):
+    a = x * y
+    b = a + x
+    dfdb = y * np.cos(b)
+    return dfdb * y + dfdb, dfdb * x + np.sin(b)
+
+
+def _graph_factored(x, y):
+    b = x * (1.0 + y)
+    return y * (1.0 + y) * np.cos(b), x * y * np.cos(b) + np.sin(b)
+
+
+@pytest.mark.parametrize("y", [-1 + 1e-9, -1 - 3e-13, -1 + 2e-6, -0.9999, 0.37])
+@pytest.mark.parametrize("x", [1.7, -0.3, 1e-3])
+def test_graph_backward_accepts_exact_answers_where_the_graph_cancels(x, y):
+    """At y ≈ −1, x·y + x and y·y + y cancel: the float64 graph is off by far more than 1e-12 relative, the
+    rearranged answer is exact; both are right to rounding of the problem and both pass."""
+    assert _graph_verdict(_graph_factored, x, y) == "passed"
+    assert _graph_verdict(_graph_node_by_node, x, y) == "passed"
+
+
+@pytest.mark.parametrize("y", [-1 + 1e-9, 0.37])
+def test_graph_backward_rejects_finite_differences_and_says_the_policy(y):
+    from backproplab.gradcheck import numerical_gradient
+
+    def fd(x, y):
+        f = lambda a, b: np.sin(a * b + a) * b  # noqa: E731
+        return (float(numerical_gradient(lambda t: f(t, y), x)), float(numerical_gradient(lambda t: f(x, t), y)))
+
+    assert _graph_verdict(fd, 0.8, y) in ("approximate", "finite_differences")
+
+
+def test_approximate_answer_to_an_exact_exercise_states_the_policy():
+    from backproplab.checking import APPROXIMATION_POLICY
+    from backproplab.checks import REGISTRY
+
+    def numeric(z):
+        return (np.tanh(z + 1e-6) - np.tanh(z - 1e-6)) / 2e-6
+
+    r = run_check(REGISTRY["tanh_derivative"], numeric)
+    assert not r.passed and r.mistake == "approximate" and APPROXIMATION_POLICY in r.message
+    assert "times 1" not in r.message

@@ -15,7 +15,6 @@ import numpy as np
 
 from backproplab.activations import relu, relu_derivative
 from backproplab.checking import Exercise, Finding, Mistake
-from backproplab.checks.chain_rule import EXACT_TOL
 from backproplab.gradcheck import numerical_gradient, relative_error
 from backproplab.layers import dense_backward
 from backproplab.losses import mse_loss
@@ -50,6 +49,7 @@ def _db_not_summed(dZ, cache):
 
 DENSE_BACKWARD = Exercise(
     name="dense_backward",
+    exact=True,
     signature="dense_backward(dZ, cache) -> (dX, dW, db)",
     reference=dense_backward,
     make_inputs=_dense_backward_inputs,
@@ -90,6 +90,7 @@ def _relu_backward_inputs(rng, hidden):
 
 RELU_BACKWARD = Exercise(
     name="relu_backward",
+    exact=True,
     signature="relu_backward(dA, Z) -> dZ",
     reference=_relu_backward_reference,
     make_inputs=_relu_backward_inputs,
@@ -199,13 +200,13 @@ def _two_layer_finite_differences(X, Y, params):
 
 TWO_LAYER_BACKWARD = Exercise(
     name="two_layer_backward",
+    exact=True,
     signature="two_layer_backward(X, Y, params) -> grads",
     reference=_two_layer_reference,
     make_inputs=_two_layer_inputs,
     call=_two_layer_call,
     outputs=_GRAD_KEYS,
     batch_size=lambda args: args[0].shape[0],
-    tol=EXACT_TOL,
     shape_hint="X is (m, n_in), W1 (n_in, n_h), W2 (n_h, n_out); every gradient has the shape of its parameter "
                "(dW1 like W1, db1 (1, n_h)): dW = A_prev.T @ dZ, dA_prev = dZ @ W.T.",
     mistakes=(

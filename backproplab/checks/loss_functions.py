@@ -62,6 +62,7 @@ def _mse_inputs(rng, hidden):
 
 MSE_GRAD = Exercise(
     name="mse_grad",
+    exact=True,
     signature="mse_grad(Y_hat, Y) -> dY_hat",
     reference=mse_grad,
     make_inputs=_mse_inputs,
@@ -92,6 +93,7 @@ def _bce_inputs(rng, hidden):
 
 BCE_GRAD = Exercise(
     name="bce_grad",
+    exact=True,
     signature="bce_grad(P, Y) -> dP",
     reference=bce_grad,
     make_inputs=_bce_inputs,
@@ -193,6 +195,7 @@ def _ce_inputs(rng, hidden):
 
 CROSS_ENTROPY_GRAD = Exercise(
     name="cross_entropy_grad",
+    exact=True,
     signature="cross_entropy_grad(P, Y) -> dP",
     reference=cross_entropy_grad,
     make_inputs=_ce_inputs,
@@ -240,6 +243,7 @@ def _sce_inputs(rng, hidden):
 
 SOFTMAX_CROSS_ENTROPY_GRAD = Exercise(
     name="softmax_cross_entropy_grad",
+    exact=True,
     signature="softmax_cross_entropy_grad(Z, Y) -> dZ",
     reference=softmax_cross_entropy_grad_reference,
     make_inputs=_sce_inputs,

@@ -165,6 +165,7 @@ def _in_order(wrong):
 
 MLP_BACKWARD = Exercise(
     name="mlp_backward",
+    exact=True,
     signature="mlp_backward(X, Y, params, lam=0.0) -> grads",
     reference=mlp_backward_reference,
     make_inputs=_mlp_inputs,
@@ -233,6 +234,7 @@ def _l2_inputs(rng, hidden):
 
 L2_GRAD = Exercise(
     name="l2_grad",
+    exact=True,
     signature="l2_grad(W, lam) -> dW",
     reference=l2_grad,
     make_inputs=_l2_inputs,
@@ -282,6 +284,7 @@ def _col_replace(i, value_fn):
 
 DENSE_BACKWARD_COL = Exercise(
     name="dense_backward_col",
+    exact=True,
     signature="dense_backward_col(dZ, cache) -> (dA_prev, dW, db)",
     reference=dense_backward_col_reference,
     make_inputs=_col_inputs,
@@ -485,6 +488,7 @@ def _dropout_backward_inputs(rng, hidden):
 
 DROPOUT_BACKWARD = Exercise(
     name="dropout_backward",
+    exact=True,
     signature="dropout_backward(dout, cache) -> dX",
     reference=dropout_backward,
     make_inputs=_dropout_backward_inputs,
