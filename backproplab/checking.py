@@ -75,6 +75,10 @@ class Exercise:
         agree with the reference to rounding, within a bound derived from the problem's conditioning
         (:func:`rounding_bounds`), not to ``tol``: a finite-difference answer (right to about 1e-10) is
         rejected and named (:data:`APPROXIMATION_POLICY`). ``tol`` still decides which mistakes match.
+    edge_cases: ``rng -> arguments`` of inputs every run covers, visible and graded, after the exercise's own
+        trials, so that a verdict never depends on whether the seed happened to draw them: a one-layer network,
+        a resumed optimizer state, a probability at the clipping value, an input of every rank the docstring
+        allows. Their values come from the trial's seed (the grading seed when hidden).
     """
 
     name: str
@@ -90,6 +94,7 @@ class Exercise:
     visible_trials: int = 3
     hidden_trials: int = 8
     exact: bool = False
+    edge_cases: tuple[Callable[[np.random.Generator], tuple], ...] = ()
 
     def run(self, fn: Callable, args: tuple) -> Any:
         """Call ``fn`` on ``args`` the way this exercise does (through ``call`` when given)."""
@@ -154,12 +159,39 @@ def visible_case(rng, name: str, n: int) -> int:
     return (int(rng.bit_generator.seed_seq.entropy) - zlib.crc32(name.encode())) % n
 
 
+def visible_shape(rng, shapes: Sequence[tuple[int, ...]]) -> tuple[int, ...]:
+    """One of ``shapes`` for a visible trial, a different one for each of ``len(shapes)`` consecutive visible
+    trials (their seeds are consecutive): code that hard-codes the printed shape fails a visible case."""
+    return tuple(shapes[int(rng.bit_generator.seed_seq.entropy) % len(shapes)])
+
+
 def _trial_seeds(exercise: Exercise, hidden: bool, seed: int | None) -> list[int]:
     base = zlib.crc32(exercise.name.encode())
     if not hidden:
-        return [base + i for i in range(exercise.visible_trials)]
+        return [base + i for i in range(exercise.visible_trials + len(exercise.edge_cases))]
     s = grading_seed() if seed is None else seed
-    return [(s * 1_000_003 + base + 7919 * i) & 0xFFFFFFFF for i in range(exercise.hidden_trials)]
+    n = exercise.hidden_trials + len(exercise.edge_cases)
+    return [(s * 1_000_003 + base + 7919 * i) & 0xFFFFFFFF for i in range(n)]
+
+
+def _to_rank(a: np.ndarray, rank: int) -> np.ndarray:
+    """The entries of ``a`` (special values included) and the same entries reversed, as an array of ``rank``
+    axes: rank 1 ``(2k,)``, rank 2 ``(2, k)``, rank 3 ``(2, 1, k)``, rank 4 ``(1, 2, 1, k)``."""
+    flat = np.ravel(a)
+    both = np.concatenate([flat, flat[::-1]])
+    shape = {1: (-1,), 2: (2, -1), 3: (2, 1, -1), 4: (1, 2, 1, -1)}[rank]
+    return both.reshape(shape)
+
+
+def of_ranks(make_inputs: Callable[[np.random.Generator, bool], tuple], *ranks: int):
+    """Edge cases for an element-wise exercise whose docstring allows any shape: a hidden draw of
+    ``make_inputs`` with every array argument rearranged to each of ``ranks`` (:func:`_to_rank`), so that code
+    written for one rank (a double loop, ``z[i, j]``, ``axis=1``) fails every graded run."""
+    def edge(rank):
+        def make(rng):
+            return tuple(_to_rank(a, rank) if isinstance(a, np.ndarray) else a for a in make_inputs(rng, True))
+        return make
+    return tuple(edge(r) for r in ranks)
 
 
 # ------------------------------------------------------------------------------------------ comparing
@@ -487,6 +519,9 @@ def _compare(exercise: Exercise, got_result, exp_result, args, bounds: list | No
             wrong = [np.asarray(w, dtype=np.float64) for w in _as_outputs(mistake.wrong(*_copy(args)), n)]
         except Exception:
             continue
+        if all(_close(w, e, exercise.tol) if bounds is None else _within(w, e, b)
+               for w, e, b in zip(wrong, exps, bounds or exps, strict=True)):
+            continue  # on these inputs the mistake gives the right answer: it cannot be what went wrong
         if all(_close(g, w, max(exercise.tol, 1e-9), exact_nonfinite=False)
                for g, w in zip(arrays, wrong, strict=True)):
             first = names[mismatch[0]]
@@ -573,8 +608,14 @@ def _judge(exercise: Exercise, args: tuple, outcome: Outcome) -> float:
 
 
 def trial_inputs(exercise: Exercise, hidden: bool, seed: int | None) -> list[tuple]:
-    """The arguments of every trial of a check (visible, or hidden drawn from ``seed``/:func:`grading_seed`)."""
-    return [exercise.make_inputs(np.random.default_rng(s), hidden) for s in _trial_seeds(exercise, hidden, seed)]
+    """The arguments of every trial of a check (visible, or hidden drawn from ``seed``/:func:`grading_seed`):
+    the exercise's own trials, then one per edge case (visible and hidden alike, so that an answer the graded
+    check rejects is never told "all cases match" by the learner's check)."""
+    seeds = _trial_seeds(exercise, hidden, seed)
+    n = len(seeds) - len(exercise.edge_cases)
+    trials = [exercise.make_inputs(np.random.default_rng(s), hidden) for s in seeds[:n]]
+    trials += [edge(np.random.default_rng(s)) for edge, s in zip(exercise.edge_cases, seeds[n:], strict=True)]
+    return trials
 
 
 def run_check(exercise: Exercise, fn: Any, *, graded: bool = False, hidden: bool = False,

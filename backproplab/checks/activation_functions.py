@@ -22,7 +22,7 @@ from backproplab.activations import (
     tanh,
     tanh_derivative,
 )
-from backproplab.checking import Exercise, Finding, Mistake
+from backproplab.checking import Exercise, Finding, Mistake, of_ranks, visible_shape
 from backproplab.gradcheck import relative_error
 
 __all__ = ["EXERCISES", "SOFTMAX_NAN_MISTAKES", "quiet", "softmax_logits", "strict_call", "warned"]
@@ -129,14 +129,14 @@ def warned(reference, message: str) -> Mistake:
 
 def _shape(rng, hidden, visible, low_m=1, low_n=1, high=7):
     if not hidden:
-        return visible
+        return visible_shape(rng, visible) if isinstance(visible[0], tuple) else visible
     return int(rng.integers(low_m, high)), int(rng.integers(low_n, high))
 
 
 # ------------------------------------------------------------------------------------ derivatives
 def _moderate_inputs(limit):
     def make(rng, hidden):
-        m, n = _shape(rng, hidden, (4, 3), low_n=2)
+        m, n = _shape(rng, hidden, ((4, 3), (2, 6), (5, 1)), low_n=2)
         return (rng.uniform(-limit, limit, size=(m, n)),)
 
     return make
@@ -148,6 +148,7 @@ SIGMOID_DERIVATIVE = Exercise(
     signature="sigmoid_derivative(z) -> dA_dZ",
     reference=sigmoid_derivative,
     make_inputs=_moderate_inputs(6.0),
+    edge_cases=of_ranks(_moderate_inputs(6.0), 1, 3),
     outputs=("sigmoid_derivative(z)",),
     mistakes=(
         Mistake("derivative_of_activation",
@@ -177,6 +178,7 @@ TANH_DERIVATIVE = Exercise(
     signature="tanh_derivative(z) -> dA_dZ",
     reference=tanh_derivative,
     make_inputs=_moderate_inputs(3.0),
+    edge_cases=of_ranks(_moderate_inputs(3.0), 1, 3),
     outputs=("tanh_derivative(z)",),
     mistakes=(
         Mistake("derivative_of_activation",
@@ -201,7 +203,7 @@ TANH_DERIVATIVE = Exercise(
 
 
 def _relu_inputs(rng, hidden):
-    m, n = _shape(rng, hidden, (4, 5), low_n=2)
+    m, n = _shape(rng, hidden, ((4, 5), (3, 2), (6, 7)), low_n=2)
     z = rng.standard_normal((m, n))
     z[rng.random((m, n)) < 0.25] = 0.0
     z.flat[int(rng.integers(z.size))] = 0.0  # at least one exact zero: the kink
@@ -214,6 +216,7 @@ RELU_DERIVATIVE = Exercise(
     signature="relu_derivative(z) -> dA_dZ",
     reference=relu_derivative,
     make_inputs=_relu_inputs,
+    edge_cases=of_ranks(_relu_inputs, 1, 3, 4),
     outputs=("relu_derivative(z)",),
     mistakes=(
         Mistake("relu_derivative_at_zero",
@@ -263,6 +266,7 @@ STABLE_SIGMOID = Exercise(
     signature="stable_sigmoid(z) -> A",
     reference=sigmoid,
     make_inputs=_sigmoid_inputs,
+    edge_cases=of_ranks(_sigmoid_inputs, 1, 3),
     outputs=("stable_sigmoid(z)",),
     call=strict_call(sigmoid),
     mistakes=(

@@ -15,7 +15,7 @@ import itertools
 
 import numpy as np
 
-from backproplab.checking import Exercise, Mistake
+from backproplab.checking import Exercise, Mistake, of_ranks
 from backproplab.gradcheck import numerical_gradient
 
 __all__ = ["CHAIN_RULE_DERIVATIVE", "COMPOSITIONS", "EXERCISES", "GRAPH_BACKWARD",
@@ -64,6 +64,7 @@ CHAIN_RULE_DERIVATIVE = Exercise(
     signature="chain_rule_derivative(f_prime, g, g_prime, x) -> df/dx",
     reference=_chain_rule_reference,
     make_inputs=_chain_rule_inputs,
+    edge_cases=of_ranks(_chain_rule_inputs, 2, 3),  # "element-wise": any shape, not only vectors
     outputs=("df/dx",),
     mistakes=(
         Mistake("outer_at_x",

@@ -101,13 +101,16 @@ def _random_params(rng, sizes):
     return params
 
 
-def _mlp_forward_inputs(rng, hidden):
+VISIBLE_MLP_FORWARD = (([3, 4, 4, 2], 5), ([2, 5, 1], 4), ([4, 3, 3, 3, 2], 3), ([3, 2], 4))
+
+
+def _mlp_forward_inputs(rng, hidden, n_layers=None):
     if hidden:
-        n_layers = int(rng.integers(1, 5))
+        n_layers = int(rng.integers(1, 5)) if n_layers is None else n_layers
         sizes = [int(k) for k in rng.integers(1, 7, size=n_layers + 1)]
         m = int(rng.integers(1, 7))
-    else:  # three depths, so that a loop written for one depth shows
-        sizes, m = (([3, 4, 4, 2], 5), ([2, 5, 1], 4), ([4, 3, 3, 3, 2], 3))[visible_case(rng, "mlp_forward", 3)]
+    else:  # four depths, one layer included, so that a loop written for one depth shows
+        sizes, m = VISIBLE_MLP_FORWARD[visible_case(rng, "mlp_forward", len(VISIBLE_MLP_FORWARD))]
     X = rng.standard_normal((m, sizes[0]))
     return X, _random_params(rng, sizes)
 
@@ -178,6 +181,8 @@ MLP_FORWARD = Exercise(
     signature="mlp_forward(X, params) -> (Y_hat, caches)",
     reference=mlp_forward,
     make_inputs=_mlp_forward_inputs,
+    visible_trials=len(VISIBLE_MLP_FORWARD),
+    edge_cases=(lambda rng: _mlp_forward_inputs(rng, True, n_layers=1),),  # the output layer is the first
     call=_mlp_forward_call,
     outputs=("Y_hat", "A_prev of every layer (from caches)", "Z of every layer (from caches)"),
     mistakes=(

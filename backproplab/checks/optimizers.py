@@ -128,15 +128,20 @@ SGD = Exercise(
 
 
 # ------------------------------------------------------------------------------------------- sgd_momentum
-VISIBLE_MOMENTUM = (("classic", 0.9, 0.1, False), ("ema", 0.8, 0.5, False), ("classic", 0.9, 0.05, True))
+#: ``(convention, β, lr, resume)``: lr ≠ 1 − β and lr ≠ 0.5 in every case, so that no two named mistakes give the
+#: same steps (with lr = 1 − β the classic slip w + lr·v IS the ema convention; with lr = 0.5 a forgotten lr is
+#: an exact factor 2); both conventions resume from a saved velocity.
+VISIBLE_MOMENTUM = (("classic", 0.9, 0.05, False), ("ema", 0.8, 0.3, False), ("classic", 0.85, 0.07, True),
+                    ("ema", 0.75, 0.2, True))
 
 
-def _momentum_inputs(rng, hidden):
+def _momentum_inputs(rng, hidden, convention=None, resume=None):
     if hidden:
-        convention = str(rng.choice(["classic", "ema"]))
-        beta, lr, resume = float(rng.uniform(0.5, 0.95)), float(rng.uniform(0.01, 0.5)), bool(rng.random() < 0.4)
+        convention = str(rng.choice(["classic", "ema"])) if convention is None else convention
+        beta, lr = float(rng.uniform(0.5, 0.95)), float(rng.uniform(0.01, 0.5))
+        resume = bool(rng.random() < 0.4) if resume is None else resume
     else:
-        convention, beta, lr, resume = VISIBLE_MOMENTUM[visible_case(rng, "sgd_momentum", 3)]
+        convention, beta, lr, resume = VISIBLE_MOMENTUM[visible_case(rng, "sgd_momentum", len(VISIBLE_MOMENTUM))]
     shape = _shape(rng, hidden)
     config = {"learning_rate": lr, "momentum": beta}
     if resume:
@@ -211,6 +216,9 @@ SGD_MOMENTUM = Exercise(
     signature="sgd_momentum(w, dw, config=None) -> (next_w, config)",
     reference=sgd_momentum,
     make_inputs=_momentum_inputs,
+    visible_trials=len(VISIBLE_MOMENTUM),
+    edge_cases=tuple((lambda rng, c=c: _momentum_inputs(rng, True, convention=c, resume=True))
+                     for c in CONVENTION_CODES),  # a saved velocity, in each convention
     outputs=OUTPUTS,
     call=run_steps,
     mistakes=(
@@ -248,10 +256,11 @@ SGD_MOMENTUM = Exercise(
 VISIBLE_RMSPROP = ((0.01, 0.99, 1e-8, False), (0.05, 0.9, 1e-4, False), (0.02, 0.95, 1e-3, True))
 
 
-def _rmsprop_inputs(rng, hidden):
+def _rmsprop_inputs(rng, hidden, resume=None):
     if hidden:
         lr, rho = float(rng.uniform(0.005, 0.1)), float(rng.uniform(0.8, 0.99))
-        eps, resume = float(10 ** rng.uniform(-4, -2)), bool(rng.random() < 0.4)
+        eps = float(10 ** rng.uniform(-4, -2))
+        resume = bool(rng.random() < 0.4) if resume is None else resume
     else:
         lr, rho, eps, resume = VISIBLE_RMSPROP[visible_case(rng, "rmsprop", 3)]
     shape = _shape(rng, hidden)
@@ -280,6 +289,7 @@ RMSPROP = Exercise(
     signature="rmsprop(w, dw, config=None) -> (next_w, config)",
     reference=rmsprop,
     make_inputs=_rmsprop_inputs,
+    edge_cases=(lambda rng: _rmsprop_inputs(rng, True, resume=True),),
     outputs=OUTPUTS,
     call=run_steps,
     mistakes=(
@@ -315,10 +325,11 @@ RMSPROP = Exercise(
 VISIBLE_ADAM = ((1e-3, 0.9, 0.999, 1e-8, False), (0.1, 0.8, 0.99, 1e-6, False), (0.01, 0.9, 0.999, 1e-8, True))
 
 
-def _adam_inputs(rng, hidden):
+def _adam_inputs(rng, hidden, resume=None):
     if hidden:
         lr, b1 = float(rng.uniform(1e-3, 0.1)), float(rng.uniform(0.5, 0.95))
-        b2, resume = float(rng.uniform(0.9, 0.999)), bool(rng.random() < 0.4)
+        b2 = float(rng.uniform(0.9, 0.999))
+        resume = bool(rng.random() < 0.4) if resume is None else resume
         eps = float(10 ** rng.uniform(-6, -3))  # large enough that where ε sits shows
     else:
         lr, b1, b2, eps, resume = VISIBLE_ADAM[visible_case(rng, "adam", 3)]
@@ -360,6 +371,7 @@ ADAM = Exercise(
     signature="adam(w, dw, config=None) -> (next_w, config)",
     reference=adam,
     make_inputs=_adam_inputs,
+    edge_cases=(lambda rng: _adam_inputs(rng, True, resume=True),),
     outputs=OUTPUTS,
     call=run_steps,
     mistakes=(

@@ -135,3 +135,147 @@ CORRECT = {
     "stable_softmax": [stable_softmax_strict],
     "graph_backward": [graph_backward_factored],
 }
+
+
+# ------------------------------------------------------------------------ seed-proof: edge cases
+def _softmax(Z):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def sce_clip_then_divide(Z, Y):
+    P = np.clip(_softmax(Z), 1e-12, 1.0)
+    dP = -Y / P / Z.shape[0]
+    return P * (dP - np.sum(dP * P, axis=1, keepdims=True))
+
+
+def sce_clip_both_sides(Z, Y):
+    eps = 1e-7
+    P = np.clip(_softmax(Z), eps, 1 - eps)
+    dP = -(Y / P) / len(Z)
+    return P * dP - P * np.sum(P * dP, axis=1, keepdims=True)
+
+
+def mlp_forward_first_layer_outside_loop(X, params):
+    """The first layer is computed before the loop, always with ReLU: wrong when it is also the output layer."""
+    L = sum(1 for k in params if k.startswith("W"))
+    Z = X @ params["W1"] + params["b1"]
+    caches = [((X, params["W1"], params["b1"]), Z)]
+    A = np.maximum(0, Z)
+    for l in range(2, L + 1):
+        W, b = params[f"W{l}"], params[f"b{l}"]
+        Z = A @ W + b
+        caches.append(((A, W, b), Z))
+        A = Z if l == L else np.maximum(0, Z)
+    return A, caches
+
+
+def mlp_backward_first_layer_always_relu(X, Y, params, lam=0.0):
+    """Backward pass that always gates layer 1 with ReLU′ (wrong when layer 1 is the linear output)."""
+    L = sum(1 for k in params if k.startswith("W"))
+    As, Zs = [X], []
+    for l in range(1, L + 1):
+        Z = As[-1] @ params[f"W{l}"] + params[f"b{l}"]
+        Zs.append(Z)
+        As.append(Z if l == L else np.maximum(0, Z))
+    m = X.shape[0]
+    dA = 2 * (As[-1] - Y) / m
+    grads = {}
+    for l in range(L, 0, -1):
+        dZ = dA if (l == L and l != 1) else dA * (Zs[l - 1] > 0)
+        grads[f"dW{l}"] = As[l - 1].T @ dZ + lam * params[f"W{l}"]
+        grads[f"db{l}"] = dZ.sum(axis=0, keepdims=True)
+        dA = dZ @ params[f"W{l}"].T
+    return grads
+
+
+def momentum_ema_under_own_key(w, dw, config=None):
+    """EMA velocity kept under config['ema_v']: right from scratch, a saved config['velocity'] is ignored."""
+    config = {} if config is None else config
+    lr, beta = config.get("learning_rate", 1e-2), config.get("momentum", 0.9)
+    if config.get("convention", "classic") == "classic":
+        v = beta * config.get("velocity", np.zeros_like(w)) - lr * dw
+        return w + v, {**config, "velocity": v}
+    v = beta * config.get("ema_v", np.zeros_like(w)) + (1 - beta) * dw
+    return w - lr * v, {**config, "ema_v": v, "velocity": v}
+
+
+MUTANTS.update({
+    "softmax_cross_entropy_grad": [("clipped_probabilities", sce_clip_then_divide),
+                                   ("clipped_probabilities", sce_clip_both_sides)],
+    "mlp_forward": [("relu_on_output", mlp_forward_first_layer_outside_loop)],
+})
+
+MUTANTS["mlp_backward"] = [("relu_on_output", mlp_backward_first_layer_always_relu)]
+MUTANTS["sgd_momentum"] = [("ignores_saved_velocity", momentum_ema_under_own_key)]
+
+
+def dropout_mask_one_row(X, keep_prob, rng):
+    mask = (rng.random((1, X.shape[1])) < keep_prob) / keep_prob
+    return X * mask, (mask, keep_prob)  # the (1, n) mask broadcasts
+
+
+def dropout_mask_one_per_example(X, keep_prob, rng):
+    mask = (rng.random((X.shape[0], 1)) < keep_prob) / keep_prob
+    return X * mask, (mask, keep_prob)
+
+
+def dropout_binomial(X, keep_prob, rng):
+    mask = rng.binomial(1, keep_prob, size=X.shape) / keep_prob
+    return X * mask, (mask, keep_prob)
+
+
+MUTANTS["dropout_forward"] = [("mask_shared_across_examples", dropout_mask_one_row),
+                              ("mask_shared_across_units", dropout_mask_one_per_example)]
+CORRECT["dropout_forward"] = [dropout_binomial]
+
+
+# ------------------------------------------------------------------ code written for one rank or shape
+def relu_derivative_double_loop(z):
+    out = np.zeros((z.shape[0], z.shape[1]))
+    for i in range(z.shape[0]):
+        for j in range(z.shape[1]):
+            out[i, j] = 1.0 if z[i, j] > 0 else 0.0
+    return out
+
+
+def stable_sigmoid_rows(z):
+    out = np.empty_like(z)
+    for i in range(z.shape[0]):
+        row = z[i, :]
+        e = np.exp(-np.abs(row))
+        out[i, :] = np.where(row >= 0, 1 / (1 + e), e / (1 + e))
+    return out
+
+
+def chain_rule_vector_only(f_prime, g, g_prime, x):
+    out = np.zeros(len(x))
+    for i in range(len(x)):
+        out[i] = f_prime(g(x[i])) * g_prime(x[i])
+    return out
+
+
+def mse_grad_hard_coded_shape(Y_hat, Y):
+    return 2.0 * (Y_hat - Y) / 5
+
+
+def relu_derivative_hard_coded_shape(z):
+    return (z > 0).astype(float).reshape(4, 5)
+
+
+def relu_derivative_any_rank(z):
+    return np.greater(z, 0).astype(np.float64)
+
+
+def chain_rule_any_rank(f_prime, g, g_prime, x):
+    u = g(x)
+    return np.multiply(f_prime(u), g_prime(x))
+
+
+MUTANTS["relu_derivative"] = [("exception", relu_derivative_double_loop),
+                              ("exception", relu_derivative_hard_coded_shape)]
+MUTANTS["stable_sigmoid"] += [("exception", stable_sigmoid_rows)]
+MUTANTS["chain_rule_derivative"] += [("exception", chain_rule_vector_only)]
+MUTANTS["mse_grad"] += [("scale", mse_grad_hard_coded_shape)]
+CORRECT["relu_derivative"] = [relu_derivative_any_rank]
+CORRECT["chain_rule_derivative"] = [chain_rule_any_rank]
