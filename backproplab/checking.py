@@ -14,11 +14,12 @@ import os
 import traceback
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from backproplab import diagnosis
 from backproplab.gradcheck import relative_error, verdict
 
 #: Relative error below which a learner's array counts as equal to the reference (seed 002: "excellent").
@@ -79,6 +80,8 @@ class Exercise:
         trials, so that a verdict never depends on whether the seed happened to draw them: a one-layer network,
         a resumed optimizer state, a probability at the clipping value, an input of every rank the docstring
         allows. Their values come from the trial's seed (the grading seed when hidden).
+    parts: the learner's names for the entries of a tuple argument, e.g. ``{"cache": ("X", "W", "b")}``, used
+        by the generic diagnosis (:mod:`backproplab.diagnosis`) to say "`b` is left out" in the learner's terms.
     """
 
     name: str
@@ -95,6 +98,7 @@ class Exercise:
     hidden_trials: int = 8
     exact: bool = False
     edge_cases: tuple[Callable[[np.random.Generator], tuple], ...] = ()
+    parts: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def run(self, fn: Callable, args: tuple) -> Any:
         """Call ``fn`` on ``args`` the way this exercise does (through ``call`` when given)."""
@@ -261,6 +265,9 @@ def _fmt_shape(shape) -> str:
 def _shape_finding(name: str, got: np.ndarray, exp: np.ndarray, hint: str = "") -> Finding:
     gs, es = _fmt_shape(got.shape), _fmt_shape(exp.shape)
     head = f"`{name}` has shape {gs} but should have shape {es}."
+    if got.size == 1 and exp.size == 1 and got.ndim < exp.ndim:
+        return Finding(f"{head} Return an array of that shape, not a bare number: keep the axes of the sum "
+                       f"(`keepdims=True`) rather than calling `float(...)` or `.item()`.", "shape")
     if got.size == 1 and exp.size == 1:
         return Finding(f"{head} Return the number itself (a float, e.g. `float(...)`), not an array holding "
                        f"it.", "shape")
@@ -297,9 +304,10 @@ _FACTORS = (
     (-1.0, "sign", "It is the right answer with the opposite sign: a sign error (a difference written the "
                    "wrong way round, e.g. y − ŷ for ŷ − y, or a missing minus)."),
     (2.0, "extra_factor_2", "It is exactly 2× the right answer: an extra factor 2."),
-    (0.5, "dropped_factor_2", "It is exactly half the right answer: a factor 2 is missing (such as the 2 of "
-                              "d/dx x² = 2x)."),
+    (0.5, "dropped_factor_2", "It is exactly half the right answer: a factor 2 is missing."),
 )
+#: Said after "a factor 2 is missing" only where the answer is a derivative (``Exercise.exact``).
+_SQUARE_HINT = " (such as the 2 of d/dx x² = 2x)"
 
 
 def _dims(value, found: set[int] | None = None) -> set[int]:
@@ -338,6 +346,8 @@ def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, t
                                 "double_1_over_m", err)
             for factor, key, text in _FACTORS:
                 if abs(c - factor) < 1e-9:
+                    if key == "dropped_factor_2" and exact:
+                        text = text[:-1] + _SQUARE_HINT + "."
                     return Finding(f"`{name}` is wrong. {text}", key, err)
             for k in sorted(dims - {m, 1}) if m is not None and m > 1 else ():
                 if abs(c - m / k) < 1e-9 * max(1.0, m / k):
@@ -448,6 +458,15 @@ def _within(got: np.ndarray, exp: np.ndarray, bound: np.ndarray) -> bool:
     return bool(np.all(np.abs(got[finite] - exp[finite]) <= bound[finite]))
 
 
+def _distance(arrays, wrong) -> float:
+    """How far the learner's outputs are from a mistake's (finite entries; NaN and inf matched by position)."""
+    worst = 0.0
+    for g, w in zip(arrays, wrong, strict=True):
+        finite = np.isfinite(g) & np.isfinite(w)
+        worst = max(worst, relative_error(g[finite], w[finite]) if finite.any() else 0.0)
+    return worst
+
+
 def _precision_finding(gots, arrays, exps, names, tol) -> None:
     """Raise when a wrong output was computed in float32 or float16 and is right to that precision."""
     for got, g, e, name in zip(gots, arrays, exps, names, strict=True):
@@ -514,6 +533,7 @@ def _compare(exercise: Exercise, got_result, exp_result, args, bounds: list | No
     if not mismatch:
         return max((relative_error(g, e) for g, e in zip(arrays, exps, strict=True)), default=0.0)
     _precision_finding(gots, arrays, exps, names, exercise.tol)
+    matched: list[Mistake] = []
     for mistake in exercise.mistakes:
         try:
             wrong = [np.asarray(w, dtype=np.float64) for w in _as_outputs(mistake.wrong(*_copy(args)), n)]
@@ -524,17 +544,47 @@ def _compare(exercise: Exercise, got_result, exp_result, args, bounds: list | No
             continue  # on these inputs the mistake gives the right answer: it cannot be what went wrong
         if all(_close(g, w, max(exercise.tol, 1e-9), exact_nonfinite=False)
                for g, w in zip(arrays, wrong, strict=True)):
-            first = names[mismatch[0]]
-            g, e = arrays[mismatch[0]], exps[mismatch[0]]
-            err = relative_error(g, e) if g.shape == e.shape and np.all(np.isfinite(g)) else None
-            raise Finding(f"`{first}` is wrong. Likely mistake: {mistake.message}", mistake.name, err)
+            matched.append((_distance(arrays, wrong), mistake))
+    if matched:  # the closest, unless another slip fits as closely: then both are said, neither is claimed
+        matched.sort(key=lambda pair: pair[0])
+        best = matched[0][0]
+        matched = [mk for d, mk in matched if d <= 10.0 * best + 1e-15]
+        first = names[mismatch[0]]
+        g, e = arrays[mismatch[0]], exps[mismatch[0]]
+        err = relative_error(g, e) if g.shape == e.shape and np.all(np.isfinite(g)) else None
+        kinds = list(dict.fromkeys(mk.name for mk in matched))
+        if len(kinds) == 1:
+            raise Finding(f"`{first}` is wrong. Likely mistake: {matched[0].message}", matched[0].name, err)
+        both = " Or: ".join(next(mk.message for mk in matched if mk.name == k) for k in kinds[:2])
+        raise Finding(f"`{first}` is wrong. On this case two different slips give exactly this answer: {both}",
+                      "ambiguous", err)
     _order_finding(arrays, exps, names, exercise.tol)
+    arg_names = diagnosis.argument_names(exercise.signature, len(args))
     i = mismatch[0]
     g, e = arrays[i], exps[i]
+    m = exercise.batch_size(args) if exercise.batch_size else None
+    generic = _value_finding(names[i], g, e, m, exercise.tol, _dims(args), exercise.exact) \
+        if g.shape == e.shape else None
+    if generic is None or generic.mistake in (None, "scale"):  # a named factor, 1/m or approximation first
+        named = diagnosis.transform_finding(lambda moved: _reference_outputs(exercise, moved), args, arg_names,
+                                            exercise.parts, names, arrays, exps)
+        if named is not None:
+            err = relative_error(g, e) if g.shape == e.shape and np.all(np.isfinite(g)) else None
+            raise Finding(f"{named[1]}", named[0], err)
     if g.shape != e.shape:
         raise _shape_finding(names[i], g, e, exercise.shape_hint)
-    m = exercise.batch_size(args) if exercise.batch_size else None
-    raise _value_finding(names[i], g, e, m, exercise.tol, _dims(args), exercise.exact)
+    if generic.mistake is None and generic.rel_error is not None and g.size > 1:
+        inputs = [(label, v) for label, _, v in diagnosis.leaves(args, arg_names, exercise.parts)]
+        wrong = np.abs(g - e) > exercise.tol * (np.abs(e) + np.abs(g)) + 1e-300
+        pattern = diagnosis.pattern_text(names[i], g, e, wrong, inputs)
+        if pattern:
+            generic = Finding(f"{generic.message} Pattern: {pattern}", None, generic.rel_error)
+    raise generic
+
+
+def _reference_outputs(exercise: Exercise, args: tuple) -> list[np.ndarray]:
+    result = exercise.run(exercise.reference, _copy(args))
+    return [np.asarray(o, dtype=np.float64) for o in _as_outputs(result, len(exercise.outputs))]
 
 
 def _learner_frame(exc: BaseException) -> str:
@@ -557,7 +607,7 @@ def _exception_finding(exercise: Exercise, exc: BaseException) -> Finding:
     text = str(exc).splitlines()[0] if str(exc) else ""
     where = _learner_frame(exc)
     hint = ""
-    if isinstance(exc, TypeError) and "bitwise_xor" in text:
+    if isinstance(exc, TypeError) and ("bitwise_xor" in text or "for ^:" in text):
         hint = " In Python `^` is the bitwise XOR: a power is written `**`, e.g. `t**2`."
     if isinstance(exc, ValueError) and ("matmul" in text or "aligned" in text or "broadcast" in text):
         hint = " Shapes do not fit: " + (exercise.shape_hint or "write the shape of every operand next to the "
@@ -655,6 +705,31 @@ def _display(result: CheckResult) -> None:
         display(result)
 
 
+#: Findings the learner-side search (:func:`diagnosis.reread_finding`) may improve on: nothing named, an error, a
+#: wrong shape or an unexplained factor (a sign, a factor 2 or a 1/m is already its own explanation).
+_UNSETTLED = frozenset({None, "exception", "shape", "scale", "overflow"})
+
+
+def _reread(exercise: Exercise, fn: Callable, args: tuple, finding: Finding) -> Finding:
+    """``finding``, or a better one when the learner's own code gives the right answer on re-ordered inputs."""
+    if finding.mistake not in _UNSETTLED:
+        return finding
+    try:
+        with np.errstate(all="ignore"):
+            exps = _reference_outputs(exercise, args)
+    except Exception:  # noqa: BLE001
+        return finding
+
+    def call(moved):
+        with np.errstate(all="ignore"):
+            result = exercise.run(fn, _copy(moved))
+        return [np.asarray(o, dtype=np.float64) for o in _as_outputs(result, len(exercise.outputs))]
+
+    names = diagnosis.argument_names(exercise.signature, len(args))
+    named = diagnosis.reread_finding(call, args, names, exercise.parts, exps, exercise.name)
+    return finding if named is None else Finding(named[1], named[0], finding.rel_error)
+
+
 def evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None,
              outcomes: Sequence[Outcome] | None = None) -> CheckResult:
     """The verdict of a check: call ``fn`` on every trial, or judge recorded ``outcomes`` of those calls."""
@@ -676,6 +751,8 @@ def evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None,
                                "missing")
             worst = max(worst, _judge(exercise, args, outcome))
         except Finding as f:
+            if outcomes is None:
+                f = _reread(exercise, fn, args, f)
             case = f"case {k + 1} of {len(trials)}" + (" (hidden, random shapes)" if hidden else "")
             return CheckResult(label, False, f"{label} — {case}: {f.message}", f.mistake, f.rel_error)
     kind = "hidden random cases" if hidden else "cases"

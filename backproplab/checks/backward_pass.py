@@ -24,9 +24,10 @@ __all__ = ["DENSE_BACKWARD", "EXERCISES", "RELATIVE_ERROR", "RELU_BACKWARD", "TW
 
 
 # ------------------------------------------------------------------------------------------ dense_backward
-def _dense_backward_inputs(rng, hidden):
+def _dense_backward_inputs(rng, hidden, n_out=None):
     if hidden:
-        m, n_in, n_out = (int(k) for k in rng.integers(1, 8, size=3))
+        m, n_in, k = (int(k) for k in rng.integers(1, 8, size=3))
+        n_out = k if n_out is None else n_out
     else:
         m, n_in, n_out = 4, 3, 2
     X = rng.standard_normal((m, n_in))
@@ -54,9 +55,12 @@ DENSE_BACKWARD = Exercise(
     reference=dense_backward,
     make_inputs=_dense_backward_inputs,
     outputs=("dX", "dW", "db"),
+    parts={"cache": ("X", "W", "b")},
     batch_size=lambda args: args[0].shape[0],
     shape_hint="with dZ (m, n_out), X (m, n_in) and W (n_in, n_out), dX = dZ @ W.T is (m, n_in) like X and "
-               "dW = X.T @ dZ is (n_in, n_out) like W: a missing .T gives exactly this error.",
+               "dW = X.T @ dZ is (n_in, n_out) like W: write each operand's shape under the formula (a missing "
+               ".T, or X and W taken from the cache in the wrong order, gives this error).",
+    edge_cases=(lambda rng: _dense_backward_inputs(rng, True, n_out=1),),  # one output unit: db is (1, 1)
     mistakes=(
         Mistake("seed002_double_1_over_m",
                 "dW and db divide by m again, but dZ already carries the 1/m of the mean loss (some tutorials "

@@ -15,6 +15,8 @@ two weight initializers.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from backproplab.activations import relu
@@ -84,6 +86,12 @@ DENSE_FORWARD = Exercise(
                 "this is the column convention Zᵀ = Wᵀ Xᵀ + bᵀ, shape (n_out, m). In the row convention each "
                 "example is a row: Z = X @ W + b has shape (m, n_out).",
                 _dense_wrong(lambda X, W, b: W.T @ X.T + b.T)),
+        *(Mistake("cache_order",
+                  f"the cache holds ({', '.join(order)}): the same arrays in another order. dense_backward unpacks "
+                  f"`X, W, b = cache`, so return Z, (X, W, b) in that order.",
+                  _dense_wrong(lambda X, W, b: X @ W + b,
+                               lambda X, W, b, Z, order=order: tuple({"X": X, "W": W, "b": b}[k] for k in order)))
+          for order in itertools.permutations("XWb") if order != ("X", "W", "b")),
         Mistake("cached_Z_not_X",
                 "the cache holds Z where it should hold the layer's input X. The backward pass needs X "
                 "(dW = Xᵀ·dZ): return (Z, (X, W, b)).",

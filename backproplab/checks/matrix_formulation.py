@@ -524,6 +524,7 @@ DROPOUT_BACKWARD = Exercise(
     reference=dropout_backward,
     make_inputs=_dropout_backward_inputs,
     outputs=("dX",),
+    parts={"cache": ("mask", "keep_prob")},
     mistakes=(
         Mistake("scaled_twice",
                 "dX is divided by keep_prob once more: the mask in the cache already holds the 1/keep_prob "

@@ -279,3 +279,119 @@ MUTANTS["chain_rule_derivative"] += [("exception", chain_rule_vector_only)]
 MUTANTS["mse_grad"] += [("scale", mse_grad_hard_coded_shape)]
 CORRECT["relu_derivative"] = [relu_derivative_any_rank]
 CORRECT["chain_rule_derivative"] = [chain_rule_any_rank]
+
+
+# ------------------------------------------------------------------------------ misleading messages
+def dense_backward_db_float(dZ, cache):
+    X, W, b = cache
+    return dZ @ W.T, X.T @ dZ, float(dZ.sum()) if dZ.shape[1] == 1 else dZ.sum(axis=0, keepdims=True)
+
+
+def dense_backward_cache_order(dZ, cache):
+    W, X, b = cache
+    return dZ @ W.T, X.T @ dZ, dZ.sum(axis=0, keepdims=True)
+
+
+def dense_forward_cache_order(X, W, b):
+    return X @ W + b, (W, X, b)
+
+
+def xavier_half_width(n_in, n_out, rng):
+    limit = np.sqrt(6.0 / (n_in + n_out)) / 2
+    return rng.uniform(-limit, limit, size=(n_in, n_out))
+
+
+def adam_xor_power(w, dw, config=None):
+    config = dict(config or {})
+    lr, b1, b2 = config.get("learning_rate", 1e-3), config.get("beta1", 0.9), config.get("beta2", 0.999)
+    eps = config.get("epsilon", 1e-8)
+    t = config.get("t", 0) + 1
+    m = b1 * config.get("m", np.zeros_like(w)) + (1 - b1) * dw
+    v = b2 * config.get("v", np.zeros_like(w)) + (1 - b2) * dw * dw
+    m_hat = m / (1 - b1 ^ t)
+    v_hat = v / (1 - b2 ^ t)
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), {**config, "m": m, "v": v, "t": t}
+
+
+MUTANTS["dense_backward"] += [("shape", dense_backward_db_float)]
+MUTANTS["dense_forward"] = [("cache_order", dense_forward_cache_order)]
+MUTANTS["xavier_uniform"] = [("dropped_factor_2", xavier_half_width)]
+MUTANTS["adam"] = [("exception", adam_xor_power)]
+
+#: Slips no hand-written list foresees, with the name the generic diagnosis must give (backproplab.diagnosis,
+#: and the engine's factors); tests/test_mutants.py and scripts/seed_sweep.py measure how many it names.
+GENERIC = {
+    "dense_backward": [("reads_order:cache", dense_backward_cache_order)],
+}
+
+
+# ---------------------------------------------------------- unforeseen slips (no hand-written Mistake)
+def dense_forward_minus_bias(X, W, b):
+    return X @ W - b, (X, W, b)
+
+
+def mse_grad_plus(Y_hat, Y):
+    return 2.0 * (Y_hat + Y) / Y_hat.shape[0]
+
+
+def mse_grad_only_prediction(Y_hat, Y):
+    return 2.0 * Y_hat / Y_hat.shape[0]
+
+
+def relu_backward_gate_on_dA(dA, Z):
+    return dA * (dA > 0)
+
+
+def dense_backward_dW_uses_W(dZ, cache):
+    X, W, b = cache
+    return dZ @ W.T, W.T @ dZ if False else X.T @ dZ, dZ.sum(axis=0, keepdims=True) - 0.0 * b
+
+
+def dense_backward_db_from_dX(dZ, cache):
+    X, W, b = cache
+    return dZ @ W.T, X.T @ dZ, -dZ.sum(axis=0, keepdims=True)
+
+
+def l2_grad_negative(W, lam):
+    return -lam * W
+
+
+def sgd_lr_squared(w, dw, config=None):
+    config = dict(config or {})
+    lr = config.get("learning_rate", 1e-2)
+    return w - lr * lr * dw, config
+
+
+def bce_grad_args_swapped(P, Y):
+    m = P.shape[0]
+    return (P - Y) / (Y * (1 - Y) + 0 * P) / m if False else -(P / Y - (1 - P) / (1 - Y)) / m
+
+
+def chain_rule_negated_x(f_prime, g, g_prime, x):
+    return f_prime(g(x)) * g_prime(x) * np.sign(x) ** 2 * -1
+
+
+def softmax_backward_dA_replaced(dA, A):
+    return A * (A - np.sum(A * A, axis=1, keepdims=True))
+
+
+def sigmoid_derivative_minus_one(z):
+    s = 1 / (1 + np.exp(-z))
+    return s * (s - 1)
+
+
+def cross_entropy_grad_divides_by_Y(P, Y):
+    return -P / np.where(Y == 0, 1.0, Y) / P.shape[0] * Y
+
+
+GENERIC["dense_forward"] = [("negated:b", dense_forward_minus_bias)]
+GENERIC["mse_grad"] = [("negated:Y", mse_grad_plus), ("left_out:Y", mse_grad_only_prediction)]
+GENERIC["relu_backward"] = [("used_for:dA->Z", relu_backward_gate_on_dA)]
+GENERIC["dense_backward"] += [("sign", dense_backward_db_from_dX)]
+GENERIC["l2_grad"] = [("sign", l2_grad_negative)]
+GENERIC["sgd"] = [("squared:config['learning_rate']", sgd_lr_squared)]
+GENERIC["bce_grad"] = [("swapped:P,Y", bce_grad_args_swapped)]
+GENERIC["chain_rule_derivative"] = [("sign", chain_rule_negated_x)]
+GENERIC["softmax_backward"] = [("used_for:A->dA", softmax_backward_dA_replaced)]
+GENERIC["sigmoid_derivative"] = [("sign", sigmoid_derivative_minus_one)]
+GENERIC["cross_entropy_grad"] = [(None, cross_entropy_grad_divides_by_Y)]  # nothing simple: described only
