@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from backproplab.checking import Exercise, Mistake, _trial_seeds, grading_seed, run_check
+from backproplab.checking import Exercise, Mistake, grading_seed, run_check
+from backproplab.checking.model import _trial_seeds
 
 
 def _ref(X, W):
@@ -165,13 +166,14 @@ def test_single_numbers_are_not_called_a_scale_factor():
 
 # ------------------------------------------------------------- exact answers: bounds from conditioning
 def _graph_verdict(fn, x, y):
-    from backproplab.checking import Finding, _judge, call_learner
+    from backproplab.checking import CheckFinding, call_learner
+    from backproplab.checking.run import _judge
     from backproplab.checks import REGISTRY
 
     ex = REGISTRY["graph_backward"]
     try:
         _judge(ex, (x, y), call_learner(ex, fn, (x, y)))
-    except Finding as f:
+    except CheckFinding as f:
         return f.mistake
     return "passed"
 

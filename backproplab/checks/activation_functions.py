@@ -22,7 +22,7 @@ from backproplab.activations import (
     tanh,
     tanh_derivative,
 )
-from backproplab.checking import Exercise, Finding, Mistake, of_ranks, visible_shape
+from backproplab.checking import CheckFinding, Exercise, Mistake, of_ranks, visible_shape
 from backproplab.gradcheck import relative_error
 
 __all__ = ["EXERCISES", "SOFTMAX_NAN_MISTAKES", "quiet", "softmax_logits", "strict_call", "warned"]
@@ -68,7 +68,7 @@ def strict_call(reference):
                 return _kept_strict(fn, args, relaxed)
         except FloatingPointError:
             if relaxed:
-                raise Finding(f"`{getattr(fn, '__name__', 'your function')}` switches numpy's warnings off "
+                raise CheckFinding(f"`{getattr(fn, '__name__', 'your function')}` switches numpy's warnings off "
                               f"({relaxed[0]}) and its formula does overflow: an overflow hidden is still an "
                               f"overflow. Write a formula whose np.exp never overflows instead.",
                               "warnings_silenced") from None

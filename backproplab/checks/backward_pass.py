@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from backproplab.activations import relu, relu_derivative
-from backproplab.checking import Exercise, Finding, Mistake
+from backproplab.checking import CheckFinding, Exercise, Mistake
 from backproplab.gradcheck import numerical_gradient, relative_error
 from backproplab.layers import dense_backward
 from backproplab.losses import mse_loss
@@ -166,7 +166,7 @@ def _two_layer_call(fn, args):
         missing = [k for k in _GRAD_KEYS if k not in grads]
         if missing:
             have = ", ".join(repr(k) for k in grads) or "no keys"
-            raise Finding(f"the dict returned has no key {missing[0]!r} (it has {have}): name the gradients "
+            raise CheckFinding(f"the dict returned has no key {missing[0]!r} (it has {have}): name the gradients "
                           f"'dW1', 'db1', 'dW2' and 'db2'.", "missing_key")
         return tuple(grads[k] for k in _GRAD_KEYS)
     return grads

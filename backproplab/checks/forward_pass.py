@@ -20,7 +20,7 @@ import itertools
 import numpy as np
 
 from backproplab.activations import relu
-from backproplab.checking import Exercise, Finding, Mistake, visible_case
+from backproplab.checking import CheckFinding, Exercise, Mistake, visible_case
 from backproplab.initializers import he_normal, xavier_uniform
 from backproplab.layers import dense_forward
 from backproplab.network import mlp_forward
@@ -47,18 +47,18 @@ def _dense_forward_call(fn, args):
     """``fn(X, W, b) -> (Z, (X, W, b))`` flattened to ``(Z, X, W, b)``; another structure is a finding."""
     result = fn(*args)
     if result is None:
-        raise Finding("`dense_forward` returned None: did you forget `return Z, cache`?", "none")
+        raise CheckFinding("`dense_forward` returned None: did you forget `return Z, cache`?", "none")
     if isinstance(result, np.ndarray):
-        raise Finding("`dense_forward` returned Z alone: return the cache too, `return Z, (X, W, b)`; the "
+        raise CheckFinding("`dense_forward` returned Z alone: return the cache too, `return Z, (X, W, b)`; the "
                       "backward pass needs X and W.", "structure")
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         got = f"{len(result)} values" if isinstance(result, (tuple, list)) else f"a {type(result).__name__}"
-        raise Finding(f"`dense_forward` returned {got}; it should return two, Z and the cache: "
+        raise CheckFinding(f"`dense_forward` returned {got}; it should return two, Z and the cache: "
                       f"`return Z, (X, W, b)` (the cache is one tuple).", "structure")
     Z, cache = result
     if not isinstance(cache, (tuple, list)) or len(cache) != 3:
         got = f"{len(cache)} values" if isinstance(cache, (tuple, list)) else f"a {type(cache).__name__}"
-        raise Finding(f"the cache `dense_forward` returned holds {got}; it should be the tuple (X, W, b).",
+        raise CheckFinding(f"the cache `dense_forward` returned holds {got}; it should be the tuple (X, W, b).",
                       "structure")
     return (Z, *cache)
 
@@ -153,20 +153,20 @@ def _mlp_forward_call(fn, args):
     n_layers = sum(1 for k in args[1] if k.startswith("W"))
     if not isinstance(caches, (tuple, list)) or len(caches) != n_layers:
         got = f"{len(caches)} entries" if isinstance(caches, (tuple, list)) else f"a {type(caches).__name__}"
-        raise Finding(f"`caches` holds {got} for a network of {n_layers} layer(s): append one cache per layer, "
+        raise CheckFinding(f"`caches` holds {got} for a network of {n_layers} layer(s): append one cache per layer, "
                       f"the output layer included.", "caches_structure")
     parts = [layer_parts(entry) for entry in caches]
     m = np.shape(args[0])[0]
     for l, (a, z) in enumerate(parts, start=1):
         if a is None or z is None:
-            raise Finding(f"the cache of layer {l} is not ((A_prev, W, b), Z): append `(cache, Z)` with the "
+            raise CheckFinding(f"the cache of layer {l} is not ((A_prev, W, b), Z): append `(cache, Z)` with the "
                           f"cache that dense_forward returned and Z before the activation.", "caches_structure")
         n_in, n_out = np.shape(args[1][f"W{l}"])
         for what, value, shape in (("A_prev", a, (m, n_in)), ("Z", z, (m, n_out))):
             if np.shape(value) != shape:
                 source = "X" if l == 1 else f"A_{l - 1}, the previous layer's activation"
                 expected = source if what == "A_prev" else f"Z_{l} = A_prev @ W{l} + b{l}"
-                raise Finding(f"the cache of layer {l} holds {what} of shape {np.shape(value)}; it should be "
+                raise CheckFinding(f"the cache of layer {l} holds {what} of shape {np.shape(value)}; it should be "
                               f"{expected}, shape {shape}.", "caches_structure")
     return Y_hat, _flat(a for a, _ in parts), _flat(z for _, z in parts)
 
@@ -226,7 +226,7 @@ def _init_call(fn, args):
     except (TypeError, ValueError):
         return W  # not numbers: the comparison says so
     if not same:
-        raise Finding("two calls with generators seeded alike gave different weights: draw them from the `rng` "
+        raise CheckFinding("two calls with generators seeded alike gave different weights: draw them from the `rng` "
                       "argument (rng.normal, rng.uniform), not from np.random, so that a seed always gives the "
                       "same network.", "rng_not_used")
     return W

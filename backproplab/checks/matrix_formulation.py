@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from backproplab.activations import relu
-from backproplab.checking import Exercise, Finding, Mistake, visible_case
+from backproplab.checking import CheckFinding, Exercise, Mistake, visible_case
 from backproplab.checks.backward_pass import at_kink
 from backproplab.layers import dense_backward
 from backproplab.losses import mse_grad
@@ -46,9 +46,9 @@ def _grads_in_order(fn, args):
     X, Y, params, lam = args
     grads = fn(X, Y, params, lam)
     if grads is None:
-        raise Finding("`mlp_backward` returned None: did you forget `return grads`?", "none")
+        raise CheckFinding("`mlp_backward` returned None: did you forget `return grads`?", "none")
     if not isinstance(grads, dict):
-        raise Finding(f"`mlp_backward` returned a {type(grads).__name__}; it should return a dict "
+        raise CheckFinding(f"`mlp_backward` returned a {type(grads).__name__}; it should return a dict "
                       f"{{'dW1': ..., 'db1': ..., ...}}.", "structure")
     L = _n_layers(params)
     out = []
@@ -59,7 +59,7 @@ def _grads_in_order(fn, args):
                 continue
             if key not in grads:
                 have = ", ".join(repr(k) for k in grads) or "no keys"
-                raise Finding(f"the dict returned has no key {key!r} (it has {have}): name the gradient of W{l} "
+                raise CheckFinding(f"the dict returned has no key {key!r} (it has {have}): name the gradient of W{l} "
                               f"'dW{l}' and that of b{l} 'db{l}', for every layer l = 1..{L}.", "missing_key")
             out.append(grads[key])
     return tuple(out)
@@ -339,7 +339,7 @@ def _pair(result, what):
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         got = "None" if result is None else (f"{len(result)} values" if isinstance(result, (tuple, list))
                                              else f"a {type(result).__name__}")
-        raise Finding(f"`dropout_forward` should return two values, {what}; it returned {got}.",
+        raise CheckFinding(f"`dropout_forward` should return two values, {what}; it returned {got}.",
                       "none" if result is None else "structure")
     return result
 
@@ -348,7 +348,7 @@ def _as_float(value, name):
     try:
         return np.array(value, dtype=np.float64, copy=True)
     except (TypeError, ValueError):
-        raise Finding(f"`{name}` should be a numpy array of numbers, got a {type(value).__name__}.",
+        raise CheckFinding(f"`{name}` should be a numpy array of numbers, got a {type(value).__name__}.",
                       "type") from None
 
 
@@ -386,7 +386,7 @@ def _dropout_stats(fn, args):
     out, cache = _pair(fn(X, p, np.random.default_rng(seed)), "(out, cache)")
     out = _as_float(out, "out")
     if out.shape != X0.shape:
-        raise Finding(f"`out` has shape {out.shape} but should have the shape of X, {X0.shape}.", "shape")
+        raise CheckFinding(f"`out` has shape {out.shape} but should have the shape of X, {X0.shape}.", "shape")
     with np.errstate(all="ignore"):
         ratio = out / X0  # X has no zeros: |X| >= 0.5
     kept = ratio != 0.0

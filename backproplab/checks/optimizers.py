@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backproplab.checking import Exercise, Finding, Mistake, visible_case
+from backproplab.checking import CheckFinding, Exercise, Mistake, visible_case
 from backproplab.optimizers import adam, rmsprop, sgd, sgd_momentum
 
 STEPS = 4
@@ -48,17 +48,17 @@ def run_steps(fn, args):
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             got = "None" if result is None else (f"{len(result)} values" if isinstance(result, (tuple, list))
                                                  else f"a {type(result).__name__}")
-            raise Finding(f"at step {k + 1}, `{name}` returned {got}; it should return two values, "
+            raise CheckFinding(f"at step {k + 1}, `{name}` returned {got}; it should return two values, "
                           f"(next_w, config).", "none" if result is None else "structure")
         next_w, config = result
         if not isinstance(config, dict):
-            raise Finding(f"at step {k + 1}, the second value `{name}` returned is a {type(config).__name__}; it "
+            raise CheckFinding(f"at step {k + 1}, the second value `{name}` returned is a {type(config).__name__}; it "
                           f"should be the config dict, holding the hyper-parameters and the updated state, so "
                           f"that the next call can continue from it.", "config_not_returned")
         try:
             ws.append(np.array(next_w, dtype=np.float64, copy=True))
         except (TypeError, ValueError):
-            raise Finding(f"at step {k + 1}, next_w is a {type(next_w).__name__}, not an array of numbers.",
+            raise CheckFinding(f"at step {k + 1}, next_w is a {type(next_w).__name__}, not an array of numbers.",
                           "type") from None
         w = next_w
     return tuple(after - before for before, after in zip(ws, ws[1:], strict=False))
