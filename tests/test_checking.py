@@ -220,3 +220,31 @@ def test_approximate_answer_to_an_exact_exercise_states_the_policy():
     r = run_check(REGISTRY["tanh_derivative"], numeric)
     assert not r.passed and r.mistake == "approximate" and APPROXIMATION_POLICY in r.message
     assert "times 1" not in r.message
+
+
+# ------------------------------------------------------------------------------ the generic diagnosis
+def test_two_explanations_of_one_answer_name_neither():
+    """−x·y is x·y with x negated AND with y negated: the search must not pick one."""
+    from backproplab.checking import diagnosis
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
+    run = lambda args: [args[0] * args[1]]  # noqa: E731
+    assert diagnosis.transform_finding(run, (x, y), ["x", "y"], {}, ("out",), [-x * y], [x * y]) is None
+    named = diagnosis.transform_finding(run, (x, y), ["x", "y"], {}, ("out",), [x * x], [x * y])
+    assert named is not None and named[0] == "used_for:x->y"
+
+
+def test_the_pattern_says_where_the_error_is_and_what_it_is_proportional_to():
+    from backproplab.checking import diagnosis
+
+    exp = np.arange(12.0).reshape(4, 3)
+    b = np.array([[1.0, -2.0, 0.5]])
+    got = exp + b
+    text = diagnosis.pattern_text("Z", got, exp, np.ones_like(exp, dtype=bool), [("b", b)])
+    assert "same in every row" in text and "1 × `b`" in text
+    got = exp.copy()
+    got[2] += 5.0
+    text = diagnosis.pattern_text("Z", got, exp, got != exp, [("b", b)])
+    assert "only row(s) [2]" in text and "× `b`" not in text
+

@@ -220,14 +220,25 @@ def pattern_text(name: str, got: np.ndarray, exp: np.ndarray, wrong: np.ndarray,
         else:
             bits.append(f"the wrong entries of `{name}` lie in rows {_list(rows)} and columns {_list(cols)}")
     diff = got - exp
-    if np.all(np.isfinite(diff)) and np.any(diff != 0):
-        for label, value in inputs:
-            value = np.asarray(value, dtype=np.float64)
-            if value.shape == diff.shape and np.any(value != 0):
-                c = float(np.vdot(diff, value) / np.vdot(value, value))
-                if abs(c) > 1e-12 and _rel(diff, c * value) < MATCH_TOL:
-                    bits.append(f"the error is exactly {c:.4g} × `{label}`")
-                    break
+    if not (np.all(np.isfinite(diff)) and np.any(diff != 0)):
+        return ("; ".join(bits) + ".") if bits else ""
+    if diff.ndim == 2 and diff.shape[0] > 1 and np.allclose(diff, diff[:1], rtol=MATCH_TOL, atol=0.0):
+        bits.append("the error is the same in every row (one value per column, like a bias's)")
+    elif diff.ndim == 2 and diff.shape[1] > 1 and np.allclose(diff, diff[:, :1], rtol=MATCH_TOL, atol=0.0):
+        bits.append("the error is the same in every column (one value per row, per example)")
+    for label, value in inputs:
+        value = np.asarray(value, dtype=np.float64)
+        if value.ndim == 0:  # any constant error is "c × a number": that would say nothing
+            continue
+        try:
+            value = np.broadcast_to(value, diff.shape)
+        except ValueError:
+            continue
+        if np.any(value != 0):
+            c = float(np.vdot(diff, value) / np.vdot(value, value))
+            if abs(c) > 1e-12 and _rel(diff, c * value) < MATCH_TOL:
+                bits.append(f"the error is exactly {c:.4g} × `{label}`")
+                break
     return ("; ".join(bits) + ".") if bits else ""
 
 

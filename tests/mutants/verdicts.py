@@ -395,3 +395,73 @@ GENERIC["chain_rule_derivative"] = [("sign", chain_rule_negated_x)]
 GENERIC["softmax_backward"] = [("used_for:A->dA", softmax_backward_dA_replaced)]
 GENERIC["sigmoid_derivative"] = [("sign", sigmoid_derivative_minus_one)]
 GENERIC["cross_entropy_grad"] = [(None, cross_entropy_grad_divides_by_Y)]  # nothing simple: described only
+
+
+def relu_backward_gate_reversed(dA, Z):
+    return dA * (Z < 0)
+
+
+def relu_derivative_reversed(z):
+    return (z < 0).astype(float)
+
+
+def l2_grad_lam_squared(W, lam):
+    return lam ** 2 * W
+
+
+def momentum_lr_squared(w, dw, config=None):
+    config = dict(config or {})
+    lr, beta = config.get("learning_rate", 1e-2), config.get("momentum", 0.9)
+    v = config.get("velocity", np.zeros_like(w))
+    if config.get("convention", "classic") == "classic":
+        v = beta * v - lr * lr * dw
+        return w + v, {**config, "velocity": v}
+    v = beta * v + (1 - beta) * dw
+    return w - lr * lr * v, {**config, "velocity": v}
+
+
+def rmsprop_decay_squared(w, dw, config=None):
+    config = dict(config or {})
+    rho = config.get("decay_rate", 0.99) ** 2
+    cache = rho * config.get("cache", np.zeros_like(w)) + (1 - rho) * dw * dw
+    return w - config.get("learning_rate", 1e-2) * dw / (np.sqrt(cache) + config.get("epsilon", 1e-8)), \
+        {**config, "cache": cache}
+
+
+def cross_entropy_grad_no_mean(P, Y):
+    return -Y / P
+
+
+def cross_entropy_grad_ratio_inverted(P, Y):
+    return -P / Y / P.shape[0]
+
+
+def stable_softmax_of_minus_Z(Z):
+    E = np.exp(-Z - np.max(-Z, axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def sce_grad_plus_Y(Z, Y):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return (E / E.sum(axis=1, keepdims=True) + Y) / Z.shape[0]
+
+
+def dense_forward_double_bias(X, W, b):
+    return X @ W + 2 * b, (X, W, b)
+
+
+def tanh_derivative_plus(z):
+    return 1 + np.tanh(z) ** 2
+
+
+GENERIC["relu_backward"] += [("negated:Z", relu_backward_gate_reversed)]
+GENERIC["relu_derivative"] = [("negated:z", relu_derivative_reversed)]
+GENERIC["l2_grad"] += [("squared:lam", l2_grad_lam_squared)]
+GENERIC["sgd_momentum"] = [("squared:config['learning_rate']", momentum_lr_squared)]
+GENERIC["rmsprop"] = [("squared:config['decay_rate']", rmsprop_decay_squared)]
+GENERIC["cross_entropy_grad"] += [("missing_1_over_m", cross_entropy_grad_no_mean),
+                                  ("swapped:P,Y", cross_entropy_grad_ratio_inverted)]
+GENERIC["stable_softmax"] = [("negated:Z", stable_softmax_of_minus_Z)]
+GENERIC["softmax_cross_entropy_grad"] = [("negated:Y", sce_grad_plus_Y)]
+GENERIC["dense_forward"] += [(None, dense_forward_double_bias)]
+GENERIC["tanh_derivative"] = [(None, tanh_derivative_plus)]
