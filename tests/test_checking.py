@@ -248,3 +248,18 @@ def test_the_pattern_says_where_the_error_is_and_what_it_is_proportional_to():
     text = diagnosis.pattern_text("Z", got, exp, got != exp, [("b", b)])
     assert "only row(s) [2]" in text and "× `b`" not in text
 
+
+
+@pytest.mark.parametrize("name", ["sgd", "sgd_momentum", "rmsprop", "adam"])
+def test_visible_hyper_parameters_keep_named_mistakes_apart(name):
+    """lr = 1 − β makes the classic momentum slip the other convention, lr = 0.5 makes a forgotten lr a factor
+    2, lr² = 0.01 makes a squared lr the hard-coded default: no visible case may use such values."""
+    from backproplab.checking import trial_inputs
+    from backproplab.checks import REGISTRY
+
+    for args in trial_inputs(REGISTRY[name], hidden=False, seed=None):
+        config = args[2]
+        lr = config["learning_rate"]
+        betas = [config[k] for k in ("momentum", "decay_rate", "beta1", "beta2") if k in config]
+        assert lr != 0.5 and abs(lr * lr - 0.01) > 1e-12
+        assert all(abs(lr - (1 - beta)) > 1e-9 for beta in betas), (name, config)

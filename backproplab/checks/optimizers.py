@@ -254,7 +254,8 @@ SGD_MOMENTUM = Exercise(
 
 
 # ------------------------------------------------------------------------------------------------ rmsprop
-VISIBLE_RMSPROP = ((0.01, 0.99, 1e-8, False), (0.05, 0.9, 1e-4, False), (0.02, 0.95, 1e-3, True))
+#: lr ≠ 1 − ρ in every visible case: a learner who writes lr where (1 − ρ) belongs must fail each of them.
+VISIBLE_RMSPROP = ((0.03, 0.99, 1e-8, False), (0.05, 0.9, 1e-4, False), (0.02, 0.95, 1e-3, True))
 
 
 def _rmsprop_inputs(rng, hidden, resume=None):
@@ -323,7 +324,8 @@ RMSPROP = Exercise(
 
 
 # --------------------------------------------------------------------------------------------------- adam
-VISIBLE_ADAM = ((1e-3, 0.9, 0.999, 1e-8, False), (0.1, 0.8, 0.99, 1e-6, False), (0.01, 0.9, 0.999, 1e-8, True))
+#: lr ≠ 1 − β₁, 1 − β₂ and 0.5 in every visible case (no two slips give the same steps).
+VISIBLE_ADAM = ((2e-3, 0.9, 0.999, 1e-8, False), (0.08, 0.8, 0.99, 1e-6, False), (0.01, 0.85, 0.995, 1e-8, True))
 
 
 def _adam_inputs(rng, hidden, resume=None):
