@@ -15,6 +15,7 @@ _PERTURBATION = 8 * np.finfo(np.float64).eps
 _N_PERTURBATIONS = 3
 _SPREAD_FACTOR = 64.0
 _FLOOR_ULPS = 256 * np.finfo(np.float64).eps
+_INPUT_ULPS = 16 * np.finfo(np.float64).eps
 _CAP = 1e-9
 
 
@@ -137,7 +138,8 @@ def rounding_bounds(exercise: Exercise, args: tuple, expected) -> list[np.ndarra
     moves a lot; a well-conditioned one by an ulp or two). A correct answer written in another order makes
     errors of that size, so the bound is a multiple of that spread, capped at ``_CAP`` of the largest output
     (an input at a kink must not excuse everything), plus a floor of a few hundred ulps of the output's
-    largest entry. A finite difference, off by about 1e-10, lies far outside.
+    largest entry, or more when the inputs are large (:func:`_input_scale`). A finite difference, off by about
+    1e-10, lies far outside.
     """
     n = len(exercise.outputs)
     exps = [np.asarray(e, dtype=np.float64) for e in _as_outputs(expected, n)]
@@ -155,8 +157,23 @@ def rounding_bounds(exercise: Exercise, args: tuple, expected) -> list[np.ndarra
                 d = np.abs(o - e)
                 spread[k] = np.maximum(spread[k], np.where(np.isfinite(d), d, 0.0))
     scale = max((_max_abs(e) for e in exps), default=0.0)
-    return [np.minimum(_SPREAD_FACTOR * s, _CAP * scale) + _FLOOR_ULPS * _max_abs(e)
+    floor = max(_FLOOR_ULPS, _INPUT_ULPS * _input_scale(args))
+    return [np.minimum(_SPREAD_FACTOR * s, _CAP * scale) + floor * _max_abs(e)
             for e, s in zip(exps, spread, strict=True)]
+
+
+def _input_scale(value) -> float:
+    """The largest magnitude among the float inputs. A correct algorithm's intermediates (a log-sum-exp of logits
+    near 3000) carry rounding errors of about ε times it, which input perturbations do not always reveal."""
+    if isinstance(value, np.ndarray):
+        return _max_abs(value.astype(np.float64)) if value.dtype.kind == "f" else 0.0
+    if isinstance(value, (float, np.floating)):
+        return abs(float(value)) if np.isfinite(value) else 0.0
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return max((_input_scale(v) for v in value), default=0.0)
+    return 0.0
 
 
 def _within(got: np.ndarray, exp: np.ndarray, bound: np.ndarray) -> bool:

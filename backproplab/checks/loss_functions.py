@@ -248,21 +248,22 @@ def _sce_inputs(rng, hidden):
 
 
 def _sce_clip_edge(rng):
-    """Every graded run: rows whose true class has a probability of exactly 0 (underflowed), about 10^-k near
-    every usual clipping value, and 1 (the others underflow), so that clipping P shows whatever its ε."""
+    """Every run: rows whose true class has a probability of about 1e-26, 10^-k near every usual clipping
+    value, and 1, so that clipping P shows whatever its ε (down to about 1e-13: below that a clip is as small as
+    a correct answer's rounding)."""
     K = int(rng.integers(3, 6))
     rows, classes = [], []
-    for logp in (-2000.0, -40.0, -30.0, -25.0, -20.0, -16.0, 0.0):
+    for logp in (-60.0, -40.0, -30.0, -25.0, -20.0, -16.0, 0.0):
         z = rng.normal(0.0, 1.0, size=K)
         true = int(rng.integers(K))
         others = np.arange(K) != true
         z[true] = 0.0
         if logp == 0.0:
-            z[others] -= 1000.0  # P = 1 for the true class, 0 elsewhere
+            z[others] -= 60.0  # P = 1 to the last bit for the true class, about 1e-26 elsewhere
         else:
             z[others] = rng.normal(0.0, 0.1, size=K - 1) - np.log(K - 1)  # the others share probability ~1
             z[true] = logp
-        rows.append(z + rng.uniform(-800.0, 800.0))
+        rows.append(z)  # logits of moderate size: rounding cannot hide a clip of 1e-12 (it could near ±3000)
         classes.append(true)
     return np.array(rows), np.eye(K)[classes]
 

@@ -465,3 +465,86 @@ GENERIC["stable_softmax"] = [("negated:Z", stable_softmax_of_minus_Z)]
 GENERIC["softmax_cross_entropy_grad"] = [("negated:Y", sce_grad_plus_Y)]
 GENERIC["dense_forward"] += [(None, dense_forward_double_bias)]
 GENERIC["tanh_derivative"] = [(None, tanh_derivative_plus)]
+
+
+# ------------------------------------- correct alternatives written another way (rounding must not reject)
+def sigmoid_derivative_exp_form(z):
+    e = np.exp(-np.abs(z))
+    return e / (1.0 + e) ** 2  # symmetric in z: σ'(z) = σ'(−z)
+
+
+def tanh_derivative_cosh(z):
+    return 1.0 / np.cosh(z) ** 2
+
+
+def softmax_backward_jacobian(dA, A):
+    J = np.einsum("mi,ij->mij", A, np.eye(A.shape[1])) - np.einsum("mi,mj->mij", A, A)
+    return np.einsum("mij,mj->mi", J, dA)
+
+
+def dense_backward_loops(dZ, cache):
+    X, W, b = cache
+    m, n_in = X.shape
+    n_out = W.shape[1]
+    dX, dW, db = np.zeros((m, n_in)), np.zeros((n_in, n_out)), np.zeros((1, n_out))
+    for i in range(m):
+        for k in range(n_out):
+            dX[i] += dZ[i, k] * W[:, k]
+            dW[:, k] += X[i] * dZ[i, k]
+            db[0, k] += dZ[i, k]
+    return dX, dW, db
+
+
+def mse_grad_mean_then_scale(Y_hat, Y):
+    return (Y_hat - Y) * (2.0 / len(Y_hat))
+
+
+def bce_grad_one_fraction(P, Y):
+    return (P - Y) / (P * (1.0 - P)) / P.shape[0]
+
+
+def cross_entropy_grad_product(P, Y):
+    return -(1.0 / P.shape[0]) * Y * (1.0 / P)
+
+
+def sce_grad_logsumexp(Z, Y):
+    shift = Z.max(axis=1, keepdims=True)
+    lse = shift + np.log(np.exp(Z - shift).sum(axis=1, keepdims=True))
+    return (np.exp(Z - lse) - Y) / Z.shape[0]
+
+
+def relu_backward_where(dA, Z):
+    return np.where(Z > 0, dA, 0.0)
+
+
+def two_layer_backward_by_hand(X, Y, params):
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    Z1 = X @ W1 + b1
+    A1 = np.maximum(Z1, 0.0)
+    Y_hat = A1 @ W2 + b2
+    dY = (Y_hat - Y) * (2.0 / X.shape[0])
+    dZ1 = (dY @ W2.T) * (Z1 > 0)
+    return {"dW1": X.T @ dZ1, "db1": dZ1.sum(axis=0, keepdims=True),
+            "dW2": A1.T @ dY, "db2": dY.sum(axis=0, keepdims=True)}
+
+
+def chain_rule_steps(f_prime, g, g_prime, x):
+    u = g(x)
+    outer = f_prime(u)
+    inner = g_prime(x)
+    return inner * outer
+
+
+CORRECT.update({
+    "sigmoid_derivative": [sigmoid_derivative_exp_form],
+    "tanh_derivative": [tanh_derivative_cosh],
+    "softmax_backward": [softmax_backward_jacobian],
+    "dense_backward": [dense_backward_loops],
+    "mse_grad": [mse_grad_mean_then_scale],
+    "bce_grad": [bce_grad_one_fraction],
+    "cross_entropy_grad": [cross_entropy_grad_product],
+    "softmax_cross_entropy_grad": [sce_grad_logsumexp],
+    "relu_backward": [relu_backward_where],
+    "two_layer_backward": [two_layer_backward_by_hand],
+})
+CORRECT["chain_rule_derivative"] += [chain_rule_steps]
