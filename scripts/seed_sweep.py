@@ -76,22 +76,17 @@ def _latency(ex, fn, label: str, sweep: Sweep) -> None:
 def sweep(seeds: int = 500, latency: bool = True) -> Sweep:
     mutants, correct, generic = load_variants()
     result = Sweep(seeds)
-    for ex, _, fn in mutants + generic:
-        label = f"{ex}: mutant {getattr(fn, '__name__', fn)}"
-        rate = _rate(ex, fn, seeds, want_pass=False)
-        result.rejected.append(rate)
-        if rate < 1.0:
-            result.failures.append(f"{label} rejected on {100 * rate:.1f} % of seeds")
-        if latency:
-            _latency(ex, fn, label, result)
-    for ex, _, fn in correct:
-        label = f"{ex}: correct {getattr(fn, '__name__', fn)}"
-        rate = _rate(ex, fn, seeds, want_pass=True)
-        result.accepted.append(rate)
-        if rate < 1.0:
-            result.failures.append(f"{label} accepted on {100 * rate:.1f} % of seeds")
-        if latency:
-            _latency(ex, fn, label, result)
+    for variants, want_pass, kind, rates in ((mutants + generic, False, "mutant", result.rejected),
+                                             (correct, True, "correct", result.accepted)):
+        for ex, _, fn in variants:
+            label = f"{ex}: {kind} {getattr(fn, '__name__', fn)}"
+            rate = _rate(ex, fn, seeds, want_pass)
+            rates.append(rate)
+            if rate < 1.0:
+                verb = "accepted" if want_pass else "rejected"
+                result.failures.append(f"{label} {verb} on {100 * rate:.1f} % of seeds")
+            if latency:
+                _latency(ex, fn, label, result)
     for ex, expected, fn in generic:
         named = run_check(REGISTRY[ex], fn).mistake
         names = {named} | {evaluate(REGISTRY[ex], fn, hidden=True, seed=s).mistake for s in range(min(seeds, 20))}
