@@ -3,7 +3,8 @@
 Beside an exercise's hand-written :class:`~backproplab.checking.Mistake` s, a wrong answer is compared with
 
 - the reference evaluated on *transformed inputs* (:func:`transform_finding`): one input negated, left out (set
-  to 0: a bias or a term forgotten), transposed, or used in the place of another input of the same shape;
+  to 0: a bias or a term forgotten), inverted (a ``*`` written ``/``), squared, transposed, or used in the
+  place of another input of the same shape;
   and one output holding the value of another output's formula;
 - the learner's own function called on *re-ordered inputs* (:func:`reread_finding`, learner checks only): the
   parts of a tuple argument (a cache) permuted, two arguments swapped. When that gives the right answer, the
@@ -88,6 +89,11 @@ def _transforms(args: tuple, names: list[str], parts: dict) -> Iterator[tuple[st
             yield (f"left_out:{label}", f"the right formula without the term in `{label}` (as if `{label}` were "
                                         f"0): a bias or a term is left out",
                    replaced(args, path, value * 0.0))
+        if np.all(value != 0) and np.any(np.abs(value) != 1):
+            yield (f"inverted:{label}", f"the right formula with `{label}` replaced by 1/`{label}`: a "
+                                        f"multiplication by `{label}` written as a division (or the other way "
+                                        f"round)",
+                   replaced(args, path, 1.0 / value))
         if isinstance(value, float) and value not in (0.0, 1.0, -1.0):
             yield (f"squared:{label}", f"the right formula with `{label}` applied twice (`{label}`² where "
                                        f"`{label}` belongs)",

@@ -394,7 +394,7 @@ GENERIC["bce_grad"] = [("swapped:P,Y", bce_grad_args_swapped)]
 GENERIC["chain_rule_derivative"] = [("sign", chain_rule_negated_x)]
 GENERIC["softmax_backward"] = [("used_for:A->dA", softmax_backward_dA_replaced)]
 GENERIC["sigmoid_derivative"] = [("sign", sigmoid_derivative_minus_one)]
-GENERIC["cross_entropy_grad"] = [(None, cross_entropy_grad_divides_by_Y)]  # nothing simple: described only
+GENERIC["cross_entropy_grad"] = [("inverted:P", cross_entropy_grad_divides_by_Y)]  # −P·Y/m: P where 1/P belongs
 
 
 def relu_backward_gate_reversed(dA, Z):
