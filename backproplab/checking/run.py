@@ -140,8 +140,10 @@ def _reread(exercise: Exercise, fn: Callable, args: tuple, finding: CheckFinding
     except Exception:  # noqa: BLE001
         return finding
 
+    guard = _active_guard()
+
     def call(moved):
-        with np.errstate(all="ignore"):
+        with (guard(exercise) if guard is not None else nullcontext()), np.errstate(all="ignore"):
             result = exercise.run(fn, _copy(moved))
         return [np.asarray(o, dtype=np.float64) for o in _as_outputs(result, len(exercise.outputs))]
 
