@@ -73,15 +73,17 @@ def _latency(ex, fn, label: str, sweep: Sweep) -> None:
     sweep.latencies.append((1000 * statistics.median(times), label))
 
 
-def sweep(seeds: int = 500, latency: bool = True) -> Sweep:
+def sweep(seeds: int = 500, latency: bool = True, progress: bool = False) -> Sweep:
     mutants, correct, generic = load_variants()
     result = Sweep(seeds)
-    for variants, want_pass, kind, rates in ((mutants + generic, False, "mutant", result.rejected),
-                                             (correct, True, "correct", result.accepted)):
+    for variants, want_pass, kind, rates in ((correct, True, "correct", result.accepted),
+                                             (mutants + generic, False, "mutant", result.rejected)):
         for ex, _, fn in variants:
             label = f"{ex}: {kind} {getattr(fn, '__name__', fn)}"
             rate = _rate(ex, fn, seeds, want_pass)
             rates.append(rate)
+            if progress:
+                print(f"{100 * rate:5.1f} % {'accepted' if want_pass else 'rejected'}  {label}", flush=True)
             if rate < 1.0:
                 verb = "accepted" if want_pass else "rejected"
                 result.failures.append(f"{label} {verb} on {100 * rate:.1f} % of seeds")
@@ -102,9 +104,10 @@ def sweep(seeds: int = 500, latency: bool = True) -> Sweep:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=500)
+    parser.add_argument("--progress", action="store_true", help="print every variant's rate as it is measured")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    r = sweep(args.seeds)
+    r = sweep(args.seeds, progress=args.progress)
     for line in r.failures + r.generic_wrong:
         print(line)
     share = r.generic_named / r.generic_nameable if r.generic_nameable else 1.0
