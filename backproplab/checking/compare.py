@@ -28,10 +28,11 @@ from backproplab.checking.values import (
 from backproplab.gradcheck import relative_error
 
 
-def _compare(exercise: Exercise, got_result, exp_result, args, bounds: list | None = None) -> float:
+def _compare(exercise: Exercise, got_result, exp_result, args, bounds: list | None = None,
+             explain: bool = True) -> float:
     """Compare all outputs; return the worst relative error or raise a :class:`CheckFinding`. With ``bounds``
     (:func:`rounding_bounds`) an output is accepted when every entry is within its bound, else within
-    ``exercise.tol``."""
+    ``exercise.tol``. ``explain=False`` raises a bare finding for a wrong answer (the same verdict, no name)."""
     names = exercise.outputs
     _check_structure(exercise, got_result, exp_result)
     gots = _as_outputs(got_result, len(names))
@@ -44,6 +45,8 @@ def _compare(exercise: Exercise, got_result, exp_result, args, bounds: list | No
                     if not _within(g, e, b)]
     if not mismatch:
         return max((relative_error(g, e) for g, e in zip(arrays, exps, strict=True)), default=0.0)
+    if not explain:
+        raise CheckFinding(f"`{names[mismatch[0]]}` differs from the reference.")
     _precision_finding(gots, arrays, exps, names, exercise.tol)
     _mistake_finding(exercise, args, arrays, exps, bounds, mismatch[0])  # specific mistakes first
     _order_finding(arrays, exps, names, exercise.tol)

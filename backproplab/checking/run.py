@@ -75,13 +75,13 @@ def call_learner(exercise: Exercise, fn: Callable, args: tuple,
     return CheckOutcome(got, learner_args)
 
 
-def _judge(exercise: Exercise, args: tuple, outcome: CheckOutcome) -> float:
+def _judge(exercise: Exercise, args: tuple, outcome: CheckOutcome, explain: bool = True) -> float:
     if outcome.error is not None:
         raise outcome.error
     expected = exercise.run(exercise.reference, _copy(args))
     with np.errstate(all="ignore"):  # comparing huge or non-finite answers must not print numpy's warnings
         bounds = rounding_bounds(exercise, args, expected) if exercise.exact else None
-        err = _compare(exercise, outcome.result, expected, args, bounds)
+        err = _compare(exercise, outcome.result, expected, args, bounds, explain)
     if not _same(outcome.args_after, args):
         raise CheckFinding(f"`{exercise.name}` returns the right values but modifies its input arrays in place "
                            f"(e.g. `x += ...` or `x[...] = ...` on an argument). Work on a copy: the caller still "
@@ -153,8 +153,10 @@ def _reread(exercise: Exercise, fn: Callable, args: tuple, finding: CheckFinding
 
 
 def evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None,
-             outcomes: Sequence[CheckOutcome] | None = None) -> CheckResult:
-    """The verdict of a check: call ``fn`` on every trial, or judge recorded ``outcomes`` of those calls."""
+             outcomes: Sequence[CheckOutcome] | None = None, explain: bool = True) -> CheckResult:
+    """The verdict of a check: call ``fn`` on every trial, or judge recorded ``outcomes`` of those calls.
+
+    ``explain=False`` gives the same verdict without searching for the mistake's name (the seed sweep)."""
     label = exercise.name
     if outcomes is None and (fn is None or not callable(fn)):
         what = "None" if fn is None else f"a {type(fn).__name__}"
@@ -171,9 +173,9 @@ def evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None,
             else:
                 raise CheckFinding("no result was recorded for this case (the check did not run to the end).",
                                "missing")
-            worst = max(worst, _judge(exercise, args, outcome))
+            worst = max(worst, _judge(exercise, args, outcome, explain))
         except CheckFinding as f:
-            if outcomes is None:
+            if outcomes is None and explain:
                 f = _reread(exercise, fn, args, f)
             case = f"case {k + 1} of {len(trials)}" + (" (hidden, random shapes)" if hidden else "")
             return CheckResult(label, False, f"{label} — {case}: {f.message}", f.mistake, f.rel_error)
