@@ -75,8 +75,10 @@ def _latency(ex, fn, label: str, sweep: Sweep) -> None:
     sweep.latencies.append((1000 * statistics.median(times), label))
 
 
-def sweep(seeds: int = 500, latency: bool = True, progress: bool = False, only: str | None = None) -> Sweep:
-    mutants, correct, generic = load_variants()
+def sweep(seeds: int = 500, latency: bool = True, progress: bool = False, only: str | None = None,
+          exercises: set[str] | None = None) -> Sweep:
+    mutants, correct, generic = (
+        [v for v in variants if exercises is None or v[0] in exercises] for variants in load_variants())
     if only == "mutants":
         correct = []
     elif only == "correct":
@@ -112,9 +114,11 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=500)
     parser.add_argument("--progress", action="store_true", help="print every variant's rate as it is measured")
     parser.add_argument("--only", choices=("mutants", "correct"), help="measure one side only")
+    parser.add_argument("--exercise", action="append", help="only this exercise (repeatable)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    r = sweep(args.seeds, progress=args.progress, only=args.only)
+    r = sweep(args.seeds, progress=args.progress, only=args.only,
+              exercises=set(args.exercise) if args.exercise else None)
     for line in r.failures + r.generic_wrong:
         print(line)
     share = r.generic_named / r.generic_nameable if r.generic_nameable else 1.0

@@ -25,7 +25,7 @@ from backproplab.initializers import he_normal, xavier_uniform
 from backproplab.layers import dense_forward
 from backproplab.network import mlp_forward
 
-__all__ = ["DENSE_FORWARD", "EXERCISES", "HE_NORMAL", "MLP_FORWARD", "XAVIER_UNIFORM", "layer_parts"]
+__all__ = ["DENSE_FORWARD", "EXERCISES", "HE_NORMAL", "MLP_FORWARD", "XAVIER_UNIFORM", "below_zero", "layer_parts"]
 
 
 def _sizes(rng, hidden, visible):
@@ -123,6 +123,17 @@ def _mlp_forward_inputs(rng, hidden, n_layers=None):
     return X, _random_params(rng, sizes)
 
 
+def below_zero(X, *rest):
+    """``(X, ..., params, ...)`` with the first layer's first unit below 0 on every example (its bias lowered): in a
+    one-layer network that unit is an output, and a ReLU applied to it (the first layer computed as a hidden
+    one) shows on every seed, not only when a random Z happens to be negative."""
+    params = next(a for a in rest if isinstance(a, dict))
+    Z = X @ params["W1"] + params["b1"]
+    params["b1"] = params["b1"].copy()
+    params["b1"][0, 0] -= float(Z[:, 0].max()) + 1.0
+    return (X, *rest)
+
+
 def layer_parts(entry):
     """``(A_prev, Z)`` of one layer's cache: ``((A_prev, W, b), Z)`` (the course's layout), the package's
     ``LayerCache`` ``((A_prev, W, b), (name, Z, A))`` or a flat ``(A_prev, W, b, Z)``; ``(None, None)`` if none."""
@@ -190,7 +201,7 @@ MLP_FORWARD = Exercise(
     reference=mlp_forward,
     make_inputs=_mlp_forward_inputs,
     visible_trials=len(VISIBLE_MLP_FORWARD),
-    edge_cases=(lambda rng: _mlp_forward_inputs(rng, True, n_layers=1),),  # the output layer is the first
+    edge_cases=(lambda rng: below_zero(*_mlp_forward_inputs(rng, True, n_layers=1)),),  # output layer = first
     call=_mlp_forward_call,
     outputs=("Y_hat", "A_prev of every layer (from caches)", "Z of every layer (from caches)"),
     mistakes=(

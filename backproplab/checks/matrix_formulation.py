@@ -17,6 +17,7 @@ import numpy as np
 from backproplab.activations import relu
 from backproplab.checking import CheckFinding, Exercise, Mistake, visible_case
 from backproplab.checks.backward_pass import at_kink
+from backproplab.checks.forward_pass import below_zero
 from backproplab.layers import dense_backward
 from backproplab.losses import mse_grad
 from backproplab.network import mlp_backward as _net_backward
@@ -172,7 +173,7 @@ MLP_BACKWARD = Exercise(
     visible_trials=len(VISIBLE_MLP),  # the last: one layer, the linear output
     # every graded run: a one-layer network (its only layer is the linear output), and a deep one with L2,
     # several examples and a unit at ReLU's kink
-    edge_cases=(lambda rng: _mlp_inputs(rng, True, L=1),
+    edge_cases=(lambda rng: below_zero(*_mlp_inputs(rng, True, L=1)),
                 lambda rng: _mlp_inputs(rng, True, L=MAX_LAYERS, m=5, lam=float(rng.uniform(0.05, 0.5)))),
     outputs=GRAD_NAMES,
     call=_grads_in_order,
