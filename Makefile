@@ -39,6 +39,7 @@ release: $(STAMP)
 ## Benchmarks (ratios measured side by side in one run; never part of `make test`).
 bench: $(STAMP)
 	$(BIN)/python -m scripts.check_latency
+	$(BIN)/python -m scripts.seed_sweep
 	$(BIN)/python -m scripts.bench_notebooks
 	$(BIN)/python -m scripts.bench
 

@@ -13,152 +13,29 @@ Record files: ``<directory>/<exercise>.<visible|hidden>.<n>.json``, one per grad
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import math
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from backproplab.checking import CheckFinding, CheckOutcome, CheckResult, Exercise, evaluate
+from backproplab.records import MAX_ELEMENTS, Opaque, decode, encode, record
 
-from backproplab.checking import CheckResult, Exercise, Finding, Outcome, evaluate
-
-#: Largest number of array elements recorded per value; a bigger result is recorded as too large.
-MAX_ELEMENTS = 1_000_000
-_MAX_DEPTH = 8
+__all__ = ["MAX_ELEMENTS", "Opaque", "decode", "encode", "judge", "load_records", "record"]
 
 
-class Opaque:
-    """A learner value that is not plain numeric data; only its type name crosses the boundary."""
-
-    def __init__(self, type_name: str):
-        self.type_name = type_name
-
-    def __repr__(self):
-        return f"<{self.type_name}>"
-
-
-def encode(value: Any, depth: int = 0) -> Any:
-    """A learner's value as plain JSON data: a float64 array as ``{"shape": [...], "f64": "<base64>"}`` (its
-    little-endian bytes, NaN and infinities included), numbers as ``{"scalar"}``, containers as lists."""
-    if depth > _MAX_DEPTH:
-        return {"opaque": "deeply nested value"}
-    if value is None or type(value) is bool:
-        return value
-    if isinstance(value, str):
-        return {"str": str.__str__(value)[:10_000]}
-    if type(value) in (int, float) or isinstance(value, np.number):
-        return {"scalar": _float(value)} if not isinstance(value, np.bool_) else bool(value)
-    if isinstance(value, np.ndarray):  # subclasses included: only the float64 data crosses
-        if value.dtype == object or value.size > MAX_ELEMENTS:
-            return {"opaque": "ndarray of objects" if value.dtype == object else "array too large"}
-        try:
-            data = np.array(np.asarray(value).view(np.ndarray), dtype="<f8", order="C")
-        except (TypeError, ValueError):
-            return {"opaque": f"ndarray of {value.dtype}"}
-        return {"shape": list(data.shape), "f64": base64.b64encode(data.tobytes()).decode("ascii")}
-    if isinstance(value, (list, tuple)):
-        return {"seq": [encode(v, depth + 1) for v in tuple(value)], "tuple": isinstance(value, tuple)}
-    if isinstance(value, dict):
-        return {"dict": [[str(k), encode(v, depth + 1)] for k, v in value.items()]}
-    return {"opaque": type(value).__name__}
-
-
-def _float(x) -> float | str:
-    f = float(x)
-    return f if math.isfinite(f) else repr(f)
-
-
-def _unfloat(x) -> float:
-    if isinstance(x, (int, float)) and not isinstance(x, bool):
-        return float(x)
-    if x in ("nan", "inf", "-inf"):
-        return float(x)
-    raise ValueError("not a number")
-
-
-def decode(obj: Any, depth: int = 0) -> Any:
-    """Inverse of :func:`encode`, strict: anything unexpected decodes to an :class:`Opaque` value."""
-    if depth > _MAX_DEPTH + 1:
-        return Opaque("deeply nested value")
-    if obj is None or type(obj) is bool:
-        return obj
+def _outcome_from_json(obj: Any) -> CheckOutcome:
     if type(obj) is not dict:
-        return Opaque("malformed record")
-    try:
-        if "str" in obj:
-            return str(obj["str"])
-        if "scalar" in obj:
-            return _unfloat(obj["scalar"])
-        if "shape" in obj:
-            return _decode_array(obj)
-        if "seq" in obj:
-            items = [decode(v, depth + 1) for v in obj["seq"]]
-            return tuple(items) if obj.get("tuple") else items
-        if "dict" in obj:
-            return {str(k): decode(v, depth + 1) for k, v in obj["dict"]}
-        if "opaque" in obj:
-            return Opaque(str(obj["opaque"])[:80])
-    except (TypeError, ValueError, KeyError, binascii.Error):
-        pass
-    return Opaque("malformed record")
-
-
-def _decode_array(obj: dict) -> np.ndarray:
-    """A float64 array from ``{"shape", "f64"}`` (base64 bytes) or ``{"shape", "data"}`` (a list of numbers);
-    raises ``ValueError`` unless the data fits the shape exactly."""
-    shape = tuple(int(n) for n in obj["shape"])
-    size = math.prod(shape)
-    if any(n < 0 for n in shape) or len(shape) > 32 or size > MAX_ELEMENTS:
-        raise ValueError("bad shape")
-    if "f64" in obj:
-        raw = base64.b64decode(str(obj["f64"]), validate=True)
-        if len(raw) != 8 * size:
-            raise ValueError("data does not fit the shape")
-        return np.frombuffer(raw, dtype="<f8").astype(np.float64).reshape(shape)
-    data = np.array([_unfloat(x) for x in obj["data"]], dtype=np.float64)
-    return data.reshape(shape)
-
-
-def _outcome_to_json(outcome: Outcome) -> dict:
-    if outcome.error is not None:
-        return {"error": outcome.error.message[:2000], "mistake": outcome.error.mistake}
-    return {"result": encode(outcome.result), "args_after": encode(outcome.args_after)}
-
-
-def _outcome_from_json(obj: Any) -> Outcome:
-    if type(obj) is not dict:
-        return Outcome(error=Finding("the recorded result is malformed.", "malformed"))
+        return CheckOutcome(error=CheckFinding("the recorded result is malformed.", "malformed"))
     if "error" in obj:
         mistake = obj.get("mistake")
         mistake = mistake if isinstance(mistake, str) and mistake.isidentifier() else "exception"
-        return Outcome(error=Finding(str(obj["error"])[:2000], mistake))
-    return Outcome(decode(obj.get("result")), decode(obj.get("args_after")))
-
-
-def record(exercise: Exercise, outcomes: Iterable[Outcome], *, hidden: bool, directory: str | os.PathLike) -> Path:
-    """Write one graded check's outcomes as plain JSON into ``directory`` (inside the kernel)."""
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    kind = "hidden" if hidden else "visible"
-    payload = json.dumps({"exercise": exercise.name, "hidden": hidden,
-                          "outcomes": [_outcome_to_json(o) for o in outcomes]})
-    n = 0
-    while True:
-        path = folder / f"{exercise.name}.{kind}.{n}.json"
-        try:
-            with open(path, "x", encoding="utf-8") as fh:
-                fh.write(payload)
-            return path
-        except FileExistsError:
-            n += 1
+        return CheckOutcome(error=CheckFinding(str(obj["error"])[:2000], mistake))
+    return CheckOutcome(decode(obj.get("result")), decode(obj.get("args_after")))
 
 
 def load_records(directory: str | os.PathLike, exercise: str, hidden: bool,
-                 max_bytes: int = 64 * 2**20) -> list[list[Outcome]]:
+                 max_bytes: int = 64 * 2**20) -> list[list[CheckOutcome]]:
     """Every record of one exercise's graded check (outside the kernel); unreadable files count as failures."""
     kind = "hidden" if hidden else "visible"
     found = []
@@ -171,7 +48,7 @@ def load_records(directory: str | os.PathLike, exercise: str, hidden: bool,
                 raise ValueError("record of another check")
             found.append([_outcome_from_json(o) for o in obj["outcomes"]])
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            found.append([Outcome(error=Finding("the recorded result could not be read.", "malformed"))])
+            found.append([CheckOutcome(error=CheckFinding("the recorded result could not be read.", "malformed"))])
     return found
 
 

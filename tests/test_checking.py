@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from backproplab.checking import Exercise, Mistake, _trial_seeds, grading_seed, run_check
+from backproplab.checking import Exercise, Mistake, grading_seed, run_check
+from backproplab.checking.model import _trial_seeds
 
 
 def _ref(X, W):
@@ -161,3 +162,104 @@ def test_single_numbers_are_not_called_a_scale_factor():
     assert r.mistake == "shape" and "float" in r.message, r.message
     r = run_check(one, lambda x: [None])
     assert r.mistake == "none", r.message
+
+
+# ------------------------------------------------------------- exact answers: bounds from conditioning
+def _graph_verdict(fn, x, y):
+    from backproplab.checking import CheckFinding, call_learner
+    from backproplab.checking.run import _judge
+    from backproplab.checks import REGISTRY
+
+    ex = REGISTRY["graph_backward"]
+    try:
+        _judge(ex, (x, y), call_learner(ex, fn, (x, y)))
+    except CheckFinding as f:
+        return f.mistake
+    return "passed"
+
+
+def _graph_node_by_node(x, y):
+    a = x * y
+    b = a + x
+    dfdb = y * np.cos(b)
+    return dfdb * y + dfdb, dfdb * x + np.sin(b)
+
+
+def _graph_factored(x, y):
+    b = x * (1.0 + y)
+    return y * (1.0 + y) * np.cos(b), x * y * np.cos(b) + np.sin(b)
+
+
+@pytest.mark.parametrize("y", [-1 + 1e-9, -1 - 3e-13, -1 + 2e-6, -0.9999, 0.37])
+@pytest.mark.parametrize("x", [1.7, -0.3, 1e-3])
+def test_graph_backward_accepts_exact_answers_where_the_graph_cancels(x, y):
+    """At y ≈ −1, x·y + x and y·y + y cancel: the float64 graph is off by far more than 1e-12 relative, the
+    rearranged answer is exact; both are right to rounding of the problem and both pass."""
+    assert _graph_verdict(_graph_factored, x, y) == "passed"
+    assert _graph_verdict(_graph_node_by_node, x, y) == "passed"
+
+
+@pytest.mark.parametrize("y", [-1 + 1e-9, 0.37])
+def test_graph_backward_rejects_finite_differences_and_says_the_policy(y):
+    from backproplab.gradcheck import numerical_gradient
+
+    def fd(x, y):
+        f = lambda a, b: np.sin(a * b + a) * b  # noqa: E731
+        return (float(numerical_gradient(lambda t: f(t, y), x)), float(numerical_gradient(lambda t: f(x, t), y)))
+
+    assert _graph_verdict(fd, 0.8, y) in ("approximate", "finite_differences")
+
+
+def test_approximate_answer_to_an_exact_exercise_states_the_policy():
+    from backproplab.checking import APPROXIMATION_POLICY
+    from backproplab.checks import REGISTRY
+
+    def numeric(z):
+        return (np.tanh(z + 1e-6) - np.tanh(z - 1e-6)) / 2e-6
+
+    r = run_check(REGISTRY["tanh_derivative"], numeric)
+    assert not r.passed and r.mistake == "approximate" and APPROXIMATION_POLICY in r.message
+    assert "times 1" not in r.message
+
+
+# ------------------------------------------------------------------------------ the generic diagnosis
+def test_two_explanations_of_one_answer_name_neither():
+    """−x·y is x·y with x negated AND with y negated: the search must not pick one."""
+    from backproplab.checking import diagnosis
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
+    run = lambda args: [args[0] * args[1]]  # noqa: E731
+    assert diagnosis.transform_finding(run, (x, y), ["x", "y"], {}, ("out",), [-x * y], [x * y]) is None
+    named = diagnosis.transform_finding(run, (x, y), ["x", "y"], {}, ("out",), [x * x], [x * y])
+    assert named is not None and named[0] == "used_for:x->y"
+
+
+def test_the_pattern_says_where_the_error_is_and_what_it_is_proportional_to():
+    from backproplab.checking import diagnosis
+
+    exp = np.arange(12.0).reshape(4, 3)
+    b = np.array([[1.0, -2.0, 0.5]])
+    got = exp + b
+    text = diagnosis.pattern_text("Z", got, exp, np.ones_like(exp, dtype=bool), [("b", b)])
+    assert "same in every row" in text and "1 × `b`" in text
+    got = exp.copy()
+    got[2] += 5.0
+    text = diagnosis.pattern_text("Z", got, exp, got != exp, [("b", b)])
+    assert "only row(s) [2]" in text and "× `b`" not in text
+
+
+
+@pytest.mark.parametrize("name", ["sgd", "sgd_momentum", "rmsprop", "adam"])
+def test_visible_hyper_parameters_keep_named_mistakes_apart(name):
+    """lr = 1 − β makes the classic momentum slip the other convention, lr = 0.5 makes a forgotten lr a factor
+    2, lr² = 0.01 makes a squared lr the hard-coded default: no visible case may use such values."""
+    from backproplab.checking import trial_inputs
+    from backproplab.checks import REGISTRY
+
+    for args in trial_inputs(REGISTRY[name], hidden=False, seed=None):
+        config = args[2]
+        lr = config["learning_rate"]
+        betas = [config[k] for k in ("momentum", "decay_rate", "beta1", "beta2") if k in config]
+        assert lr != 0.5 and abs(lr * lr - 0.01) > 1e-12
+        assert all(abs(lr - (1 - beta)) > 1e-9 for beta in betas), (name, config)

@@ -13,15 +13,19 @@ from backproplab.checks import REGISTRY
 
 MUTANTS: dict = {}
 CORRECT: dict = {}
+GENERIC: dict = {}
 for info in pkgutil.iter_modules(mutants_pkg.__path__):
     mod = importlib.import_module(f"tests.mutants.{info.name}")
     for name, items in getattr(mod, "MUTANTS", {}).items():
         MUTANTS.setdefault(name, []).extend(items)
     for name, items in getattr(mod, "CORRECT", {}).items():
         CORRECT.setdefault(name, []).extend(items)
+    for name, items in getattr(mod, "GENERIC", {}).items():
+        GENERIC.setdefault(name, []).extend(items)
 
 MUTANT_CASES = [(ex, expected, fn) for ex, items in sorted(MUTANTS.items()) for expected, fn in items]
 CORRECT_CASES = [(ex, fn) for ex, items in sorted(CORRECT.items()) for fn in items]
+GENERIC_CASES = [(ex, expected, fn) for ex, items in sorted(GENERIC.items()) for expected, fn in items]
 RESULTS: list[tuple[str, str, bool, bool]] = []
 
 
@@ -61,6 +65,19 @@ def test_correct_variant_passes(case):
     assert run_check(ex, fn).passed, run_check(ex, fn).message
     run_check(ex, fn, graded=True, hidden=True, seed=12345)
     run_check(ex, fn, graded=True, hidden=True, seed=987)
+
+
+@pytest.mark.parametrize("case", GENERIC_CASES, ids=[_id(c) for c in GENERIC_CASES])
+def test_unforeseen_slip_fails_and_the_generic_diagnosis_names_it(case):
+    """A slip no hand-written Mistake foresees: the graded check fails it, and the learner check names it by the
+    generic search (backproplab.diagnosis, the engine's factors), or, expected None, names nothing."""
+    exercise, expected, fn = case
+    ex = REGISTRY[exercise]
+    assert not run_check(ex, fn, hidden=True, seed=12345).passed
+    visible = run_check(ex, fn)
+    assert not visible.passed
+    assert visible.mistake not in {mk.name for mk in ex.mistakes}, f"{fn.__name__} is in a hand-written list"
+    assert visible.mistake == expected, f"named {visible.mistake!r}, expected {expected!r}: {visible.message}"
 
 
 def test_zz_write_report():

@@ -35,8 +35,8 @@ def test_wrong_or_lying_answers_fail_outside(fn, tmp_path, monkeypatch):
 
 
 def test_patching_the_engine_in_the_kernel_does_not_help(tmp_path, monkeypatch):
-    import backproplab.checking as engine
-    monkeypatch.setattr(engine, "_close", lambda *a: True)          # in-kernel comparison subverted...
+    import backproplab.checking.compare as engine
+    monkeypatch.setattr(engine, "_close", lambda *a, **k: True)     # in-kernel comparison subverted...
     monkeypatch.setenv(RECORD_DIR_ENV, str(tmp_path))
     assert run_check(TOY, lambda X, W: -_ref(X, W), graded=True, hidden=True, seed=3).passed
     monkeypatch.undo()                                              # ...the grader process is untouched

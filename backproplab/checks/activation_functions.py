@@ -8,10 +8,7 @@ gives ``1 / inf = 0``) or that lets ``np.where`` compute an overflowing branch i
 
 from __future__ import annotations
 
-import inspect
-import io
-import textwrap
-import tokenize
+import sys
 
 import numpy as np
 
@@ -25,7 +22,7 @@ from backproplab.activations import (
     tanh,
     tanh_derivative,
 )
-from backproplab.checking import Exercise, Finding, Mistake
+from backproplab.checking import CheckFinding, Exercise, Mistake, of_ranks, visible_shape
 from backproplab.gradcheck import relative_error
 
 __all__ = ["EXERCISES", "SOFTMAX_NAN_MISTAKES", "quiet", "softmax_logits", "strict_call", "warned"]
@@ -64,16 +61,17 @@ def strict_call(reference):
     """
 
     def call(fn, args):
-        if _silences_warnings(fn):
-            raise Finding(f"`{getattr(fn, '__name__', 'your function')}` switches numpy's warnings off (np.errstate, "
-                          f"np.seterr or a warnings filter): an overflow hidden is still an overflow. Write a formula "
-                          f"whose np.exp never overflows instead.", "warnings_silenced")
         backup = _copy_args(args)
+        relaxed: list[str] = []
         try:
             with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-                return fn(*args)
+                return _kept_strict(fn, args, relaxed)
         except FloatingPointError:
-            pass
+            if relaxed:
+                raise CheckFinding(f"`{getattr(fn, '__name__', 'your function')}` switches numpy's warnings off "
+                              f"({relaxed[0]}) and its formula does overflow: an overflow hidden is still an "
+                              f"overflow. Write a formula whose np.exp never overflows instead.",
+                              "warnings_silenced") from None
         with np.errstate(all="ignore"):
             result = fn(*_copy_args(backup))
             expected = np.asarray(reference(*_copy_args(backup)), dtype=np.float64)
@@ -86,18 +84,31 @@ def strict_call(reference):
     return call
 
 
-_SILENCERS = {"errstate", "seterr", "filterwarnings", "simplefilter", "catch_warnings"}
+_STRICT = ("over", "invalid", "divide")
+_ERRSTATE_SETTERS = {np.errstate.__enter__.__code__, np.seterr.__code__}
 
 
-def _silences_warnings(fn) -> bool:
-    """Whether the code of ``fn`` calls a warning silencer (names only: comments and strings do not count;
-    False when the source cannot be read)."""
+def _kept_strict(fn, args, relaxed: list[str]):
+    """``fn(*args)`` with overflow, invalid values and division by zero raising throughout, whatever the code
+    does to numpy's error state: each time it relaxes them (``np.errstate(over="ignore")`` entered,
+    ``np.seterr`` called), the setting is noted in ``relaxed`` and strictness restored. So the code is judged
+    by what it computes, not by the names in it: an ``np.errstate`` around a formula that never overflows
+    changes nothing, and one that hides an overflow is named with the setting that tried to hide it."""
+
+    def watch(frame, event, arg):
+        if event == "return" and frame.f_code in _ERRSTATE_SETTERS:
+            state = np.geterr()
+            loose = [f"{k}={state[k]!r}" for k in _STRICT if state[k] != "raise"]
+            if loose:
+                relaxed.append(", ".join(loose))
+                np.seterr(**dict.fromkeys(_STRICT, "raise"))
+
+    previous = sys.getprofile()
+    sys.setprofile(watch)
     try:
-        source = textwrap.dedent(inspect.getsource(fn))
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (OSError, TypeError, SyntaxError, tokenize.TokenError, IndentationError):
-        return False
-    return any(tok.type == tokenize.NAME and tok.string in _SILENCERS for tok in tokens)
+        return fn(*args)
+    finally:
+        sys.setprofile(previous)
 
 
 def quiet(fn):
@@ -118,14 +129,14 @@ def warned(reference, message: str) -> Mistake:
 
 def _shape(rng, hidden, visible, low_m=1, low_n=1, high=7):
     if not hidden:
-        return visible
+        return visible_shape(rng, visible) if isinstance(visible[0], tuple) else visible
     return int(rng.integers(low_m, high)), int(rng.integers(low_n, high))
 
 
 # ------------------------------------------------------------------------------------ derivatives
 def _moderate_inputs(limit):
     def make(rng, hidden):
-        m, n = _shape(rng, hidden, (4, 3), low_n=2)
+        m, n = _shape(rng, hidden, ((4, 3), (2, 6), (5, 1)), low_n=2)
         return (rng.uniform(-limit, limit, size=(m, n)),)
 
     return make
@@ -133,9 +144,11 @@ def _moderate_inputs(limit):
 
 SIGMOID_DERIVATIVE = Exercise(
     name="sigmoid_derivative",
+    exact=True,
     signature="sigmoid_derivative(z) -> dA_dZ",
     reference=sigmoid_derivative,
     make_inputs=_moderate_inputs(6.0),
+    edge_cases=of_ranks(_moderate_inputs(6.0), 1, 3),
     outputs=("sigmoid_derivative(z)",),
     mistakes=(
         Mistake("derivative_of_activation",
@@ -161,9 +174,11 @@ SIGMOID_DERIVATIVE = Exercise(
 
 TANH_DERIVATIVE = Exercise(
     name="tanh_derivative",
+    exact=True,
     signature="tanh_derivative(z) -> dA_dZ",
     reference=tanh_derivative,
     make_inputs=_moderate_inputs(3.0),
+    edge_cases=of_ranks(_moderate_inputs(3.0), 1, 3),
     outputs=("tanh_derivative(z)",),
     mistakes=(
         Mistake("derivative_of_activation",
@@ -188,7 +203,7 @@ TANH_DERIVATIVE = Exercise(
 
 
 def _relu_inputs(rng, hidden):
-    m, n = _shape(rng, hidden, (4, 5), low_n=2)
+    m, n = _shape(rng, hidden, ((4, 5), (3, 2), (6, 7)), low_n=2)
     z = rng.standard_normal((m, n))
     z[rng.random((m, n)) < 0.25] = 0.0
     z.flat[int(rng.integers(z.size))] = 0.0  # at least one exact zero: the kink
@@ -197,9 +212,11 @@ def _relu_inputs(rng, hidden):
 
 RELU_DERIVATIVE = Exercise(
     name="relu_derivative",
+    exact=True,
     signature="relu_derivative(z) -> dA_dZ",
     reference=relu_derivative,
     make_inputs=_relu_inputs,
+    edge_cases=of_ranks(_relu_inputs, 1, 3, 4),
     outputs=("relu_derivative(z)",),
     mistakes=(
         Mistake("relu_derivative_at_zero",
@@ -249,6 +266,7 @@ STABLE_SIGMOID = Exercise(
     signature="stable_sigmoid(z) -> A",
     reference=sigmoid,
     make_inputs=_sigmoid_inputs,
+    edge_cases=of_ranks(_sigmoid_inputs, 1, 3),
     outputs=("stable_sigmoid(z)",),
     call=strict_call(sigmoid),
     mistakes=(
@@ -388,6 +406,7 @@ def _softmax_backward_inputs(rng, hidden):
 
 SOFTMAX_BACKWARD = Exercise(
     name="softmax_backward",
+    exact=True,
     signature="softmax_backward(dA, A) -> dZ",
     reference=softmax_backward,
     make_inputs=_softmax_backward_inputs,

@@ -14,8 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from backproplab.activations import relu, relu_derivative
-from backproplab.checking import Exercise, Finding, Mistake
-from backproplab.checks.chain_rule import EXACT_TOL
+from backproplab.checking import CheckFinding, Exercise, Mistake
 from backproplab.gradcheck import numerical_gradient, relative_error
 from backproplab.layers import dense_backward
 from backproplab.losses import mse_loss
@@ -25,9 +24,10 @@ __all__ = ["DENSE_BACKWARD", "EXERCISES", "RELATIVE_ERROR", "RELU_BACKWARD", "TW
 
 
 # ------------------------------------------------------------------------------------------ dense_backward
-def _dense_backward_inputs(rng, hidden):
+def _dense_backward_inputs(rng, hidden, n_out=None):
     if hidden:
-        m, n_in, n_out = (int(k) for k in rng.integers(1, 8, size=3))
+        m, n_in, k = (int(k) for k in rng.integers(1, 8, size=3))
+        n_out = k if n_out is None else n_out
     else:
         m, n_in, n_out = 4, 3, 2
     X = rng.standard_normal((m, n_in))
@@ -50,13 +50,17 @@ def _db_not_summed(dZ, cache):
 
 DENSE_BACKWARD = Exercise(
     name="dense_backward",
+    exact=True,
     signature="dense_backward(dZ, cache) -> (dX, dW, db)",
     reference=dense_backward,
     make_inputs=_dense_backward_inputs,
     outputs=("dX", "dW", "db"),
+    parts={"cache": ("X", "W", "b")},
     batch_size=lambda args: args[0].shape[0],
     shape_hint="with dZ (m, n_out), X (m, n_in) and W (n_in, n_out), dX = dZ @ W.T is (m, n_in) like X and "
-               "dW = X.T @ dZ is (n_in, n_out) like W: a missing .T gives exactly this error.",
+               "dW = X.T @ dZ is (n_in, n_out) like W: write each operand's shape under the formula (a missing "
+               ".T, or X and W taken from the cache in the wrong order, gives this error).",
+    edge_cases=(lambda rng: _dense_backward_inputs(rng, True, n_out=1),),  # one output unit: db is (1, 1)
     mistakes=(
         Mistake("seed002_double_1_over_m",
                 "dW and db divide by m again, but dZ already carries the 1/m of the mean loss (some tutorials "
@@ -90,6 +94,7 @@ def _relu_backward_inputs(rng, hidden):
 
 RELU_BACKWARD = Exercise(
     name="relu_backward",
+    exact=True,
     signature="relu_backward(dA, Z) -> dZ",
     reference=_relu_backward_reference,
     make_inputs=_relu_backward_inputs,
@@ -161,7 +166,7 @@ def _two_layer_call(fn, args):
         missing = [k for k in _GRAD_KEYS if k not in grads]
         if missing:
             have = ", ".join(repr(k) for k in grads) or "no keys"
-            raise Finding(f"the dict returned has no key {missing[0]!r} (it has {have}): name the gradients "
+            raise CheckFinding(f"the dict returned has no key {missing[0]!r} (it has {have}): name the gradients "
                           f"'dW1', 'db1', 'dW2' and 'db2'.", "missing_key")
         return tuple(grads[k] for k in _GRAD_KEYS)
     return grads
@@ -199,13 +204,13 @@ def _two_layer_finite_differences(X, Y, params):
 
 TWO_LAYER_BACKWARD = Exercise(
     name="two_layer_backward",
+    exact=True,
     signature="two_layer_backward(X, Y, params) -> grads",
     reference=_two_layer_reference,
     make_inputs=_two_layer_inputs,
     call=_two_layer_call,
     outputs=_GRAD_KEYS,
     batch_size=lambda args: args[0].shape[0],
-    tol=EXACT_TOL,
     shape_hint="X is (m, n_in), W1 (n_in, n_h), W2 (n_h, n_out); every gradient has the shape of its parameter "
                "(dW1 like W1, db1 (1, n_h)): dW = A_prev.T @ dZ, dA_prev = dZ @ W.T.",
     mistakes=(

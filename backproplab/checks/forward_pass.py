@@ -15,15 +15,17 @@ two weight initializers.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from backproplab.activations import relu
-from backproplab.checking import Exercise, Finding, Mistake, visible_case
+from backproplab.checking import CheckFinding, Exercise, Mistake, visible_case
 from backproplab.initializers import he_normal, xavier_uniform
 from backproplab.layers import dense_forward
 from backproplab.network import mlp_forward
 
-__all__ = ["DENSE_FORWARD", "EXERCISES", "HE_NORMAL", "MLP_FORWARD", "XAVIER_UNIFORM", "layer_parts"]
+__all__ = ["DENSE_FORWARD", "EXERCISES", "HE_NORMAL", "MLP_FORWARD", "XAVIER_UNIFORM", "below_zero", "layer_parts"]
 
 
 def _sizes(rng, hidden, visible):
@@ -45,18 +47,18 @@ def _dense_forward_call(fn, args):
     """``fn(X, W, b) -> (Z, (X, W, b))`` flattened to ``(Z, X, W, b)``; another structure is a finding."""
     result = fn(*args)
     if result is None:
-        raise Finding("`dense_forward` returned None: did you forget `return Z, cache`?", "none")
+        raise CheckFinding("`dense_forward` returned None: did you forget `return Z, cache`?", "none")
     if isinstance(result, np.ndarray):
-        raise Finding("`dense_forward` returned Z alone: return the cache too, `return Z, (X, W, b)`; the "
+        raise CheckFinding("`dense_forward` returned Z alone: return the cache too, `return Z, (X, W, b)`; the "
                       "backward pass needs X and W.", "structure")
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         got = f"{len(result)} values" if isinstance(result, (tuple, list)) else f"a {type(result).__name__}"
-        raise Finding(f"`dense_forward` returned {got}; it should return two, Z and the cache: "
+        raise CheckFinding(f"`dense_forward` returned {got}; it should return two, Z and the cache: "
                       f"`return Z, (X, W, b)` (the cache is one tuple).", "structure")
     Z, cache = result
     if not isinstance(cache, (tuple, list)) or len(cache) != 3:
         got = f"{len(cache)} values" if isinstance(cache, (tuple, list)) else f"a {type(cache).__name__}"
-        raise Finding(f"the cache `dense_forward` returned holds {got}; it should be the tuple (X, W, b).",
+        raise CheckFinding(f"the cache `dense_forward` returned holds {got}; it should be the tuple (X, W, b).",
                       "structure")
     return (Z, *cache)
 
@@ -84,6 +86,12 @@ DENSE_FORWARD = Exercise(
                 "this is the column convention Zᵀ = Wᵀ Xᵀ + bᵀ, shape (n_out, m). In the row convention each "
                 "example is a row: Z = X @ W + b has shape (m, n_out).",
                 _dense_wrong(lambda X, W, b: W.T @ X.T + b.T)),
+        *(Mistake("cache_order",
+                  f"the cache holds ({', '.join(order)}): the same arrays in another order. dense_backward unpacks "
+                  f"`X, W, b = cache`, so return Z, (X, W, b) in that order.",
+                  _dense_wrong(lambda X, W, b: X @ W + b,
+                               lambda X, W, b, Z, order=order: tuple({"X": X, "W": W, "b": b}[k] for k in order)))
+          for order in itertools.permutations("XWb") if order != ("X", "W", "b")),
         Mistake("cached_Z_not_X",
                 "the cache holds Z where it should hold the layer's input X. The backward pass needs X "
                 "(dW = Xᵀ·dZ): return (Z, (X, W, b)).",
@@ -101,15 +109,29 @@ def _random_params(rng, sizes):
     return params
 
 
-def _mlp_forward_inputs(rng, hidden):
+VISIBLE_MLP_FORWARD = (([3, 4, 4, 2], 5), ([2, 5, 1], 4), ([4, 3, 3, 3, 2], 3), ([3, 2], 4))
+
+
+def _mlp_forward_inputs(rng, hidden, n_layers=None):
     if hidden:
-        n_layers = int(rng.integers(1, 5))
+        n_layers = int(rng.integers(1, 5)) if n_layers is None else n_layers
         sizes = [int(k) for k in rng.integers(1, 7, size=n_layers + 1)]
         m = int(rng.integers(1, 7))
-    else:  # three depths, so that a loop written for one depth shows
-        sizes, m = (([3, 4, 4, 2], 5), ([2, 5, 1], 4), ([4, 3, 3, 3, 2], 3))[visible_case(rng, "mlp_forward", 3)]
+    else:  # four depths, one layer included, so that a loop written for one depth shows
+        sizes, m = VISIBLE_MLP_FORWARD[visible_case(rng, "mlp_forward", len(VISIBLE_MLP_FORWARD))]
     X = rng.standard_normal((m, sizes[0]))
     return X, _random_params(rng, sizes)
+
+
+def below_zero(X, *rest):
+    """``(X, ..., params, ...)`` with the first layer's first unit below 0 on every example (its bias lowered): in a
+    one-layer network that unit is an output, and a ReLU applied to it (the first layer computed as a hidden
+    one) shows on every seed, not only when a random Z happens to be negative."""
+    params = next(a for a in rest if isinstance(a, dict))
+    Z = X @ params["W1"] + params["b1"]
+    params["b1"] = params["b1"].copy()
+    params["b1"][0, 0] -= float(Z[:, 0].max()) + 1.0
+    return (X, *rest)
 
 
 def layer_parts(entry):
@@ -142,20 +164,20 @@ def _mlp_forward_call(fn, args):
     n_layers = sum(1 for k in args[1] if k.startswith("W"))
     if not isinstance(caches, (tuple, list)) or len(caches) != n_layers:
         got = f"{len(caches)} entries" if isinstance(caches, (tuple, list)) else f"a {type(caches).__name__}"
-        raise Finding(f"`caches` holds {got} for a network of {n_layers} layer(s): append one cache per layer, "
+        raise CheckFinding(f"`caches` holds {got} for a network of {n_layers} layer(s): append one cache per layer, "
                       f"the output layer included.", "caches_structure")
     parts = [layer_parts(entry) for entry in caches]
     m = np.shape(args[0])[0]
     for l, (a, z) in enumerate(parts, start=1):
         if a is None or z is None:
-            raise Finding(f"the cache of layer {l} is not ((A_prev, W, b), Z): append `(cache, Z)` with the "
+            raise CheckFinding(f"the cache of layer {l} is not ((A_prev, W, b), Z): append `(cache, Z)` with the "
                           f"cache that dense_forward returned and Z before the activation.", "caches_structure")
         n_in, n_out = np.shape(args[1][f"W{l}"])
         for what, value, shape in (("A_prev", a, (m, n_in)), ("Z", z, (m, n_out))):
             if np.shape(value) != shape:
                 source = "X" if l == 1 else f"A_{l - 1}, the previous layer's activation"
                 expected = source if what == "A_prev" else f"Z_{l} = A_prev @ W{l} + b{l}"
-                raise Finding(f"the cache of layer {l} holds {what} of shape {np.shape(value)}; it should be "
+                raise CheckFinding(f"the cache of layer {l} holds {what} of shape {np.shape(value)}; it should be "
                               f"{expected}, shape {shape}.", "caches_structure")
     return Y_hat, _flat(a for a, _ in parts), _flat(z for _, z in parts)
 
@@ -178,6 +200,8 @@ MLP_FORWARD = Exercise(
     signature="mlp_forward(X, params) -> (Y_hat, caches)",
     reference=mlp_forward,
     make_inputs=_mlp_forward_inputs,
+    visible_trials=len(VISIBLE_MLP_FORWARD),
+    edge_cases=(lambda rng: below_zero(*_mlp_forward_inputs(rng, True, n_layers=1)),),  # output layer = first
     call=_mlp_forward_call,
     outputs=("Y_hat", "A_prev of every layer (from caches)", "Z of every layer (from caches)"),
     mistakes=(
@@ -213,7 +237,7 @@ def _init_call(fn, args):
     except (TypeError, ValueError):
         return W  # not numbers: the comparison says so
     if not same:
-        raise Finding("two calls with generators seeded alike gave different weights: draw them from the `rng` "
+        raise CheckFinding("two calls with generators seeded alike gave different weights: draw them from the `rng` "
                       "argument (rng.normal, rng.uniform), not from np.random, so that a seed always gives the "
                       "same network.", "rng_not_used")
     return W

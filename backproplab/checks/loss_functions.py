@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from backproplab.activations import sigmoid, softmax
-from backproplab.checking import Exercise, Mistake
+from backproplab.checking import Exercise, Mistake, visible_shape
 from backproplab.checks.activation_functions import (
     SOFTMAX_NAN_MISTAKES,
     quiet,
@@ -37,7 +37,7 @@ def _batch(args) -> int:
 
 def _shape(rng, hidden, visible, low_n=1):
     if not hidden:
-        return visible
+        return visible_shape(rng, visible) if isinstance(visible[0], tuple) else visible
     return int(rng.integers(1, 8)), int(rng.integers(low_n, 5))
 
 
@@ -56,12 +56,13 @@ def _mean_over_all(fn, loss: str, arg: str, over: str = "outputs", K: str = "n_o
 
 # ------------------------------------------------------------------------------------------------ MSE
 def _mse_inputs(rng, hidden):
-    m, n = _shape(rng, hidden, (5, 3))
+    m, n = _shape(rng, hidden, ((5, 3), (3, 4), (6, 5)))
     return rng.standard_normal((m, n)), rng.standard_normal((m, n))
 
 
 MSE_GRAD = Exercise(
     name="mse_grad",
+    exact=True,
     signature="mse_grad(Y_hat, Y) -> dY_hat",
     reference=mse_grad,
     make_inputs=_mse_inputs,
@@ -83,7 +84,7 @@ MSE_GRAD = Exercise(
 
 # ------------------------------------------------------------------------------------------------ BCE
 def _bce_inputs(rng, hidden):
-    m, n = _shape(rng, hidden, (5, 3))
+    m, n = _shape(rng, hidden, ((5, 3), (3, 4), (6, 5)))
     P = rng.uniform(0.03, 0.97, size=(m, n))
     Y = (rng.random((m, n)) < 0.5).astype(np.float64)
     Y.flat[0], Y.flat[-1] = 1.0, 0.0
@@ -92,6 +93,7 @@ def _bce_inputs(rng, hidden):
 
 BCE_GRAD = Exercise(
     name="bce_grad",
+    exact=True,
     signature="bce_grad(P, Y) -> dP",
     reference=bce_grad,
     make_inputs=_bce_inputs,
@@ -193,6 +195,7 @@ def _ce_inputs(rng, hidden):
 
 CROSS_ENTROPY_GRAD = Exercise(
     name="cross_entropy_grad",
+    exact=True,
     signature="cross_entropy_grad(P, Y) -> dP",
     reference=cross_entropy_grad,
     make_inputs=_ce_inputs,
@@ -226,10 +229,16 @@ def softmax_cross_entropy_grad_reference(Z, Y):
     return softmax_cross_entropy(Z, Y)[1]
 
 
-def _jacobian_route(Z, Y):
+def _jacobian_route(Z, Y, clip=0.0):
     P = softmax(Z)
+    if clip:
+        P = np.clip(P, clip, 1.0 - clip) if clip < 1e-9 else np.clip(P, clip, 1.0)
     dP = -Y / P / Z.shape[0]
     return P * (dP - np.sum(dP * P, axis=1, keepdims=True))
+
+
+#: Values learners clip probabilities to before dividing by them (np.clip(P, ε, 1 − ε)).
+CLIP_VALUES = (1e-7, 1e-8, 1e-9, 1e-10, 1e-12, 1e-15)
 
 
 def _sce_inputs(rng, hidden):
@@ -238,11 +247,34 @@ def _sce_inputs(rng, hidden):
     return Z, np.eye(K)[rng.integers(0, K, size=m)]
 
 
+def _sce_clip_edge(rng):
+    """Every run: rows whose true class has a probability of about 1e-26, 10^-k near every usual clipping
+    value, and 1, so that clipping P shows whatever its ε (down to about 1e-13: below that a clip is as small as
+    a correct answer's rounding)."""
+    K = int(rng.integers(3, 6))
+    rows, classes = [], []
+    for logp in (-60.0, -40.0, -30.0, -25.0, -20.0, -16.0, 0.0):
+        z = rng.normal(0.0, 1.0, size=K)
+        true = int(rng.integers(K))
+        others = np.arange(K) != true
+        z[true] = 0.0
+        if logp == 0.0:
+            z[others] -= 60.0  # P = 1 to the last bit for the true class, about 1e-26 elsewhere
+        else:
+            z[others] = rng.normal(0.0, 0.1, size=K - 1) - np.log(K - 1)  # the others share probability ~1
+            z[true] = logp
+        rows.append(z)  # logits of moderate size: rounding cannot hide a clip of 1e-12 (it could near ±3000)
+        classes.append(true)
+    return np.array(rows), np.eye(K)[classes]
+
+
 SOFTMAX_CROSS_ENTROPY_GRAD = Exercise(
     name="softmax_cross_entropy_grad",
+    exact=True,
     signature="softmax_cross_entropy_grad(Z, Y) -> dZ",
     reference=softmax_cross_entropy_grad_reference,
     make_inputs=_sce_inputs,
+    edge_cases=(_sce_clip_edge,),
     outputs=("dZ",),
     batch_size=_batch,
     call=strict_call(softmax_cross_entropy_grad_reference),
@@ -257,6 +289,12 @@ SOFTMAX_CROSS_ENTROPY_GRAD = Exercise(
                 "logits spread widely, the true class's probability underflows to 0 and −Y/P is infinite. The "
                 "1/P and the P cancel on paper, so use the shortcut dZ = (P − Y)/m, which never divides by P.",
                 quiet(_jacobian_route)),
+        *(Mistake("clipped_probabilities",
+                  "you clipped the probabilities (np.clip(P, ε, …)) before dividing by them: every "
+                  "probability below the clip, and a true class at probability 1, then gives a slightly wrong "
+                  "gradient. The 1/P and the P cancel on paper: use the shortcut dZ = (P − Y)/m, which never "
+                  "divides by P and needs no clipping.",
+                  quiet(lambda Z, Y, c=c: _jacobian_route(Z, Y, c))) for c in CLIP_VALUES),
         Mistake("ce_grad_forgot_softmax",
                 "you returned (Z − Y)/m: the shortcut is (softmax(Z) − Y)/m, with the probabilities P = "
                 "softmax(Z), not the logits.",

@@ -15,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from backproplab.activations import relu
-from backproplab.checking import Exercise, Finding, Mistake, visible_case
+from backproplab.checking import CheckFinding, Exercise, Mistake, visible_case
 from backproplab.checks.backward_pass import at_kink
+from backproplab.checks.forward_pass import below_zero
 from backproplab.layers import dense_backward
 from backproplab.losses import mse_grad
 from backproplab.network import mlp_backward as _net_backward
@@ -46,9 +47,9 @@ def _grads_in_order(fn, args):
     X, Y, params, lam = args
     grads = fn(X, Y, params, lam)
     if grads is None:
-        raise Finding("`mlp_backward` returned None: did you forget `return grads`?", "none")
+        raise CheckFinding("`mlp_backward` returned None: did you forget `return grads`?", "none")
     if not isinstance(grads, dict):
-        raise Finding(f"`mlp_backward` returned a {type(grads).__name__}; it should return a dict "
+        raise CheckFinding(f"`mlp_backward` returned a {type(grads).__name__}; it should return a dict "
                       f"{{'dW1': ..., 'db1': ..., ...}}.", "structure")
     L = _n_layers(params)
     out = []
@@ -59,24 +60,24 @@ def _grads_in_order(fn, args):
                 continue
             if key not in grads:
                 have = ", ".join(repr(k) for k in grads) or "no keys"
-                raise Finding(f"the dict returned has no key {key!r} (it has {have}): name the gradient of W{l} "
+                raise CheckFinding(f"the dict returned has no key {key!r} (it has {have}): name the gradient of W{l} "
                               f"'dW{l}' and that of b{l} 'db{l}', for every layer l = 1..{L}.", "missing_key")
             out.append(grads[key])
     return tuple(out)
 
 
-VISIBLE_MLP = (([3, 5, 4, 3], 4, 0.0), ([3, 5, 4, 3], 6, 0.1), ([2, 6, 1], 5, 0.05))
+VISIBLE_MLP = (([3, 5, 4, 3], 4, 0.0), ([3, 5, 4, 3], 6, 0.1), ([2, 6, 1], 5, 0.05), ([4, 2], 3, 0.1))
 
 
-def _mlp_inputs(rng, hidden):
+def _mlp_inputs(rng, hidden, L=None, m=None, lam=None):
     if hidden:
-        L = int(rng.integers(1, MAX_LAYERS + 1))
+        L = int(rng.integers(1, MAX_LAYERS + 1)) if L is None else L
         sizes = [int(n) for n in rng.integers(1, 8, size=L + 1)]
-        m = int(rng.choice([1, 2, 3, 5, 8]))
-        lam = float(rng.choice([0.0, rng.uniform(0.05, 0.5)]))
+        m = int(rng.choice([1, 2, 3, 5, 8])) if m is None else m
+        lam = float(rng.choice([0.0, rng.uniform(0.05, 0.5)])) if lam is None else lam
     else:
         # n_in == n_out in the first two cases, so that a first layer fed with Y_hat instead of X is recognised.
-        sizes, m, lam = VISIBLE_MLP[visible_case(rng, "mlp_backward", 3)]
+        sizes, m, lam = VISIBLE_MLP[visible_case(rng, "mlp_backward", len(VISIBLE_MLP))]
     params = {}
     for l in range(1, len(sizes)):
         params[f"W{l}"] = rng.standard_normal((sizes[l - 1], sizes[l])) * np.sqrt(2.0 / sizes[l - 1])
@@ -165,9 +166,15 @@ def _in_order(wrong):
 
 MLP_BACKWARD = Exercise(
     name="mlp_backward",
+    exact=True,
     signature="mlp_backward(X, Y, params, lam=0.0) -> grads",
     reference=mlp_backward_reference,
     make_inputs=_mlp_inputs,
+    visible_trials=len(VISIBLE_MLP),  # the last: one layer, the linear output
+    # every graded run: a one-layer network (its only layer is the linear output), and a deep one with L2,
+    # several examples and a unit at ReLU's kink
+    edge_cases=(lambda rng: below_zero(*_mlp_inputs(rng, True, L=1)),
+                lambda rng: _mlp_inputs(rng, True, L=MAX_LAYERS, m=5, lam=float(rng.uniform(0.05, 0.5)))),
     outputs=GRAD_NAMES,
     call=_grads_in_order,
     batch_size=lambda args: args[0].shape[0],
@@ -233,6 +240,7 @@ def _l2_inputs(rng, hidden):
 
 L2_GRAD = Exercise(
     name="l2_grad",
+    exact=True,
     signature="l2_grad(W, lam) -> dW",
     reference=l2_grad,
     make_inputs=_l2_inputs,
@@ -282,6 +290,7 @@ def _col_replace(i, value_fn):
 
 DENSE_BACKWARD_COL = Exercise(
     name="dense_backward_col",
+    exact=True,
     signature="dense_backward_col(dZ, cache) -> (dA_prev, dW, db)",
     reference=dense_backward_col_reference,
     make_inputs=_col_inputs,
@@ -314,9 +323,9 @@ DENSE_BACKWARD_COL = Exercise(
 
 
 # ------------------------------------------------------------------------------------------------ dropout
-def _dropout_inputs(rng, hidden):
+def _dropout_inputs(rng, hidden, m=None):
     if hidden:
-        m = int(rng.choice([1, 3, 16, 50]))
+        m = int(rng.choice([1, 3, 16, 50])) if m is None else m
         n = int(np.ceil(6000 / m)) + int(rng.integers(0, 50))
         keep_prob = float(rng.choice([rng.uniform(0.15, 0.4), rng.uniform(0.6, 0.95)]))
     else:
@@ -331,7 +340,7 @@ def _pair(result, what):
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         got = "None" if result is None else (f"{len(result)} values" if isinstance(result, (tuple, list))
                                              else f"a {type(result).__name__}")
-        raise Finding(f"`dropout_forward` should return two values, {what}; it returned {got}.",
+        raise CheckFinding(f"`dropout_forward` should return two values, {what}; it returned {got}.",
                       "none" if result is None else "structure")
     return result
 
@@ -340,12 +349,26 @@ def _as_float(value, name):
     try:
         return np.array(value, dtype=np.float64, copy=True)
     except (TypeError, ValueError):
-        raise Finding(f"`{name}` should be a numpy array of numbers, got a {type(value).__name__}.",
+        raise CheckFinding(f"`{name}` should be a numpy array of numbers, got a {type(value).__name__}.",
                       "type") from None
 
 
 DROPOUT_OUTPUTS = ("scale_of_kept_units", "fraction_kept", "one_scale_for_all_kept_units",
-                   "mask_drawn_from_rng", "cache_holds_mask", "cache_holds_keep_prob")
+                   "mask_drawn_from_rng", "cache_holds_mask", "cache_holds_keep_prob",
+                   "mask_independent (1; 0: one row for all examples, 2: one value per example)")
+
+
+def _independence(kept: np.ndarray) -> float:
+    """1.0 when the keep pattern varies across examples and across units, 0.0 when every example (row) has the
+    same pattern (a mask drawn with shape (1, n)), 2.0 when every unit of an example shares it ((m, 1)). An
+    independent mask of at least 100 entries per row or column repeats a whole row with probability below
+    0.95^100 for keep_prob ≤ 0.95, so the test is exact in practice; one row or one column tells nothing."""
+    m, n = kept.shape if kept.ndim == 2 else (1, kept.size)
+    if m > 1 and n >= 100 and bool(np.all(kept == kept[:1])):
+        return 0.0
+    if n > 1 and m > 1 and n * m >= 100 and bool(np.all(kept == kept[:, :1])):
+        return 2.0
+    return 1.0
 
 
 def _dropout_stats(fn, args):
@@ -364,7 +387,7 @@ def _dropout_stats(fn, args):
     out, cache = _pair(fn(X, p, np.random.default_rng(seed)), "(out, cache)")
     out = _as_float(out, "out")
     if out.shape != X0.shape:
-        raise Finding(f"`out` has shape {out.shape} but should have the shape of X, {X0.shape}.", "shape")
+        raise CheckFinding(f"`out` has shape {out.shape} but should have the shape of X, {X0.shape}.", "shape")
     with np.errstate(all="ignore"):
         ratio = out / X0  # X has no zeros: |X| >= 0.5
     kept = ratio != 0.0
@@ -380,7 +403,8 @@ def _dropout_stats(fn, args):
     if isinstance(cache, (tuple, list)) and len(cache) == 2:
         try:
             mask = np.asarray(cache[0], dtype=np.float64)
-            holds_mask = mask.shape == X0.shape and bool(np.allclose(mask, ratio, rtol=1e-9, atol=1e-12))
+            mask = np.broadcast_to(mask, X0.shape)  # a (1, n) or (m, 1) mask multiplies X the same way
+            holds_mask = bool(np.allclose(mask, ratio, rtol=1e-9, atol=1e-12))
             holds_p = bool(np.isclose(float(cache[1]), p))
         except (TypeError, ValueError):
             pass
@@ -391,7 +415,7 @@ def _dropout_stats(fn, args):
         if abs(frac - candidate) < 5.0 * sigma:
             rate = candidate
             break
-    return scale, rate, float(one_scale), float(same), float(holds_mask), float(holds_p)
+    return scale, rate, float(one_scale), float(same), float(holds_mask), float(holds_p), _independence(kept)
 
 
 def _dropout_wrong(draw):
@@ -406,9 +430,9 @@ def _dropout_wrong(draw):
 
 
 def _flag_off(*indices):
-    """The correct measurements with some of the four flags at 0 (everything else right)."""
+    """The correct measurements with some of the flags at 0 (everything else right)."""
     def wrong(X, p, seed):
-        out = [1.0 / p, p, 1.0, 1.0, 1.0, 1.0]
+        out = [1.0 / p, p, 1.0, 1.0, 1.0, 1.0, 1.0]
         for index in indices:
             out[index] = 0.0
         if 2 in indices:
@@ -422,6 +446,7 @@ DROPOUT_FORWARD = Exercise(
     signature="dropout_forward(X, keep_prob, rng) -> (out, cache)",
     reference=dropout_forward,
     make_inputs=_dropout_inputs,
+    edge_cases=(lambda rng: _dropout_inputs(rng, True, m=50),),  # every graded run: a mask for 50 examples
     outputs=DROPOUT_OUTPUTS,
     call=_dropout_stats,
     mistakes=(
@@ -464,6 +489,16 @@ DROPOUT_FORWARD = Exercise(
         Mistake("cache_keep_prob",
                 "return cache = (mask, keep_prob): cache[1] should be keep_prob.",
                 _flag_off(5)),
+        Mistake("mask_shared_across_examples",
+                "every example gets the same mask (one row drawn, e.g. rng.random((1, n)) < keep_prob, then "
+                "broadcast): each example must drop its own units, independently. Draw the mask with the shape "
+                "of X, rng.random(X.shape).",
+                _dropout_wrong(lambda X, p, rng: (rng.random((1, X.shape[1])) < p, 1.0 / p))),
+        Mistake("mask_shared_across_units",
+                "each example keeps or drops all of its units together (one number per example, e.g. "
+                "rng.random((m, 1))): every unit is dropped on its own. Draw the mask with the shape of X, "
+                "rng.random(X.shape).",
+                _dropout_wrong(lambda X, p, rng: (rng.random((X.shape[0], 1)) < p, 1.0 / p))),
         Mistake("cache_structure",
                 "the cache should be the pair (mask, keep_prob), with the mask already divided by keep_prob: "
                 "return out, (mask, keep_prob).",
@@ -485,10 +520,12 @@ def _dropout_backward_inputs(rng, hidden):
 
 DROPOUT_BACKWARD = Exercise(
     name="dropout_backward",
+    exact=True,
     signature="dropout_backward(dout, cache) -> dX",
     reference=dropout_backward,
     make_inputs=_dropout_backward_inputs,
     outputs=("dX",),
+    parts={"cache": ("mask", "keep_prob")},
     mistakes=(
         Mistake("scaled_twice",
                 "dX is divided by keep_prob once more: the mask in the cache already holds the 1/keep_prob "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backproplab.checking import Exercise, Finding, Mistake, visible_case
+from backproplab.checking import CheckFinding, Exercise, Mistake, visible_case
 from backproplab.optimizers import adam, rmsprop, sgd, sgd_momentum
 
 STEPS = 4
@@ -48,17 +48,17 @@ def run_steps(fn, args):
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             got = "None" if result is None else (f"{len(result)} values" if isinstance(result, (tuple, list))
                                                  else f"a {type(result).__name__}")
-            raise Finding(f"at step {k + 1}, `{name}` returned {got}; it should return two values, "
+            raise CheckFinding(f"at step {k + 1}, `{name}` returned {got}; it should return two values, "
                           f"(next_w, config).", "none" if result is None else "structure")
         next_w, config = result
         if not isinstance(config, dict):
-            raise Finding(f"at step {k + 1}, the second value `{name}` returned is a {type(config).__name__}; it "
+            raise CheckFinding(f"at step {k + 1}, the second value `{name}` returned is a {type(config).__name__}; it "
                           f"should be the config dict, holding the hyper-parameters and the updated state, so "
                           f"that the next call can continue from it.", "config_not_returned")
         try:
             ws.append(np.array(next_w, dtype=np.float64, copy=True))
         except (TypeError, ValueError):
-            raise Finding(f"at step {k + 1}, next_w is a {type(next_w).__name__}, not an array of numbers.",
+            raise CheckFinding(f"at step {k + 1}, next_w is a {type(next_w).__name__}, not an array of numbers.",
                           "type") from None
         w = next_w
     return tuple(after - before for before, after in zip(ws, ws[1:], strict=False))
@@ -89,7 +89,8 @@ def _inputs(rng, shape, config):
 
 # ---------------------------------------------------------------------------------------------------- sgd
 def _sgd_inputs(rng, hidden):
-    lr = float(rng.uniform(0.01, 0.5)) if hidden else (0.1, 0.05, 0.3)[visible_case(rng, "sgd", 3)]
+    # visible: no lr whose square is the usual default 0.01, nor 0.5 (a forgotten lr would be a factor 2)
+    lr = float(rng.uniform(0.01, 0.5)) if hidden else (0.2, 0.05, 0.3)[visible_case(rng, "sgd", 3)]
     return _inputs(rng, _shape(rng, hidden), {"learning_rate": lr})
 
 
@@ -128,15 +129,20 @@ SGD = Exercise(
 
 
 # ------------------------------------------------------------------------------------------- sgd_momentum
-VISIBLE_MOMENTUM = (("classic", 0.9, 0.1, False), ("ema", 0.8, 0.5, False), ("classic", 0.9, 0.05, True))
+#: ``(convention, β, lr, resume)``: lr ≠ 1 − β and lr ≠ 0.5 in every case, so that no two named mistakes give the
+#: same steps (with lr = 1 − β the classic slip w + lr·v IS the ema convention; with lr = 0.5 a forgotten lr is
+#: an exact factor 2); both conventions resume from a saved velocity.
+VISIBLE_MOMENTUM = (("classic", 0.9, 0.05, False), ("ema", 0.8, 0.3, False), ("classic", 0.85, 0.07, True),
+                    ("ema", 0.75, 0.2, True))
 
 
-def _momentum_inputs(rng, hidden):
+def _momentum_inputs(rng, hidden, convention=None, resume=None):
     if hidden:
-        convention = str(rng.choice(["classic", "ema"]))
-        beta, lr, resume = float(rng.uniform(0.5, 0.95)), float(rng.uniform(0.01, 0.5)), bool(rng.random() < 0.4)
+        convention = str(rng.choice(["classic", "ema"])) if convention is None else convention
+        beta, lr = float(rng.uniform(0.5, 0.95)), float(rng.uniform(0.01, 0.5))
+        resume = bool(rng.random() < 0.4) if resume is None else resume
     else:
-        convention, beta, lr, resume = VISIBLE_MOMENTUM[visible_case(rng, "sgd_momentum", 3)]
+        convention, beta, lr, resume = VISIBLE_MOMENTUM[visible_case(rng, "sgd_momentum", len(VISIBLE_MOMENTUM))]
     shape = _shape(rng, hidden)
     config = {"learning_rate": lr, "momentum": beta}
     if resume:
@@ -211,6 +217,9 @@ SGD_MOMENTUM = Exercise(
     signature="sgd_momentum(w, dw, config=None) -> (next_w, config)",
     reference=sgd_momentum,
     make_inputs=_momentum_inputs,
+    visible_trials=len(VISIBLE_MOMENTUM),
+    edge_cases=tuple((lambda rng, c=c: _momentum_inputs(rng, True, convention=c, resume=True))
+                     for c in CONVENTION_CODES),  # a saved velocity, in each convention
     outputs=OUTPUTS,
     call=run_steps,
     mistakes=(
@@ -245,13 +254,15 @@ SGD_MOMENTUM = Exercise(
 
 
 # ------------------------------------------------------------------------------------------------ rmsprop
-VISIBLE_RMSPROP = ((0.01, 0.99, 1e-8, False), (0.05, 0.9, 1e-4, False), (0.02, 0.95, 1e-3, True))
+#: lr ≠ 1 − ρ in every visible case: a learner who writes lr where (1 − ρ) belongs must fail each of them.
+VISIBLE_RMSPROP = ((0.03, 0.99, 1e-8, False), (0.05, 0.9, 1e-4, False), (0.02, 0.95, 1e-3, True))
 
 
-def _rmsprop_inputs(rng, hidden):
+def _rmsprop_inputs(rng, hidden, resume=None):
     if hidden:
         lr, rho = float(rng.uniform(0.005, 0.1)), float(rng.uniform(0.8, 0.99))
-        eps, resume = float(10 ** rng.uniform(-4, -2)), bool(rng.random() < 0.4)
+        eps = float(10 ** rng.uniform(-4, -2))
+        resume = bool(rng.random() < 0.4) if resume is None else resume
     else:
         lr, rho, eps, resume = VISIBLE_RMSPROP[visible_case(rng, "rmsprop", 3)]
     shape = _shape(rng, hidden)
@@ -280,6 +291,7 @@ RMSPROP = Exercise(
     signature="rmsprop(w, dw, config=None) -> (next_w, config)",
     reference=rmsprop,
     make_inputs=_rmsprop_inputs,
+    edge_cases=(lambda rng: _rmsprop_inputs(rng, True, resume=True),),
     outputs=OUTPUTS,
     call=run_steps,
     mistakes=(
@@ -312,13 +324,15 @@ RMSPROP = Exercise(
 
 
 # --------------------------------------------------------------------------------------------------- adam
-VISIBLE_ADAM = ((1e-3, 0.9, 0.999, 1e-8, False), (0.1, 0.8, 0.99, 1e-6, False), (0.01, 0.9, 0.999, 1e-8, True))
+#: lr ≠ 1 − β₁, 1 − β₂ and 0.5 in every visible case (no two slips give the same steps).
+VISIBLE_ADAM = ((2e-3, 0.9, 0.999, 1e-8, False), (0.08, 0.8, 0.99, 1e-6, False), (0.01, 0.85, 0.995, 1e-8, True))
 
 
-def _adam_inputs(rng, hidden):
+def _adam_inputs(rng, hidden, resume=None):
     if hidden:
         lr, b1 = float(rng.uniform(1e-3, 0.1)), float(rng.uniform(0.5, 0.95))
-        b2, resume = float(rng.uniform(0.9, 0.999)), bool(rng.random() < 0.4)
+        b2 = float(rng.uniform(0.9, 0.999))
+        resume = bool(rng.random() < 0.4) if resume is None else resume
         eps = float(10 ** rng.uniform(-6, -3))  # large enough that where ε sits shows
     else:
         lr, b1, b2, eps, resume = VISIBLE_ADAM[visible_case(rng, "adam", 3)]
@@ -360,6 +374,7 @@ ADAM = Exercise(
     signature="adam(w, dw, config=None) -> (next_w, config)",
     reference=adam,
     make_inputs=_adam_inputs,
+    edge_cases=(lambda rng: _adam_inputs(rng, True, resume=True),),
     outputs=OUTPUTS,
     call=run_steps,
     mistakes=(

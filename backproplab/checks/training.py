@@ -15,8 +15,7 @@ import weakref
 import numpy as np
 
 from backproplab import debugging, training
-from backproplab.checking import Exercise, Finding, Mistake, visible_case
-from backproplab.checks.chain_rule import EXACT_TOL
+from backproplab.checking import Exercise, CheckFinding, Mistake, visible_case
 from backproplab.datasets import load_digits, one_hot
 from backproplab.gradcheck import relative_error
 from backproplab.optimizers import adam
@@ -72,19 +71,19 @@ def _stack(rows, like):
 def _epoch_outputs(fn, X, Y, batch_size, rng, epoch):
     batches = fn(X, Y, batch_size, rng)
     if batches is None:
-        raise Finding("`minibatches` returned None: return the list of (X_batch, Y_batch) pairs.", "none")
+        raise CheckFinding("`minibatches` returned None: return the list of (X_batch, Y_batch) pairs.", "none")
     try:
         batches = list(batches)
     except TypeError:
-        raise Finding(f"`minibatches` returned a {type(batches).__name__}; return a list of (X_batch, Y_batch) "
+        raise CheckFinding(f"`minibatches` returned a {type(batches).__name__}; return a list of (X_batch, Y_batch) "
                       f"pairs (or yield them).", "structure") from None
     xs, ys, sizes = [], [], []
     for k, batch in enumerate(batches):
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-            raise Finding(f"in epoch {epoch}, batch {k + 1} is not a pair (X_batch, Y_batch).", "structure")
+            raise CheckFinding(f"in epoch {epoch}, batch {k + 1} is not a pair (X_batch, Y_batch).", "structure")
         xb, yb = (np.asarray(b, dtype=np.float64) for b in batch)
         if xb.ndim != 2 or yb.ndim != 2 or len(xb) != len(yb):
-            raise Finding(f"in epoch {epoch}, batch {k + 1} holds X_batch of shape {xb.shape} and Y_batch of shape "
+            raise CheckFinding(f"in epoch {epoch}, batch {k + 1} holds X_batch of shape {xb.shape} and Y_batch of shape "
                           f"{yb.shape}: both should be 2-D with the same number of rows (batch_size, or fewer "
                           f"in the last batch).", "shape")
         xs.append(xb)
@@ -104,7 +103,7 @@ def run_minibatches(fn, args):
     shuffled = out[0].shape == np.shape(X) and not np.array_equal(out[0], X)
     if shuffled and np.array_equal(out[0], out[3]) and \
             not np.array_equal(ours.permutation(len(X)), ours.permutation(len(X))):
-        raise Finding(SAME_ORDER, "same_order_each_epoch")
+        raise CheckFinding(SAME_ORDER, "same_order_each_epoch")
     return out
 
 
@@ -205,12 +204,12 @@ def run_gradcheck(fn, args):
 
     grads = fn(f, {k: np.array(v, copy=True) for k, v in params.items()}, h)
     if not isinstance(grads, dict):
-        raise Finding(f"`numerical_gradients` returned a {type(grads).__name__}; return a dict "
+        raise CheckFinding(f"`numerical_gradients` returned a {type(grads).__name__}; return a dict "
                       f"{{'dW1': ..., 'db1': ..., ...}} like the grads of loss_and_grads.", "structure")
     missing = [k for k in GRAD_OUTPUTS if k not in grads]
     if missing:
         hint = " (keys start with 'd': 'dW1', not 'W1')" if all(k[1:] in grads for k in missing) else ""
-        raise Finding(f"the dict `numerical_gradients` returned has no {', '.join(repr(k) for k in missing)}"
+        raise CheckFinding(f"the dict `numerical_gradients` returned has no {', '.join(repr(k) for k in missing)}"
                       f"{hint}: one entry per parameter array.", "structure")
     return tuple(grads[k] for k in GRAD_OUTPUTS)
 
@@ -295,12 +294,12 @@ def run_steps(fn, args):
     for k in range(STEPS):
         result = step(params, configs, X, Y, adam, l2, keep_prob, rng)
         if not isinstance(result, (tuple, list)) or len(result) != 3:
-            raise Finding(f"at step {k + 1}, `train_step` returned "
+            raise CheckFinding(f"at step {k + 1}, `train_step` returned "
                           f"{'None' if result is None else type(result).__name__}; it should return three values, "
                           f"(new_params, new_configs, loss).", "none" if result is None else "structure")
         params, configs, loss = result
         if not isinstance(params, dict) or not isinstance(configs, dict):
-            raise Finding("new_params and new_configs should be dicts with one entry per parameter array "
+            raise CheckFinding("new_params and new_configs should be dicts with one entry per parameter array "
                           "('W1', 'b1', ...).", "structure")
         losses.append(float(np.asarray(loss, dtype=np.float64)))
     return (*(params[key] for key in PARAM_KEYS), np.array(losses))
@@ -386,11 +385,11 @@ def run_train(fn, args):
     result = loop(params, X, Y, int(epochs), int(batch_size), adam, {"learning_rate": lr}, l2, keep_prob,
                   np.random.default_rng(int(seed)), callback)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise Finding(f"`train` returned {'None' if result is None else type(result).__name__}; it should return "
+        raise CheckFinding(f"`train` returned {'None' if result is None else type(result).__name__}; it should return "
                       f"(params, losses).", "none" if result is None else "structure")
     final, losses = result
     if not isinstance(final, dict) or any(k not in final for k in PARAM_KEYS):
-        raise Finding("the first value `train` returns should be the trained params dict ('W1', 'b1', ...).",
+        raise CheckFinding("the first value `train` returns should be the trained params dict ('W1', 'b1', ...).",
                       "structure")
     return (*(final[k] for k in PARAM_KEYS), np.asarray(losses, dtype=np.float64).ravel(),
             np.array(calls).reshape(-1, 2))
@@ -477,12 +476,12 @@ def judge_digits(params, args) -> str:
     """Outside the kernel: the accuracy of the returned parameters on the split ``args[0]`` names."""
     split, target = TARGETS[int(args[0])]
     if not isinstance(params, dict):
-        raise Finding(f"`train_digits` returned {'None' if params is None else type(params).__name__}; it should "
+        raise CheckFinding(f"`train_digits` returned {'None' if params is None else type(params).__name__}; it should "
                       f"return the trained params dict ('W1', 'b1', ...).", "none" if params is None else "structure")
     layers = len([k for k in params if str(k).startswith("W")])
     need = [f"{p}{l}" for l in range(1, layers + 1) for p in "Wb"]
     if not layers or any(not isinstance(params.get(k), np.ndarray) for k in need):
-        raise Finding("`train_digits` should return a dict of arrays 'W1', 'b1', 'W2', 'b2', ... (the trained "
+        raise CheckFinding("`train_digits` should return a dict of arrays 'W1', 'b1', 'W2', 'b2', ... (the trained "
                       "network).", "structure")
     data = load_digits()
     X, y = (data.X_val, data.y_val) if split == "validation" else (data.X_test, data.y_test)
@@ -490,9 +489,9 @@ def judge_digits(params, args) -> str:
         with np.errstate(all="ignore"):
             acc = training.accuracy({k: params[k] for k in need}, X, y)
     except ValueError as exc:
-        raise Finding(f"the returned weights do not fit the digits (64 inputs, 10 classes): {exc}", "shape") from None
+        raise CheckFinding(f"the returned weights do not fit the digits (64 inputs, 10 classes): {exc}", "shape") from None
     if not acc >= target:
-        raise Finding(f"your network classifies {100 * acc:.1f}% of the {split} images right; the target is "
+        raise CheckFinding(f"your network classifies {100 * acc:.1f}% of the {split} images right; the target is "
                       f"{100 * target:.0f}%. Train longer (epochs), adjust the learning rate, or widen the hidden "
                       f"layer.", "below_target")
     return f"your network classifies {100 * acc:.1f}% of the {split} images right (target {100 * target:.0f}%)."
@@ -547,16 +546,16 @@ def run_wrong_gradients(fn, args):
     finder = with_course_parts(fn, numerical_gradients=training.numerical_gradients, relative_error=relative_error)
     found = finder(buggy, {k: np.array(v, copy=True) for k, v in params.items()}, X, Y, l2)
     if found is None:
-        raise Finding("`wrong_gradients` returned None: return the list of the keys whose check fails ([] when "
+        raise CheckFinding("`wrong_gradients` returned None: return the list of the keys whose check fails ([] when "
                       "every gradient is right).", "none")
     if isinstance(found, str) or not isinstance(found, (list, tuple, set)):
-        raise Finding(f"`wrong_gradients` returned a {type(found).__name__}; return a list of keys such as "
+        raise CheckFinding(f"`wrong_gradients` returned a {type(found).__name__}; return a list of keys such as "
                       f"['dW1', 'db1'] (an empty list when every gradient is right).", "structure")
     unknown = [k for k in found if k not in debugging.GRADIENT_KEYS]
     if unknown:
         hint = " (the gradients' keys start with 'd')" if all(f"d{k}" in debugging.GRADIENT_KEYS
                                                               for k in unknown) else ""
-        raise Finding(f"`wrong_gradients` returned {unknown!r}: the keys are 'dW1', 'db1', 'dW2' and 'db2'{hint}.",
+        raise CheckFinding(f"`wrong_gradients` returned {unknown!r}: the keys are 'dW1', 'db1', 'dW2' and 'db2'{hint}.",
                       "structure")
     return tuple(float(k in found) for k in debugging.GRADIENT_KEYS)
 
@@ -592,12 +591,12 @@ def _loss_and_grads_outputs(fn, args):
     params, X, Y, l2 = args
     result = fn({k: np.array(v, copy=True) for k, v in params.items()}, X, Y, l2)
     if not isinstance(result, (tuple, list)) or len(result) != 2 or not isinstance(result[1], dict):
-        raise Finding("`fixed_loss_and_grads` should return (loss, grads), grads a dict with 'dW1', 'db1', 'dW2' "
+        raise CheckFinding("`fixed_loss_and_grads` should return (loss, grads), grads a dict with 'dW1', 'db1', 'dW2' "
                       "and 'db2', as the planted code does.", "structure")
     loss, grads = result
     missing = [k for k in debugging.GRADIENT_KEYS if k not in grads]
     if missing:
-        raise Finding(f"grads has no {', '.join(missing)}.", "structure")
+        raise CheckFinding(f"grads has no {', '.join(missing)}.", "structure")
     return (loss, *(grads[k] for k in debugging.GRADIENT_KEYS))
 
 
@@ -626,7 +625,7 @@ FIXED_LOSS_AND_GRADS = Exercise(
     make_inputs=_fixed_inputs,
     outputs=("loss", *debugging.GRADIENT_KEYS),
     call=_loss_and_grads_outputs,
-    tol=EXACT_TOL,  # finite differences (right to about 1e-10) are not a backward pass
+    exact=True,  # finite differences (right to about 1e-10) are not a backward pass
     shape_hint="each gradient has the shape of its parameter: dW1 (n_0, n_1), db1 (1, n_1), dW2 (n_1, K), "
                "db2 (1, K).",
     mistakes=(*(_still(k) for k in range(len(debugging.BUGS))),

@@ -3,7 +3,8 @@
 The course package ships the reference implementation of every exercise (the checks compare against it), so
 an answer cell could simply call it: ``def dense_backward(dZ, cache): return backproplab.layers.dense_backward(
 dZ, cache)``. During every call of the learner's function made by a graded check under the trusted grader
-(``BACKPROPLAB_RECORD_DIR`` set), the reference function object's ``__code__`` is swapped for code that
+(``BACKPROPLAB_RECORD_DIR`` set; :func:`install` makes this the engine's graded-call guard), the reference
+function object's ``__code__`` is swapped for code that
 raises, so every name bound to that function (``backproplab.layers.dense_backward``, the alias in
 ``backproplab.checks``, a learner's ``ref = ...``, a ``functools.partial`` of it) stops working; the code is
 restored as soon as the learner's function returns, before the check compares anything.
@@ -15,8 +16,6 @@ keeps a working copy. :mod:`backproplab.sandbox.scan` flags those constructs sta
 
 from __future__ import annotations
 
-import functools
-import os
 import types
 from contextlib import contextmanager
 
@@ -67,19 +66,8 @@ def poisoned(exercise):
 
 
 def install() -> None:
-    """Wrap :func:`backproplab.checking.call_learner` so that graded, recorded calls run poisoned."""
-    from backproplab import checking
+    """Make :func:`poisoned` the guard of every recorded graded call (an explicit hook of the engine,
+    :func:`backproplab.checking.set_graded_call_guard`; the engine enters it only under the trusted grader)."""
+    from backproplab.checking import set_graded_call_guard
 
-    original = checking.call_learner
-    if getattr(original, "_backproplab_poisoning", False):
-        return
-
-    @functools.wraps(original)
-    def call_learner(exercise, fn, args):
-        if not os.environ.get(checking.RECORD_DIR_ENV):
-            return original(exercise, fn, args)
-        with poisoned(exercise):
-            return original(exercise, fn, args)
-
-    call_learner._backproplab_poisoning = True
-    checking.call_learner = call_learner
+    set_graded_call_guard(poisoned)

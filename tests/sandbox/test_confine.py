@@ -82,7 +82,7 @@ def test_the_reference_is_poisoned_only_during_the_learners_call(tmp_path, monke
     from backproplab.layers import dense_backward as reference
     from backproplab.sandbox import poison
 
-    monkeypatch.setattr(checking, "call_learner", checking.call_learner)  # undone after the test
+    monkeypatch.setattr(checking.run, "_graded_call_guard", checking.graded_call_guard())  # undone after the test
     poison.install()
     ex = REGISTRY["dense_backward"]
     monkeypatch.setenv(checking.RECORD_DIR_ENV, str(tmp_path))

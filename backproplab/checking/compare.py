@@ -1,0 +1,140 @@
+"""One trial's comparison: the learner's outputs against the reference's, then, when they differ, the first
+explanation that fits: a hand-written :class:`~backproplab.checking.model.Mistake`, float32, the outputs'
+order, a generic transformation (:mod:`backproplab.checking.diagnosis`), a shape or a value finding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from backproplab.checking import diagnosis
+from backproplab.checking.findings import (
+    _order_finding,
+    _precision_finding,
+    _shape_finding,
+    _value_finding,
+)
+from backproplab.checking.model import CheckFinding, Exercise, Mistake
+from backproplab.checking.values import (
+    _as_outputs,
+    _close,
+    _copy,
+    _dims,
+    _distance,
+    _fmt_shape,
+    _to_float_array,
+    _within,
+)
+from backproplab.gradcheck import relative_error
+
+
+def _compare(exercise: Exercise, got_result, exp_result, args, bounds: list | None = None,
+             explain: bool = True) -> float:
+    """Compare all outputs; return the worst relative error or raise a :class:`CheckFinding`. With ``bounds``
+    (:func:`rounding_bounds`) an output is accepted when every entry is within its bound, else within
+    ``exercise.tol``. ``explain=False`` raises a bare finding for a wrong answer (the same verdict, no name)."""
+    names = exercise.outputs
+    _check_structure(exercise, got_result, exp_result)
+    gots = _as_outputs(got_result, len(names))
+    exps = [np.asarray(e, dtype=np.float64) for e in _as_outputs(exp_result, len(names))]
+    arrays = [_to_float_array(g, nm) for g, nm in zip(gots, names, strict=True)]
+    if bounds is None:
+        mismatch = [i for i, (g, e) in enumerate(zip(arrays, exps, strict=True)) if not _close(g, e, exercise.tol)]
+    else:
+        mismatch = [i for i, (g, e, b) in enumerate(zip(arrays, exps, bounds, strict=True))
+                    if not _within(g, e, b)]
+    if not mismatch:
+        return max((relative_error(g, e) for g, e in zip(arrays, exps, strict=True)), default=0.0)
+    if not explain:
+        raise CheckFinding(f"`{names[mismatch[0]]}` differs from the reference.")
+    _precision_finding(gots, arrays, exps, names, exercise.tol)
+    _mistake_finding(exercise, args, arrays, exps, bounds, mismatch[0])  # specific mistakes first
+    _order_finding(arrays, exps, names, exercise.tol)
+    raise _generic_finding(exercise, args, arrays, exps, mismatch[0])
+
+
+def _check_structure(exercise: Exercise, got_result, exp_result) -> None:
+    """Raise when the learner returned another number of values than the exercise's outputs."""
+    names = exercise.outputs
+    n = len(names)
+    if n == 1:
+        return
+    if got_result is None:
+        raise CheckFinding(f"`{exercise.name}` returned None: it should return {', '.join(names)}.", "none")
+    vector = isinstance(got_result, np.ndarray) and got_result.shape == (n,)
+    if not vector and (not isinstance(got_result, (tuple, list, dict)) or len(got_result) != n):
+        what = f"{len(got_result)} values" if isinstance(got_result, (tuple, list, dict)) else \
+            f"a {type(got_result).__name__}" + (f" of shape {_fmt_shape(got_result.shape)}"
+                                                if isinstance(got_result, np.ndarray) else "")
+        raise CheckFinding(f"`{exercise.name}` should return {n} values ({', '.join(names)}), got {what}.",
+                           "structure")
+    if isinstance(got_result, dict) and not isinstance(exp_result, dict):
+        raise CheckFinding(f"`{exercise.name}` returned a dict; return the values themselves, in this order: "
+                           f"`return {', '.join(names)}` (unpacking a dict gives its keys).", "structure")
+
+
+def _mistake_finding(exercise: Exercise, args, arrays, exps, bounds, first: int) -> None:
+    """Raise the hand-written mistake the answer matches: the closest, unless another slip fits as closely
+    (then both are said, neither is claimed). A mistake that gives the right answer on these inputs is skipped:
+    it cannot be what went wrong."""
+    n = len(exercise.outputs)
+    matched: list[tuple[float, Mistake]] = []
+    for mistake in exercise.mistakes:
+        try:
+            wrong = [np.asarray(w, dtype=np.float64) for w in _as_outputs(mistake.wrong(*_copy(args)), n)]
+        except Exception:  # noqa: BLE001  (a mistake that cannot run on these inputs is not this one)
+            continue
+        if all(_close(w, e, exercise.tol) if bounds is None else _within(w, e, b)
+               for w, e, b in zip(wrong, exps, bounds or exps, strict=True)):
+            continue
+        if all(_close(g, w, max(exercise.tol, 1e-9), exact_nonfinite=False)
+               for g, w in zip(arrays, wrong, strict=True)):
+            matched.append((_distance(arrays, wrong), mistake))
+    if not matched:
+        return
+    matched.sort(key=lambda pair: pair[0])
+    matched_close = [mk for d, mk in matched if d <= 10.0 * matched[0][0] + 1e-15]
+    name = exercise.outputs[first]
+    err = _error(arrays[first], exps[first])
+    kinds = list(dict.fromkeys(mk.name for mk in matched_close))
+    if len(kinds) == 1:
+        raise CheckFinding(f"`{name}` is wrong. Likely mistake: {matched_close[0].message}", kinds[0], err)
+    both = " Or: ".join(next(mk.message for mk in matched_close if mk.name == k) for k in kinds[:2])
+    raise CheckFinding(f"`{name}` is wrong. On this case two different slips give exactly this answer: {both}",
+                       "ambiguous", err)
+
+
+def _error(got: np.ndarray, exp: np.ndarray) -> float | None:
+    return relative_error(got, exp) if got.shape == exp.shape and np.all(np.isfinite(got)) else None
+
+
+def _generic_finding(exercise: Exercise, args, arrays, exps, i: int) -> CheckFinding:
+    """What every exercise shares (a factor, 1/m, an approximation), else the generic search
+    (:mod:`.diagnosis`), else the shape or the pattern of the error."""
+    names = exercise.outputs
+    arg_names = diagnosis.argument_names(exercise.signature, len(args))
+    g, e = arrays[i], exps[i]
+    m = exercise.batch_size(args) if exercise.batch_size else None
+    found = _value_finding(names[i], g, e, m, exercise.tol, _dims(args), exercise.exact) \
+        if g.shape == e.shape else None
+    if found is None or found.mistake in (None, "scale"):
+        named = diagnosis.transform_finding(lambda moved: _reference_outputs(exercise, moved), args, arg_names,
+                                            exercise.parts, names, arrays, exps)
+        if named is not None:
+            return CheckFinding(named[1], named[0], _error(g, e))
+    if found is None:
+        return _shape_finding(names[i], g, e, exercise.shape_hint)
+    if found.mistake is None and found.rel_error is not None and g.size > 1:
+        inputs = [(label, v) for label, _, v in diagnosis.leaves(args, arg_names, exercise.parts)]
+        wrong = np.abs(g - e) > exercise.tol * (np.abs(e) + np.abs(g)) + 1e-300
+        pattern = diagnosis.pattern_text(names[i], g, e, wrong, inputs)
+        if pattern:
+            return CheckFinding(f"{found.message} Pattern: {pattern}", None, found.rel_error)
+    return found
+
+
+def _reference_outputs(exercise: Exercise, args: tuple) -> list[np.ndarray]:
+    result = exercise.run(exercise.reference, _copy(args))
+    return [np.asarray(o, dtype=np.float64) for o in _as_outputs(result, len(exercise.outputs))]
+
+

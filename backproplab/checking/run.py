@@ -1,0 +1,195 @@
+"""Running a check: call the learner's function on every trial (its exceptions become findings), judge each
+outcome against the reference, and answer in one short paragraph. Under the trusted grader a graded check
+also records the outcomes (:mod:`backproplab.records`) so that the verdict is computed again outside the
+kernel (:mod:`backproplab.trusted`), with the same :func:`evaluate`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from backproplab import records
+from backproplab.checking import diagnosis
+from backproplab.checking.compare import _compare, _reference_outputs
+from backproplab.checking.findings import _exception_finding
+from backproplab.checking.model import CheckFinding, CheckResult, Exercise, trial_inputs
+from backproplab.checking.values import _as_outputs, _copy, _same, rounding_bounds
+from backproplab.gradcheck import verdict
+
+#: Set by the trusted grader: graded checks record what the learner's function returned (plain float64 data) in
+#: this folder, and the verdict is computed again outside the kernel from those records (backproplab.trusted).
+RECORD_DIR_ENV = "BACKPROPLAB_RECORD_DIR"
+
+
+@dataclass
+class CheckOutcome:
+    """What the learner's function did on one trial: its result and its arguments afterwards, or an error."""
+
+    result: Any = None
+    args_after: Any = None
+    error: CheckFinding | None = None
+
+
+#: ``exercise -> context manager`` wrapped around every call of the learner's function while the trusted grader
+#: runs (``BACKPROPLAB_RECORD_DIR`` set); ``None``: no guard. The grading kernel sets it
+#: once, explicitly, with :func:`set_graded_call_guard` (:func:`backproplab.sandbox.poison.install`).
+_graded_call_guard: Callable[[Exercise], AbstractContextManager] | None = None
+
+
+def set_graded_call_guard(guard: Callable[[Exercise], AbstractContextManager] | None) -> None:
+    """Install (or, with ``None``, remove) the guard of recorded graded calls; see :func:`call_learner`."""
+    global _graded_call_guard
+    _graded_call_guard = guard
+
+
+def graded_call_guard() -> Callable[[Exercise], AbstractContextManager] | None:
+    """The guard :func:`set_graded_call_guard` installed, or ``None``."""
+    return _graded_call_guard
+
+
+def _active_guard():
+    """The installed guard while the trusted grader runs (``BACKPROPLAB_RECORD_DIR`` set), else ``None``."""
+    return _graded_call_guard if os.environ.get(RECORD_DIR_ENV) else None
+
+
+def call_learner(exercise: Exercise, fn: Callable, args: tuple,
+                 guard: Callable[[Exercise], AbstractContextManager] | None = None) -> CheckOutcome:
+    """Run the learner's ``fn`` on a copy of ``args``; an exception becomes a finding, never a traceback.
+
+    ``guard(exercise)``, when given, is entered around the call only (e.g. the reference broken while the
+    learner's code runs, :mod:`backproplab.sandbox.poison`), and left before anything is compared."""
+    learner_args = _copy(args)
+    try:
+        with (guard(exercise) if guard is not None else nullcontext()), np.errstate(all="ignore"):
+            got = exercise.run(fn, learner_args)  # a NaN or inf is judged and explained: numpy's warnings are noise
+    except CheckFinding as finding:  # a harness that recognised a mistake while calling the learner's code
+        return CheckOutcome(error=finding)
+    except Exception as exc:  # any error in the learner's code becomes one sentence
+        return CheckOutcome(error=_exception_finding(exercise, exc))
+    return CheckOutcome(got, learner_args)
+
+
+def _judge(exercise: Exercise, args: tuple, outcome: CheckOutcome, explain: bool = True) -> float | str:
+    """The relative error of one trial, or the pass note of an exercise's own ``judge``."""
+    if outcome.error is not None:
+        raise outcome.error
+    with np.errstate(all="ignore"):  # comparing huge or non-finite answers must not print numpy's warnings
+        if exercise.judge is not None:
+            err = exercise.judge(outcome.result, args)
+        else:
+            expected = exercise.run(exercise.reference, _copy(args))
+            bounds = rounding_bounds(exercise, args, expected) if exercise.exact else None
+            err = _compare(exercise, outcome.result, expected, args, bounds, explain)
+    if not _same(outcome.args_after, args):
+        raise CheckFinding(f"`{exercise.name}` returns the right values but modifies its input arrays in place "
+                           f"(e.g. `x += ...` or `x[...] = ...` on an argument). Work on a copy: the caller still "
+                           f"needs its arrays unchanged.", "in_place")
+    return err
+
+
+def run_check(exercise: Exercise, fn: Any, *, graded: bool = False, hidden: bool = False,
+              seed: int | None = None) -> CheckResult | None:
+    """Check the learner's ``fn`` against ``exercise.reference`` and say what is wrong, if anything.
+
+    ``hidden=True`` draws random shapes and values from :func:`grading_seed` (or ``seed``); ``graded=True``
+    raises ``AssertionError`` with the same message when the check fails (for nbgrader test cells). Under the
+    trusted grader (``BACKPROPLAB_RECORD_DIR`` set), a graded check also records the learner's results so that
+    the verdict is computed again outside the kernel. While nbgrader runs the notebook (``NBGRADER_EXECUTION``
+    set), a passed graded check displays its result and returns ``None``: nbgrader reads a cell's returned value
+    as partial credit and would log that a message "cannot be converted to a float".
+    """
+    __tracebackhide__ = True  # noqa: F841  (IPython hides this frame from learners' tracebacks)
+    outcomes = None
+    record_dir = os.environ.get(RECORD_DIR_ENV) if graded else None
+    if record_dir and callable(fn):
+        guard = _active_guard()
+        outcomes = [call_learner(exercise, fn, args, guard) for args in trial_inputs(exercise, hidden, seed)]
+        records.record(exercise, outcomes, hidden=hidden, directory=record_dir)
+    result = evaluate(exercise, fn, hidden=hidden, seed=seed, outcomes=outcomes)
+    if graded and not result.passed:
+        raise AssertionError(result.message)
+    if graded and os.environ.get("NBGRADER_EXECUTION"):
+        _display(result)
+        return None
+    return result
+
+
+def _display(result: CheckResult) -> None:
+    try:
+        from IPython.display import display
+    except ImportError:  # not in a kernel
+        print(result.message)
+    else:
+        display(result)
+
+
+#: Findings the learner-side search (:func:`diagnosis.reread_finding`) may improve on: nothing named, an error, a
+#: wrong shape or an unexplained factor (a sign, a factor 2 or a 1/m is already its own explanation).
+_UNSETTLED = frozenset({None, "exception", "shape", "scale", "overflow"})
+
+
+def _reread(exercise: Exercise, fn: Callable, args: tuple, finding: CheckFinding) -> CheckFinding:
+    """``finding``, or a better one when the learner's own code gives the right answer on re-ordered inputs."""
+    if finding.mistake not in _UNSETTLED:
+        return finding
+    try:
+        with np.errstate(all="ignore"):
+            exps = _reference_outputs(exercise, args)
+    except Exception:  # noqa: BLE001
+        return finding
+
+    guard = _active_guard()
+
+    def call(moved):
+        with (guard(exercise) if guard is not None else nullcontext()), np.errstate(all="ignore"):
+            result = exercise.run(fn, _copy(moved))
+        return [np.asarray(o, dtype=np.float64) for o in _as_outputs(result, len(exercise.outputs))]
+
+    names = diagnosis.argument_names(exercise.signature, len(args))
+    named = diagnosis.reread_finding(call, args, names, exercise.parts, exps, exercise.name)
+    return finding if named is None else CheckFinding(named[1], named[0], finding.rel_error)
+
+
+def evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None,
+             outcomes: Sequence[CheckOutcome] | None = None, explain: bool = True) -> CheckResult:
+    """The verdict of a check: call ``fn`` on every trial, or judge recorded ``outcomes`` of those calls.
+
+    ``explain=False`` gives the same verdict without searching for the mistake's name (the seed sweep)."""
+    label = exercise.name
+    if outcomes is None and (fn is None or not callable(fn)):
+        what = "None" if fn is None else f"a {type(fn).__name__}"
+        return CheckResult(label, False, f"{label}: expected your function `{exercise.name}`, got {what}. "
+                                         f"Pass the function itself, without calling it.", "not_callable")
+    worst, notes = 0.0, []
+    trials = trial_inputs(exercise, hidden, seed)
+    for k, args in enumerate(trials):
+        try:
+            if outcomes is None:
+                outcome = call_learner(exercise, fn, args, _active_guard())
+            elif k < len(outcomes):
+                outcome = outcomes[k]
+            else:
+                raise CheckFinding("no result was recorded for this case (the check did not run to the end).",
+                               "missing")
+            verdict_k = _judge(exercise, args, outcome, explain)
+            if isinstance(verdict_k, str):
+                notes.append(verdict_k)
+            else:
+                worst = max(worst, verdict_k)
+        except CheckFinding as f:
+            if outcomes is None and explain:
+                f = _reread(exercise, fn, args, f)
+            case = f"case {k + 1} of {len(trials)}" + (" (hidden, random shapes)" if hidden else "")
+            return CheckResult(label, False, f"{label} — {case}: {f.message}", f.mistake, f.rel_error)
+    if notes:
+        return CheckResult(label, True, f"{label}: " + "; ".join(notes), None, 0.0)
+    kind = "hidden random cases" if hidden else "cases"
+    return CheckResult(label, True, f"{label}: all {len(trials)} {kind} match the reference "
+                                    f"(max relative error {worst:.1e}, {verdict(worst)}).", None, worst)
+
