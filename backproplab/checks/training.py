@@ -15,7 +15,7 @@ import weakref
 import numpy as np
 
 from backproplab import debugging, training
-from backproplab.checking import Exercise, CheckFinding, Mistake, visible_case
+from backproplab.checking import CheckFinding, Exercise, Mistake, visible_case
 from backproplab.datasets import load_digits, one_hot
 from backproplab.gradcheck import relative_error
 from backproplab.optimizers import adam
@@ -83,9 +83,9 @@ def _epoch_outputs(fn, X, Y, batch_size, rng, epoch):
             raise CheckFinding(f"in epoch {epoch}, batch {k + 1} is not a pair (X_batch, Y_batch).", "structure")
         xb, yb = (np.asarray(b, dtype=np.float64) for b in batch)
         if xb.ndim != 2 or yb.ndim != 2 or len(xb) != len(yb):
-            raise CheckFinding(f"in epoch {epoch}, batch {k + 1} holds X_batch of shape {xb.shape} and Y_batch of shape "
-                          f"{yb.shape}: both should be 2-D with the same number of rows (batch_size, or fewer "
-                          f"in the last batch).", "shape")
+            raise CheckFinding(f"in epoch {epoch}, batch {k + 1} holds X_batch of shape {xb.shape} and Y_batch of "
+                               f"shape {yb.shape}: both should be 2-D with the same number of rows (batch_size, "
+                               f"or fewer in the last batch).", "shape")
         xs.append(xb)
         ys.append(yb)
         sizes.append(float(len(xb)))
@@ -489,7 +489,8 @@ def judge_digits(params, args) -> str:
         with np.errstate(all="ignore"):
             acc = training.accuracy({k: params[k] for k in need}, X, y)
     except ValueError as exc:
-        raise CheckFinding(f"the returned weights do not fit the digits (64 inputs, 10 classes): {exc}", "shape") from None
+        raise CheckFinding(f"the returned weights do not fit the digits (64 inputs, 10 classes): {exc}",
+                           "shape") from None
     if not acc >= target:
         raise CheckFinding(f"your network classifies {100 * acc:.1f}% of the {split} images right; the target is "
                       f"{100 * target:.0f}%. Train longer (epochs), adjust the learning rate, or widen the hidden "
