@@ -161,6 +161,7 @@ def make_demo_source(folder: Path, name: str = "99_demo") -> Path:
         _cell(new_code_cell, "ex-square", "def square(x):\n    ### BEGIN SOLUTION\n    return np.square(x)\n"
                                           "    ### END SOLUTION", solution=True),
         _cell(new_code_cell, "try-square", "print(square(3) if False else 'try me')"),
+        _cell(new_code_cell, "ex-nine", "### BEGIN SOLUTION\nnine = square(3)\n### END SOLUTION", solution=True),
         _cell(new_code_cell, "test-square", "assert square(3) == 9\n### BEGIN HIDDEN TESTS\nassert square(4) == 16\n"
                                             "### END HIDDEN TESTS", grade=True, locked=True, points=1),
     ]
@@ -182,14 +183,16 @@ def test_release_of_demo(tmp_path):
     assert (out.parent / "data.txt").exists()
     first = out.read_bytes()
     nb = nbformat.read(out, as_version=4)
-    assert [c.id for c in nb.cells] == ["title", "setup", "ex-square", "try-square", "test-square"]
+    assert [c.id for c in nb.cells] == ["title", "setup", "ex-square", "try-square", "ex-nine", "test-square"]
     assert all(c.outputs == [] and c.execution_count is None for c in nb.cells if c.cell_type == "code")
     assert nb.metadata == {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
                                           "name": "python3"}, "language_info": {"name": "python"}}
     assert "execution" not in nb.cells[1].metadata
     assert nb.cells[2].source == "def square(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
-    assert nb.cells[4].source == "assert square(3) == 9"
-    assert nb.cells[4].metadata["nbgrader"]["checksum"]
+    assert nb.cells[5].source == "assert square(3) == 9"
+    assert nb.cells[5].metadata["nbgrader"]["checksum"]
+    # the cells that raise on the stub (the graded test, the top-level answer) are tagged, no other
+    assert {c.id for c in nb.cells if "raises-exception" in c.metadata.get("tags", [])} == {"ex-nine", "test-square"}
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
     # deterministic: a second release (into an existing folder) writes the same bytes
     release(["99_demo"], source=tmp_path / "solutions", dest=tmp_path / "course")
