@@ -9,6 +9,8 @@ CONSTRAINTS ?= -c requirements.lock
 JOBS ?= auto
 ## JupyterLab refuses to start as root unless told; root is the normal user in a container or a fresh VM.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+ROOT_NOTE  := make lab: you are root (as in a container or a fresh VM) so JupyterLab is started with --allow-root; \
+              it still listens on localhost only and asks for its token
 
 .PHONY: lab test lint lock release bench browser clean
 
@@ -24,7 +26,7 @@ $(STAMP): pyproject.toml requirements.lock scripts/learner_setup.py
 ## Start JupyterLab on the first notebook of the course, in my-work/ (a copy of course/ that keeps your work).
 lab: $(STAMP)
 	$(BIN)/python -m scripts.workspace course my-work
-	@$(if $(ALLOW_ROOT),echo "make lab: you are root (as in a container or a fresh VM), so JupyterLab is started with --allow-root; it still listens on localhost only, with a token")
+	@$(if $(ALLOW_ROOT),echo "$(ROOT_NOTE)")
 	$(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir=my-work my-work/01_chain_rule/01_chain_rule.ipynb
 
 ## Everything CI checks: lint, the package, nbval over every notebook, grading end to end, the browser.
