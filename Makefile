@@ -5,8 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ## The exact versions (`make lock` regenerates them); CI's scheduled job sets CONSTRAINTS= to try the newest ones.
 CONSTRAINTS ?= -c requirements.lock
-## pytest worker processes (pytest-xdist): one per CPU; tests sharing a session fixture stay in one (loadgroup).
-JOBS ?= auto
+## pytest worker processes (pytest-xdist): one per CPU; a module (a notebook under nbval) runs whole in one.
+JOBS ?= logical
 ## JupyterLab refuses to start as root unless told; root is the normal user in a container or a fresh VM.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 ROOT_NOTE  := make lab: you are root (as in a container or a fresh VM) so JupyterLab is started with --allow-root; \
@@ -32,7 +32,7 @@ lab: $(STAMP)
 ## Everything CI checks: lint, the package, nbval over every notebook, grading end to end, the browser.
 test: $(STAMP) browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope
 
 ## Regenerate requirements.lock and binder/environment.yml: the newest versions pyproject.toml's ranges allow.
 lock:
