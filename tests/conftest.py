@@ -133,3 +133,22 @@ def course_run(notebook_runs, name) -> dict:
     """The learner notebook (course/) executed once by nbgrader's Validator with ``invert=True``."""
     return notebook_runs.get("course", require(name))
 
+
+
+# ---- what nbval ran (make test's output says so) -------------------------------------------------------------
+_NBVAL: dict[str, dict[str, set]] = {}
+
+
+def pytest_runtest_logreport(report):
+    path, sep, _cell = report.nodeid.partition(".ipynb::Cell ")
+    if sep and report.when == "call":
+        folder = _NBVAL.setdefault(path.split("/", 1)[0], {"notebooks": set(), "passed": set(), "failed": set()})
+        folder["notebooks"].add(path)
+        folder["passed" if report.passed else "failed"].add(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for folder, seen in sorted(_NBVAL.items()):
+        terminalreporter.write_line(
+            f"nbval --nbval-lax {folder}/: {len(seen['notebooks'])} notebooks, {len(seen['passed'])} cells passed, "
+            f"{len(seen['failed'])} failed")
