@@ -3,27 +3,45 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+## The exact versions (`make lock` regenerates them); CI's scheduled job sets CONSTRAINTS= to try the newest ones.
+CONSTRAINTS ?= -c requirements.lock
+## pytest worker processes (pytest-xdist): one per CPU; a module (a notebook under nbval) runs whole in one.
+JOBS ?= logical
+## JupyterLab refuses to start as root unless told; root is the normal user in a container or a fresh VM.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+ROOT_NOTE  := make lab: you are root (as in a container or a fresh VM) so JupyterLab is started with --allow-root; \
+              it still listens on localhost only and asks for its token
 
-.PHONY: lab test lint release bench browser clean
+.PHONY: lab test lint lock release bench browser clean
 
-## Create or refresh the virtual environment (reinstalls when pyproject.toml changes).
-$(STAMP): pyproject.toml scripts/learner_setup.py
+## Create or refresh the virtual environment (reinstalls when pyproject.toml or the lock changes).
+$(STAMP): pyproject.toml requirements.lock scripts/learner_setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Backprop Lab needs Python 3.11 or newer")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet $(CONSTRAINTS) -e ".[dev]"
 	$(BIN)/python -m scripts.learner_setup --prefix $(VENV)
 	touch $(STAMP)
 
 ## Start JupyterLab on the first notebook of the course, in my-work/ (a copy of course/ that keeps your work).
 lab: $(STAMP)
 	$(BIN)/python -m scripts.workspace course my-work
-	$(BIN)/jupyter lab --ServerApp.root_dir=my-work my-work/01_chain_rule/01_chain_rule.ipynb
+	@$(if $(ALLOW_ROOT),echo "$(ROOT_NOTE)")
+	$(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir=my-work my-work/01_chain_rule/01_chain_rule.ipynb
 
-## Everything CI checks: lint, the package, the notebooks, grading end to end, the browser.
+## Everything CI checks: lint, the package, nbval over every notebook, grading end to end, the browser.
 test: $(STAMP) browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope
+
+## Regenerate requirements.lock and binder/environment.yml: the newest versions pyproject.toml's ranges allow.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet ".[dev]"
+	.lock-venv/bin/python -m scripts.lock write
+	rm -rf .lock-venv build
 
 ## Debian's Chromium for the browser tests (installed when no Chromium or Chrome is found).
 browser:

@@ -13,6 +13,8 @@ from pathlib import Path
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.converters import GenerateAssignment
 
+from backproplab.release import TagRaisingCells
+
 c = get_config()  # noqa: F821 (injected by traitlets when it loads this file)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +56,7 @@ c.ClearOutput.remove_metadata_fields = {"collapsed", "scrolled", "execution", "E
 c.GenerateAssignment.preprocessors = [
     *GenerateAssignment.class_traits()["preprocessors"].default(),
     ClearMetadataPreprocessor,
+    TagRaisingCells,  # Jupyter's `raises-exception` tag on the cells that raise on the stub (graded tests)
 ]
 c.ClearMetadataPreprocessor.enabled = True
 c.ClearMetadataPreprocessor.preserve_cell_metadata_mask = {"nbgrader", "deletable", "editable", "tags", "jupyter"}

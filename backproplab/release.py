@@ -5,10 +5,17 @@
 a gradebook, in a scratch folder; only when every notebook converted does it replace
 ``dest/NN_topic/``. The output is deterministic: no outputs, no execution counts, the source's cell
 ids, volatile metadata dropped (see the config file), one JSON layout (``nbformat.write``).
+
+Every cell that raises on the learner's stub (a graded test cell; an answer cell whose stub raises at the
+top level) gets Jupyter's ``raises-exception`` tag, from :class:`TagRaisingCells`, the config file's last
+GenerateAssignment step (so plain ``nbgrader generate_assignment`` tags them too): JupyterLab's *Run All*
+goes on past such a cell, and ``pytest --nbval-lax course/`` expects its error. nbgrader's checksums do
+not cover tags.
 """
 
 from __future__ import annotations
 
+import ast
 import logging
 import shutil
 import tempfile
@@ -16,6 +23,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import nbformat
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "solutions"
@@ -117,6 +126,46 @@ def _generate(config, root: Path, assignment: str) -> None:
         raise ReleaseError(f"{assignment}: nbgrader failed: {capture.summary()}") from exc
     except Exception as exc:
         raise ReleaseError(f"{assignment}: nbgrader failed: {type(exc).__name__}: {_first_line(exc)}") from exc
+
+
+RAISES = "raises-exception"  # Jupyter's standard cell tag: an error here is expected
+
+
+def raises_on_stub(cell: nbformat.NotebookNode) -> bool:
+    """Whether a released cell raises before the learner answers: a graded test cell (it checks the stub),
+    or an answer cell whose stub ``raise NotImplementedError()`` is a top-level statement."""
+    if cell.cell_type != "code":
+        return False
+    meta = cell.metadata.get("nbgrader", {})
+    if meta.get("grade"):
+        return True
+    if not meta.get("solution"):
+        return False
+    try:
+        return any(isinstance(node, ast.Raise) for node in ast.parse(cell.source).body)
+    except SyntaxError:  # IPython syntax (magics): not a plain top-level raise
+        return False
+
+
+def tag_raising_cells(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Give exactly the cells that :func:`raises_on_stub` the ``raises-exception`` tag (other tags kept)."""
+    for cell in nb.cells:
+        tags = [tag for tag in cell.metadata.get("tags", []) if tag != RAISES]
+        tags += [RAISES] if raises_on_stub(cell) else []
+        if tags:
+            cell.metadata["tags"] = tags
+        else:
+            cell.metadata.pop("tags", None)
+    return nb
+
+
+class TagRaisingCells(Preprocessor):
+    """The last GenerateAssignment step (``autograder/nbgrader_config.py``): :func:`tag_raising_cells`."""
+
+    enabled = Bool(True).tag(config=True)  # nbconvert's preprocessors are off unless enabled
+
+    def preprocess(self, nb, resources):
+        return tag_raising_cells(nb), resources
 
 
 def _normalise(generated: Path, source_nb: nbformat.NotebookNode, source_path: Path) -> None:

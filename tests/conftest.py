@@ -1,8 +1,12 @@
 """Shared fixtures: the notebooks of the course, one release into a temporary folder, and one execution
-per notebook and variant (solution / learner stub) shared by every test that needs it.
+per learner notebook (course/) shared by every test that needs it; the solutions are executed by nbval
+(``pytest --nbval-lax solutions/``, part of ``make test``).
 
 Executions run in a pool of worker processes (``BACKPROPLAB_NB_WORKERS``, default: the number of CPUs),
-started when the first test that needs one runs, for exactly the notebooks the session collected.
+started when the first test that needs one runs, for exactly the notebooks the session collected. Under
+pytest-xdist (``make test``: ``-n logical --dist loadscope``: each module, and each notebook under nbval,
+runs whole in one worker, so a module's session fixtures are made once) a worker executes only what its own
+tests ask for, one notebook at a time.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ def released(tmp_path_factory) -> Path:
 
 
 # ---- one execution per (variant, notebook), in parallel -------------------------------------------------
-_VARIANT_FIXTURES = {"solution_run": "solutions", "course_run": "course"}
+_VARIANT_FIXTURES = {"course_run": "course"}
 #: seconds a cell may run before nbgrader interrupts it and the test fails (a whole notebook takes < 10 s)
 CELL_TIMEOUT = 120
 
@@ -72,12 +76,12 @@ CELL_TIMEOUT = 120
 class NotebookRuns:
     """Futures of ``scripts.bench_notebooks.validate`` keyed by (variant, notebook)."""
 
-    def __init__(self, jobs: list[tuple[str, str]]):
+    def __init__(self, jobs: list[tuple[str, str]], workers: int | None = None):
         from scripts.bench_notebooks import validate
 
         self._validate = validate
         self._futures = {}
-        workers = int(os.environ.get("BACKPROPLAB_NB_WORKERS") or os.cpu_count() or 1)
+        workers = workers or int(os.environ.get("BACKPROPLAB_NB_WORKERS") or os.cpu_count() or 1)
         self._pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs) or 1)),
                                          mp_context=multiprocessing.get_context("spawn"))
         for job in jobs:
@@ -106,6 +110,11 @@ class NotebookRuns:
 
 @pytest.fixture(scope="session")
 def notebook_runs(request):
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # every worker collects every test: run only what is asked here
+        runs = NotebookRuns([], workers=1)
+        yield runs
+        runs.close()
+        return
     jobs = []
     for item in request.session.items:
         params = getattr(getattr(item, "callspec", None), "params", {})
@@ -120,12 +129,26 @@ def notebook_runs(request):
 
 
 @pytest.fixture
-def solution_run(notebook_runs, name) -> dict:
-    """The solution notebook executed once by nbgrader's Validator (see scripts/bench_notebooks.validate)."""
-    return notebook_runs.get("solutions", require(name))
-
-
-@pytest.fixture
 def course_run(notebook_runs, name) -> dict:
     """The learner notebook (course/) executed once by nbgrader's Validator with ``invert=True``."""
     return notebook_runs.get("course", require(name))
+
+
+
+# ---- what nbval ran (make test's output says so) -------------------------------------------------------------
+_NBVAL: dict[str, dict[str, set]] = {}
+
+
+def pytest_runtest_logreport(report):
+    path, sep, _cell = report.nodeid.partition(".ipynb::Cell ")
+    if sep and report.when == "call":
+        folder = _NBVAL.setdefault(path.split("/", 1)[0], {"notebooks": set(), "passed": set(), "failed": set()})
+        folder["notebooks"].add(path)
+        folder["passed" if report.passed else "failed"].add(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for folder, seen in sorted(_NBVAL.items()):
+        terminalreporter.write_line(
+            f"nbval --nbval-lax {folder}/: {len(seen['notebooks'])} notebooks, {len(seen['passed'])} cells passed, "
+            f"{len(seen['failed'])} failed")

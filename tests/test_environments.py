@@ -1,4 +1,4 @@
-"""pyproject.toml is the one place where package versions live; the conda and Binder environments follow it."""
+"""pyproject.toml holds the version ranges; requirements.lock the exact versions every environment installs."""
 
 from __future__ import annotations
 
@@ -6,22 +6,15 @@ import os
 import re
 import stat
 import subprocess
-import tomllib
+from importlib import metadata
 
 import pytest
 import yaml  # PyYAML: a dependency of jupyter_events, itself a dependency of jupyterlab
-from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
+from scripts import lock
 from tests.conftest import ROOT
-
-PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-RUNTIME = [Requirement(r) for r in PYPROJECT["dependencies"]]
-DEV = [Requirement(r) for r in PYPROJECT["optional-dependencies"]["dev"]]
-#: entries of an environment file that are not packages of pyproject.toml
-TOOLING = {"python", "pip"}
-CONDA_SPEC = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*?)\s*$")
 
 
 def _load(rel: str) -> dict:
@@ -30,65 +23,103 @@ def _load(rel: str) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def _entries(env: dict) -> tuple[dict[str, str], dict[str, str], list[str]]:
-    """(conda packages {name: spec}, pip packages {name: spec}, other pip lines such as `-e .[dev]`)."""
-    conda, pip, other = {}, {}, []
+def _split(env: dict) -> tuple[list[str], list[str]]:
+    """(conda dependencies, lines of the pip: section) of an environment file."""
+    conda, pip = [], []
     for dep in env.get("dependencies") or []:
         if isinstance(dep, dict):
-            for line in dep.get("pip") or []:
-                if line.startswith("-"):
-                    other.append(line)
-                else:
-                    req = Requirement(line)
-                    pip[canonicalize_name(req.name)] = str(req.specifier)
+            pip += [str(line) for line in dep.get("pip") or []]
         else:
-            name, spec = CONDA_SPEC.match(str(dep)).groups()
-            conda[canonicalize_name(name)] = spec
-    return conda, pip, other
+            conda.append(str(dep).replace(" ", ""))
+    return conda, pip
 
 
-def _drift(rel: str, wanted: list[Requirement], packages: dict[str, str]) -> list[str]:
-    problems = []
-    for req in wanted:
-        name = canonicalize_name(req.name)
-        if name not in packages:
-            problems.append(f"{rel}: {req.name} is missing (pyproject.toml: {req})")
-        elif SpecifierSet(packages[name]) != req.specifier:
-            found = packages[name] or "unpinned"
-            problems.append(f"{rel}: {req.name} is {found}, pyproject.toml says {req.specifier}")
-    known = {canonicalize_name(r.name) for r in wanted} | TOOLING
-    problems += [f"{rel}: {name} is not in pyproject.toml (add it there first)" for name in packages
-                 if name not in known]
-    return problems
+LOCKED, LOCK_PYTHON, _ = lock.read_lock(lock.LOCK) if lock.LOCK.is_file() else ({}, None, None)
 
 
-def test_environment_yml_follows_pyproject():
+def test_lock_follows_pyproject():
+    problems = lock.problems()
+    assert not problems, "\n".join(problems)
+    assert SpecifierSet(lock.project()["requires-python"]).contains(f"{LOCK_PYTHON}.0"), (
+        f"requirements.lock was made with python {LOCK_PYTHON}, outside requires-python")
+
+
+def test_lock_check_sees_a_changed_range_and_a_version_outside_it(tmp_path):
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    changed = tmp_path / "pyproject.toml"
+    changed.write_text(text.replace('"numpy>=2.0,<3"', '"numpy>=2.0,<2.1"'), encoding="utf-8")
+    problems = lock.problems(changed)
+    assert any("changed since requirements.lock was made" in p for p in problems), problems
+    assert any(p.startswith("requirements.lock: numpy==") and "<2.1" in p for p in problems), problems
+    stale = tmp_path / "requirements.lock"
+    stale.write_text(lock.LOCK.read_text(encoding="utf-8").replace(f"nbgrader=={LOCKED['nbgrader']}", ""))
+    assert any("nbgrader is missing" in p for p in lock.problems(lock=stale)), lock.problems(lock=stale)
+    assert lock.problems() == [], "the real pair must fit (see test_lock_follows_pyproject)"
+
+
+def test_installed_versions_are_the_locked_ones():
+    """make test installs with `-c requirements.lock`: every locked package at its locked version.
+    (CI's scheduled newest-versions job deselects this test: it installs without the lock on purpose.)"""
+    wrong = []
+    for name, version in LOCKED.items():
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            installed = None
+        if installed != version:
+            wrong.append(f"{name}: installed {installed}, locked {version}")
+    assert not wrong, ("the environment does not follow requirements.lock (make test reinstalls it):\n"
+                       + "\n".join(wrong))
+
+
+def test_environment_yml_installs_from_the_lock():
     env = _load("environment.yml")
     assert env.get("name") == "backproplab"
-    conda, pip, other = _entries(env)
-    both = set(conda) & set(pip) - TOOLING
-    assert not both, f"environment.yml lists {sorted(both)} both as conda and pip packages"
-    problems = _drift("environment.yml", RUNTIME + DEV, {**conda, **pip})
-    assert not problems, "\n".join(problems)
-    assert "pip" in conda, "environment.yml: add `pip` (the pip: section needs it)"
-    assert SpecifierSet(conda.get("python", "")) == SpecifierSet(PYPROJECT["requires-python"]), (
-        f"environment.yml: python {conda.get('python')!r}, pyproject.toml requires-python "
-        f"{PYPROJECT['requires-python']!r}")
-    assert any(re.fullmatch(r"-e \.(\[dev\])?", line) for line in other), (
-        "environment.yml: the pip: section must install the course package (`-e .[dev]`)")
+    conda, pip = _split(env)
+    assert conda == [f"python={LOCK_PYTHON}", "pip"], (
+        f"environment.yml: conda gives python={LOCK_PYTHON} (the lock's) and pip only; the rest comes from "
+        f"the lock, got {conda}")
+    assert pip == ["-c requirements.lock", "-e .[dev]"], f"environment.yml: pip section {pip}"
 
 
-def test_binder_environment_follows_pyproject():
+def test_binder_environment_is_the_locked_runtime():
     env = _load("binder/environment.yml")
-    conda, pip, _ = _entries(env)
-    assert not pip, "binder/environment.yml: no pip: section (postBuild installs the package with --no-deps)"
-    problems = _drift("binder/environment.yml", RUNTIME, conda)
-    assert not problems, "\n".join(problems)
-    assert "pip" in conda, "binder/environment.yml: add `pip` (binder/postBuild uses it)"
-    python = conda.get("python", "")
-    assert re.fullmatch(r"=3\.\d+", python), f"binder/environment.yml: pin python as `python=3.11`, got {python!r}"
-    assert SpecifierSet(PYPROJECT["requires-python"]).contains(python.lstrip("=") + ".0"), (
-        f"binder/environment.yml: python{python} does not satisfy requires-python {PYPROJECT['requires-python']}")
+    conda, pip = _split(env)
+    assert conda == [f"python={LOCK_PYTHON}", "pip"], f"binder/environment.yml: conda dependencies {conda}"
+    pins = {}
+    for line in pip:
+        match = lock.PIN.match(line)
+        assert match, f"binder/environment.yml: {line!r} is not an exact pin (run `make lock`)"
+        pins[canonicalize_name(match[1])] = match[2]
+    differ = [f"{n}=={v} (lock: {LOCKED.get(n)})" for n, v in pins.items() if LOCKED.get(n) != v]
+    assert not differ, "binder/environment.yml differs from requirements.lock (run `make lock`): " + ", ".join(differ)
+    runtime, dev = lock.requirements()
+    missing = [str(r) for r in runtime if canonicalize_name(r.name) not in pins]
+    assert not missing, f"binder/environment.yml lacks runtime dependencies {missing} (run `make lock`)"
+    dev_only = [r.name for r in dev if canonicalize_name(r.name) in pins]
+    assert not dev_only, f"binder/environment.yml holds development tools {dev_only}: Binder is the learner's runtime"
+    assert (ROOT / "binder/environment.yml").read_text(encoding="utf-8") == lock.render_binder(pins, LOCK_PYTHON), (
+        "binder/environment.yml is not what `make lock` writes")
+
+
+def test_make_and_ci_install_from_the_lock():
+    recipe = subprocess.run(["make", "-n", "-B", ".venv/.installed"], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout
+    installs = [line for line in recipe.splitlines() if "pip install" in line and "-e" in line]
+    assert installs and all("-c requirements.lock" in line for line in installs), recipe
+    ci = _load(".github/workflows/ci.yml")
+    steps = [step for job in ci["jobs"].values() for step in job["steps"]]
+    assert any(step.get("with", {}).get("cache-dependency-path") == "requirements.lock" for step in steps)
+    assert any(step.get("run", "").strip() == "make test" for step in steps), "ci.yml runs `make test` (locked)"
+
+
+def test_scheduled_job_tries_the_newest_versions():
+    newest = _load(".github/workflows/newest.yml")
+    triggers = newest.get(True, newest.get("on"))  # YAML 1.1 reads the key `on` as True
+    assert triggers.get("schedule"), ".github/workflows/newest.yml: run on a schedule (cron)"
+    runs = [step.get("run", "") for job in newest["jobs"].values() for step in job["steps"]]
+    assert any("make test" in r and "CONSTRAINTS=" in r for r in runs), (
+        "newest.yml: `make test CONSTRAINTS=...` without the lock")
 
 
 def test_binder_postbuild():
