@@ -36,6 +36,7 @@ from .confine import (
     kernel_env,
     kill_processes,
     running_as_root,
+    userns_problem,
 )
 from .limits import DEFAULT_LIMITS, Limits
 from .notebook import is_graded_test, read_notebook
@@ -91,14 +92,15 @@ async def execute_confined_async(notebook, *, record_dir, seed: int, workdir=Non
     python = python or sys.executable
     start = time.monotonic()
     result = Execution(nb=nb, record_dir=record_dir)
-    confined = can_confine()  # root, and mount namespaces work
     root = running_as_root()
+    # root: mount namespaces work; an ordinary user: unprivileged user namespaces work
+    confined = can_confine() if root else userns_problem() is None
     lease = UidLease() if root else contextlib.nullcontext()
     with lease:
         uid = lease.uid if root else None
         scratch = cgroups = None
         try:
-            scratch = Scratch.create(workdir, limits, uid, tmpfs=confined)
+            scratch = Scratch.create(workdir, limits, uid, tmpfs=confined and root)
             if files_from is not None:
                 skipped = _copy_files(Path(files_from), scratch.work, uid, limits.scratch_bytes // 2)
                 if skipped:

@@ -145,7 +145,8 @@ def _python_for_nobody():
 
 
 def test_grading_as_an_ordinary_user(shared_tmp):
-    """Without root: resource limits, timeouts, output caps and seccomp hold; the verdict is the same."""
+    """Without root: a user namespace, resource limits, timeouts, output caps and seccomp hold; the verdict is
+    the same."""
     tmp_path = shared_tmp
     names = ["honest", "infinite_loop", "fork_bomb", "print_flood", "kill_everyone", "eq_override"]
     script = tmp_path / "grade.py"
@@ -166,7 +167,7 @@ def test_grading_as_an_ordinary_user(shared_tmp):
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert {k: v[0] for k, v in out.items()} == {"honest": 6.0, "infinite_loop": 6.0, "fork_bomb": 6.0,
                                                  "print_flood": 6.0, "kill_everyone": 6.0, "eq_override": 3.0}
-    assert all("resource limits only" in v[1] and "seccomp: no new processes" in v[1] for v in out.values())
+    assert all("a user namespace of its own" in v[1] and "seccomp: no new processes" in v[1] for v in out.values())
 
 
 # ---------------------------------------------------------------------------------------- data files

@@ -1,0 +1,110 @@
+"""Running the grader in both modes from the tests: as root, and as an ordinary user the tests create.
+
+``MODES``: ``"root"`` and ``"user"``. As root (CI here), the ordinary user is ``bpl-instructor``, created with
+``useradd`` (a home folder in ``/home``, like an instructor's account) and reached with ``setpriv``; run as an
+ordinary user, the tests are that user, and root is reached with ``sudo -n`` (a CI runner's passwordless
+sudo). Either way both modes run: nothing here skips.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import site
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+USER = "bpl-instructor"
+MODES = ("root", "user")
+
+
+@dataclass(frozen=True)
+class Account:
+    mode: str
+    uid: int
+    gid: int
+    home: Path
+
+
+def _sudo() -> list[str]:
+    return [] if os.geteuid() == 0 else ["sudo", "-n", "--preserve-env=PYTHONPATH"]
+
+
+def account(mode: str) -> Account:
+    """Who runs the grader in ``mode`` (the ordinary user is created when the tests run as root)."""
+    if mode == "root":
+        return Account("root", 0, 0, Path("/root"))
+    if os.geteuid() != 0:
+        me = pwd.getpwuid(os.geteuid())
+        return Account("user", me.pw_uid, me.pw_gid, Path(me.pw_dir))
+    try:
+        entry = pwd.getpwnam(USER)
+    except KeyError:
+        subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", "--user-group", USER], check=True,
+                       capture_output=True, timeout=60)
+        entry = pwd.getpwnam(USER)
+    home = Path(entry.pw_dir)
+    home.mkdir(mode=0o700, exist_ok=True)
+    os.chown(home, entry.pw_uid, entry.pw_gid)
+    return Account("user", entry.pw_uid, entry.pw_gid, home)
+
+
+def _python(who: Account) -> tuple[str, list[str]]:
+    """(interpreter, extra sys.path) that ``who`` can run with this environment's packages: this one, or the
+    system's Python of the same version with this environment's ``site-packages`` (when this environment
+    lives where only root can go, e.g. ``/root/.pyenv``)."""
+    system = f"/usr/bin/python{sys.version_info[0]}.{sys.version_info[1]}"
+    packages = [sysconfig.get_paths()["purelib"], *site.getsitepackages()]
+    for python, paths in ((sys.executable, []), (system, packages)):
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": os.pathsep.join([str(REPO), *paths])}
+        done = subprocess.run([*_prefix(who), python, "-c", "import os, sys, ipykernel, numpy, nbclient, nbgrader; "
+                               "sys.exit(0 if os.access(sys.executable, os.X_OK) else 1)"],
+                              capture_output=True, env=env, timeout=120)
+        if done.returncode == 0:
+            return python, paths
+    raise RuntimeError(f"no Python interpreter that {who.mode} can run with this environment's packages "
+                       f"(tried {sys.executable} and {system}): install python3 from the system's packages")
+
+
+def _prefix(who: Account) -> list[str]:
+    if who.mode == "root":
+        return _sudo()
+    if os.geteuid() != 0:
+        return []
+    return ["setpriv", f"--reuid={who.uid}", f"--regid={who.gid}", "--init-groups", "--"]
+
+
+def run_as(who: Account, args: list[str], *, cwd: Path, env: dict | None = None, timeout: float = 900,
+           python: bool = True) -> subprocess.CompletedProcess:
+    """Run ``python args...`` (or ``args``) as ``who``, with this checkout and environment importable."""
+    interpreter, paths = _python(who)
+    full = {"PATH": f"{Path(interpreter).parent}:/usr/bin:/bin", "HOME": str(who.home), "LANG": "C.UTF-8",
+            "PYTHONPATH": os.pathsep.join([str(REPO), *paths]), **(env or {})}
+    command = [*_prefix(who), *([interpreter] if python else []), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=full, cwd=cwd, timeout=timeout)
+
+
+def give(path: Path, who: Account) -> None:
+    """Make ``who`` the owner of ``path`` and everything under it (a course copy the grader owns)."""
+    if os.geteuid() != 0:
+        if who.mode == "root":
+            subprocess.run([*_sudo(), "chown", "-R", "0:0", str(path)], check=True, timeout=120)
+        return
+    for folder, dirs, files in os.walk(path):
+        for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
+            os.lchown(name, who.uid, who.gid)
+
+
+def workspace(who: Account, name: str) -> Path:
+    """A fresh folder in ``who``'s home (where an instructor keeps a course), owned by ``who``."""
+    path = who.home / name
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    give(path, who)
+    return path
