@@ -45,6 +45,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="grade everything again, even submissions unchanged since they were graded")
     parser.add_argument("--no-release", dest="release", action="store_false",
                         help="do not regenerate course/ first")
+    parser.add_argument("--accept-weak-confinement", action="store_true",
+                        help="grade even where the system forbids unprivileged user namespaces (learners' code "
+                             "could then read and change the course's files; refused without this flag)")
 
 
 def run(args) -> int:
@@ -55,7 +58,8 @@ def run(args) -> int:
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` or a scheduler: stop as cleanly as on Ctrl-C
     try:
         grade(args.submissions, root=args.course, roster=args.roster, jobs=args.jobs,
-              assignments=args.assignments, out=args.out, release=args.release, force=args.force)
+              assignments=args.assignments, out=args.out, release=args.release, force=args.force,
+              accept_weak_confinement=args.accept_weak_confinement)
     except KeyboardInterrupt:
         print("\ninterrupted: everything graded so far is in the gradebook; run the same command again to "
               "grade the rest", file=sys.stderr)

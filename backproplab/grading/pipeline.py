@@ -59,7 +59,7 @@ def _say(stream, text: str) -> None:
 
 def grade(submissions: Path, *, root: Path | None = None, roster: Path | None = None, jobs: int | None = None,
           assignments: list[str] | None = None, out: Path | None = None, release: bool = True,
-          force: bool = False, stdout="-", stderr="-") -> Outcome:
+          force: bool = False, stdout="-", stderr="-", accept_weak_confinement: bool = False) -> Outcome:
     """Grade an LMS export; see the module docstring. Returns what was written and the report.
 
     ``stdout`` gets the summary and ``stderr`` the progress ("-": the current ``sys`` streams; None: quiet).
@@ -72,7 +72,8 @@ def grade(submissions: Path, *, root: Path | None = None, roster: Path | None = 
         # nbgrader's own Gradebook calls trigger SQLAlchemy autoflush warnings; they are harmless
         warnings.simplefilter("ignore", SAWarning)
         return _grade(submissions, root=root, roster=roster, jobs=jobs, assignments=assignments, out=out,
-                      release=release, force=force, stdout=stdout, stderr=stderr)
+                      release=release, force=force, stdout=stdout, stderr=stderr,
+                      accept_weak_confinement=accept_weak_confinement)
 
 
 def _restrict_to_export(imported, names: list[str], infos: dict, stderr) -> list[str]:
@@ -90,8 +91,12 @@ def _restrict_to_export(imported, names: list[str], infos: dict, stderr) -> list
     return present
 
 
-def _grade(submissions, *, root, roster, jobs, assignments, out, release, force, stdout, stderr) -> Outcome:
+def _grade(submissions, *, root, roster, jobs, assignments, out, release, force, stdout, stderr,
+           accept_weak_confinement=False) -> Outcome:
     start = time.monotonic()
+    from backproplab.sandbox.confine import preflight
+
+    _say(stderr, preflight(accept_weak_confinement))  # refuses, naming the setting, before anything is done
     if not Path(submissions).exists():  # said at once, before the release is regenerated
         raise GradingError(f"{submissions} does not exist")
     course = load_course(root)

@@ -145,6 +145,27 @@ def confinement_summary() -> tuple[str, str | None]:
     return "ordinary user WITHOUT file-system confinement: resource limits and seccomp only", problem
 
 
+class WeakConfinement(ValueError):
+    """Grading would run learners' code able to read and change the course: refused unless accepted."""
+
+
+def preflight(accept_weak: bool = False) -> str:
+    """What ``backproplab grade`` says before it grades: how the kernels will be confined. Raises
+    :class:`WeakConfinement`, naming the system setting, when they would see the course's files, unless
+    ``accept_weak`` (the instructor's ``--accept-weak-confinement``)."""
+    summary, problem = confinement_summary()
+    if problem is None:
+        return f"grading kernels: {summary}"
+    risk = ("a learner's code could then read the hidden tests and change the gradebook, the sources and other "
+            "students' files")
+    if not accept_weak:
+        raise WeakConfinement(f"{problem}: {risk}. Allow them (e.g. sysctl -w user.max_user_namespaces=15000, "
+                              f"or kernel.unprivileged_userns_clone=1 / kernel.apparmor_restrict_unprivileged_"
+                              f"userns=0 where these exist), grade as root, or pass --accept-weak-confinement "
+                              f"to grade anyway")
+    return f"WARNING: grading kernels: {summary} ({problem}; accepted with --accept-weak-confinement: {risk})"
+
+
 # ------------------------------------------------------------------------------------------- users
 class UidLease:
     """A uid of :data:`UID_RANGE` held for one run (a lock file per uid; across processes)."""

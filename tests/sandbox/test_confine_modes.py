@@ -138,3 +138,29 @@ def test_a_kernel_reaches_nothing_of_the_course(mode):
     assert probe["umount /home"] != "unmounted"
     assert digest(course) == before
     assert not (base / "planted.txt").exists()
+
+
+def test_grade_refuses_where_user_namespaces_are_forbidden():
+    """An ordinary user on a system with ``user.max_user_namespaces = 0``: ``backproplab grade`` names the
+    setting before doing anything, and goes on only with ``--accept-weak-confinement`` (saying so)."""
+    who = account("user")
+    base = workspace(who, "backproplab-forbidden-test")
+    (base / "export").mkdir()
+    give(base, who)
+    command = ["-m", "backproplab.grading", str(base / "export"), "--course", str(base / "nowhere")]
+    refused = run_as(who, command, cwd=base, timeout=300, forbid_userns=True)
+    assert refused.returncode == 1, refused.stderr[-2000:]
+    message = refused.stderr.strip().splitlines()[-1]
+    assert message.startswith("backproplab grade: error: the system forbids unprivileged user namespaces "
+                              "(user.max_user_namespaces = 0)"), message
+    assert "--accept-weak-confinement" in message
+    assert not (base / "nowhere").exists()
+    accepted = run_as(who, [*command, "--accept-weak-confinement"], cwd=base, timeout=300, forbid_userns=True)
+    lines = accepted.stderr.strip().splitlines()
+    assert lines[0].startswith("WARNING: grading kernels: ordinary user WITHOUT file-system confinement"), lines
+    assert "accepted with --accept-weak-confinement" in lines[0]
+    assert "nowhere" in lines[-1]  # then it went on, to the next problem: there is no course there
+    # and where user namespaces are allowed, nothing to accept
+    allowed = run_as(who, command, cwd=base, timeout=300)
+    first = allowed.stderr.strip().splitlines()[0]
+    assert first.startswith("grading kernels: ordinary user: a user namespace per kernel"), first

@@ -79,13 +79,53 @@ def _prefix(who: Account) -> list[str]:
     return ["setpriv", f"--reuid={who.uid}", f"--regid={who.gid}", "--init-groups", "--"]
 
 
+#: Runs ARGV as UID:GID in a user namespace of its own (uids and gids 0-65535 mapped to themselves) whose
+#: ``user.max_user_namespaces`` is 0: a machine that forbids unprivileged user namespaces, without changing
+#: this machine's settings for anyone else. Run by root.
+_FORBIDDING = r"""
+import ctypes, os, sys
+uid, gid, argv = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+libc = ctypes.CDLL(None, use_errno=True)
+ready_r, ready_w = os.pipe()
+mapped_r, mapped_w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(ready_r)
+    os.close(mapped_w)
+    if libc.unshare(0x10000000) != 0:  # CLONE_NEWUSER
+        os._exit(120)
+    os.write(ready_w, b"1")
+    os.read(mapped_r, 1)
+    with open("/proc/sys/user/max_user_namespaces", "w") as fh:
+        fh.write("0")
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    os.execvp(argv[0], argv)
+os.close(ready_w)
+os.close(mapped_r)
+os.read(ready_r, 1)
+try:
+    for name in ("uid_map", "gid_map"):
+        with open(f"/proc/{pid}/{name}", "w") as fh:
+            fh.write("0 0 65536\n")
+finally:
+    os.close(mapped_w)  # the child goes on (or fails at once) either way
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+
+
 def run_as(who: Account, args: list[str], *, cwd: Path, env: dict | None = None, timeout: float = 900,
-           python: bool = True) -> subprocess.CompletedProcess:
-    """Run ``python args...`` (or ``args``) as ``who``, with this checkout and environment importable."""
+           python: bool = True, forbid_userns: bool = False) -> subprocess.CompletedProcess:
+    """Run ``python args...`` (or ``args``) as ``who``, with this checkout and environment importable;
+    ``forbid_userns``: on a system where unprivileged user namespaces are switched off."""
     interpreter, paths = _python(who)
     full = {"PATH": f"{Path(interpreter).parent}:/usr/bin:/bin", "HOME": str(who.home), "LANG": "C.UTF-8",
             "PYTHONPATH": os.pathsep.join([str(REPO), *paths]), **(env or {})}
     command = [*_prefix(who), *([interpreter] if python else []), *args]
+    if forbid_userns:
+        command = [*_sudo(), sys.executable, "-c", _FORBIDDING, str(who.uid), str(who.gid),
+                   *([interpreter] if python else []), *args]
     return subprocess.run(command, capture_output=True, text=True, env=full, cwd=cwd, timeout=timeout)
 
 
