@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import gradebook as gbmod
-from . import parallel
+from . import integrity, parallel
 from .course import (
     GradingError,
     load_course,
@@ -179,12 +179,14 @@ def _grade(submissions, *, root, roster, jobs, assignments, out, release, force,
                      + (f"; {skipped} unchanged since they were graded" if skipped else ""))
 
         results: list[dict] = []
+        guard = integrity.Guard.start(course)  # integrity hook: fingerprints before any submission runs
 
         def on_graded(result: dict) -> list[dict]:
             sid, assignment = result["student"], result["assignment"]
             info = infos[assignment]
             try:
-                gbmod.record_result(gb, course, result)
+                with guard.writing():  # integrity hook: the gradebook is what the grader last wrote
+                    gbmod.record_result(gb, course, result)
             except Exception as exc:  # keep going; the state is not marked, so the next run retries
                 gb.db.rollback()
                 notes.append((sid, assignment, f"could not record the grades ({type(exc).__name__}: {exc}); "
@@ -207,6 +209,11 @@ def _grade(submissions, *, root, roster, jobs, assignments, out, release, force,
                          progress=progress)
         finally:
             progress.close()
+        if guard.finish():  # integrity hook: restore what something else changed; forget this run's grades
+            for result in results:
+                state.forget(result["student"], result["assignment"])
+            for line in guard.warning():
+                _say(stderr, line)
         lap("grading")
 
         rows = []
@@ -227,7 +234,7 @@ def _grade(submissions, *, root, roster, jobs, assignments, out, release, force,
              for a, info in infos.items()}
     report = Report(rows=rows, notes=_unique(notes), mapping=imported.mapping, cells=cells)
     elapsed = time.monotonic() - start
-    report.header = [f"Graded {len(tasks)} submission(s) of {len(imported.students)} student(s) in "
+    report.header = [*guard.warning(), f"Graded {len(tasks)} submission(s) of {len(imported.students)} student(s) in "
                      f"{elapsed:.0f} s on {jobs} worker(s)"
                      + (f"; {skipped} unchanged since the last run were kept" if skipped else "") + "."]
     files = {"grades": out_dir / "grades.csv", "exercises": out_dir / "exercises.csv",

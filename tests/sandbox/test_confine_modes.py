@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sqlite3
 import textwrap
 
@@ -138,6 +139,7 @@ def test_a_kernel_reaches_nothing_of_the_course(mode):
     assert probe["umount /home"] != "unmounted"
     assert digest(course) == before
     assert not (base / "planted.txt").exists()
+    shutil.rmtree(base)
 
 
 def test_grade_refuses_where_user_namespaces_are_forbidden():
@@ -164,3 +166,4 @@ def test_grade_refuses_where_user_namespaces_are_forbidden():
     allowed = run_as(who, command, cwd=base, timeout=300)
     first = allowed.stderr.strip().splitlines()[0]
     assert first.startswith("grading kernels: ordinary user: a user namespace per kernel"), first
+    shutil.rmtree(base)

@@ -120,13 +120,26 @@ def run_as(who: Account, args: list[str], *, cwd: Path, env: dict | None = None,
     """Run ``python args...`` (or ``args``) as ``who``, with this checkout and environment importable;
     ``forbid_userns``: on a system where unprivileged user namespaces are switched off."""
     interpreter, paths = _python(who)
-    full = {"PATH": f"{Path(interpreter).parent}:/usr/bin:/bin", "HOME": str(who.home), "LANG": "C.UTF-8",
+    tools = _tools(who, interpreter) if paths else Path(interpreter).parent
+    full = {"PATH": f"{tools}:/usr/bin:/bin", "HOME": str(who.home), "LANG": "C.UTF-8",
             "PYTHONPATH": os.pathsep.join([str(REPO), *paths]), **(env or {})}
     command = [*_prefix(who), *([interpreter] if python else []), *args]
     if forbid_userns:
         command = [*_sudo(), sys.executable, "-c", _FORBIDDING, str(who.uid), str(who.gid),
                    *([interpreter] if python else []), *args]
     return subprocess.run(command, capture_output=True, text=True, env=full, cwd=cwd, timeout=timeout)
+
+
+def _tools(who: Account, interpreter: str) -> Path:
+    """A folder of the console scripts the grader runs (nbgrader runs ``alembic``), for the system's Python
+    (this environment's own scripts start an interpreter ``who`` cannot run)."""
+    folder = who.home / ".backproplab-test-bin"
+    folder.mkdir(exist_ok=True)
+    script = folder / "alembic"
+    script.write_text(f"#!{interpreter}\nimport sys\nfrom alembic.config import main\nsys.exit(main())\n")
+    script.chmod(0o755)
+    give(folder, who)
+    return folder
 
 
 def give(path: Path, who: Account) -> None:
