@@ -1,5 +1,5 @@
 """The attack table: points each attack of tests/sandbox/attacks.py gets from plain nbgrader and from the
-trusted grader (backproplab.sandbox).
+trusted grader (``backproplab grade``).
 
     python -m scripts.attack_table            # prints a Markdown table (about two minutes)
     python -m scripts.attack_table --keep     # and keeps the temporary nbgrader course
@@ -11,8 +11,8 @@ folder, so that nothing outside it is at risk), under a safety ``prlimit`` (2000
 space, 300 s of CPU per process). The fork bomb is not run under plain nbgrader (it would take the machine
 down), nor ``kill_everyone`` without a dedicated uid (it would kill every process of the user running this).
 ``write_gradebook`` runs after every other student (it rewrites everyone's manual scores), ``delete_course``
-last (it deletes the gradebook). The same submissions are graded first by
-:func:`backproplab.sandbox.grade_submission`.
+last (it deletes the gradebook). The same submissions are graded first by one ``backproplab grade`` run
+(the grading path of the course, as tests/sandbox/test_attacks.py runs it).
 
 Not a test: it runs plain nbgrader on hostile code. The numbers go into the documentation.
 """
@@ -20,7 +20,6 @@ Not a test: it runs plain nbgrader on hostile code. The numbers go into the docu
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
@@ -29,8 +28,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-from backproplab.sandbox.runsync import run_sync
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -172,33 +169,25 @@ def _totals(root: Path) -> dict:
 
 
 def trusted_scores(root: Path, students: dict) -> dict:
-    from backproplab.sandbox import Limits
-    from backproplab.sandbox.grade import grade_submission_async
-    from tests.sandbox.attacks import HIDDEN_MARKER, source_notebook
+    """The class graded the way tests/sandbox/test_attacks.py grades it: one ``backproplab grade`` run of a
+    course with a real nbgrader gradebook (tests/sandbox/conftest.py), as this process's user."""
+    from tests.sandbox.attacks import HIDDEN_MARKER
+    from tests.sandbox.conftest import graded_class, make_course
 
-    limits = Limits(cpu_seconds=30, memory_bytes=2 * 2**30, cell_timeout=10, total_timeout=120,
-                    output_bytes_per_cell=256 * 2**10, output_bytes_total=2 * 2**20, message_bytes=8 * 2**20)
-
-    async def run():
-        gate = asyncio.Semaphore(6)
-
-        async def one(student, attack):
-            async with gate:
-                g = await grade_submission_async(root / "submitted" / student / "ps1" / "ps1.ipynb",
-                                                 source_notebook(), student=student, assignment="ps1",
-                                                 notebook="ps1", secret=b"attack-table-secret-0123",
-                                                 limits=limits.with_(**attack.limits))
-                note = g.execution.problem or "; ".join(g.execution.incidents[:1])
-                if HIDDEN_MARKER in g.feedback_html():
-                    note += "; HIDDEN TESTS IN THE FEEDBACK"
-                blocking = [f.what for f in g.findings if f.blocking]
-                if blocking:
-                    note = f"scan: {', '.join(dict.fromkeys(blocking))}" + (f"; {note}" if note else "")
-                return student, (g.points, note)
-
-        return dict(await asyncio.gather(*(one(s, a) for s, a in students.items())))
-
-    return run_sync(run())
+    course = make_course(root / "trusted", only=list(students))
+    batch = graded_class(course, "root")
+    if batch["rc"] != 0:
+        raise SystemExit(f"backproplab grade failed:\n{batch['output'][-3000:]}")
+    out = {}
+    for student, g in batch["graded"].items():
+        note = g.run.problem or "; ".join(g.run.incidents[:1]) if g.run else ""
+        if HIDDEN_MARKER in g.page:
+            note += "; HIDDEN TESTS IN THE FEEDBACK"
+        findings = [f for s in g.scores.values() for f in s.findings]
+        if findings:
+            note = f"scan: {' '.join(dict.fromkeys(findings))[:120]}" + (f"; {note}" if note else "")
+        out[student] = (g.points, note)
+    return out
 
 
 def table(students: dict, plain: dict, trusted: dict) -> str:
@@ -249,7 +238,7 @@ def main(argv=None) -> int:
             plain[name] = (final.get(name), "")
         print(table(students, plain, trusted))
         print(f"\nplain nbgrader: {p_seconds:.0f} s (one autograde per student); "
-              f"trusted grader: {t_seconds:.0f} s (6 in parallel)")
+              f"trusted grader: {t_seconds:.0f} s (one backproplab grade run)")
         if args.json:
             args.json.write_text(json.dumps({"plain": plain, "trusted": trusted}, indent=1))
     finally:

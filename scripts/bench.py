@@ -126,15 +126,14 @@ def _nbgrader(root: Path, *argv) -> None:
 def _ours(root: Path, names: list[str], export: Path, jobs: int, stats: dict) -> None:
     from backproplab.grading.pipeline import grade
 
-    outcome = grade(export, root=root, jobs=jobs, assignments=names, out=root / "autograder" / "reports",
-                    release=False, force=True, stdout=None, stderr=None)
+    run = grade(export, root=root, jobs=jobs, assignments=names, out=root / "autograder" / "reports",
+                release=False, force=True, stdout=None, stderr=None)
     stats.setdefault("notebooks", 0)
-    stats["notebooks"] += sum(len(r["notebooks"]) for r in outcome.results)
-    stats["grading"] = stats.get("grading", 0.0) + outcome.timings.get("grading", 0.0)
-    stats["worker_mb"] = max([stats.get("worker_mb", 0)] + [r["maxrss_kb"] / 1024 for r in outcome.results])
-    stats["kernel_mb"] = max([stats.get("kernel_mb", 0)] + [r["kernel_maxrss_kb"] / 1024 for r in outcome.results])
-    stats["exec"] = stats.get("exec", 0.0) + sum(nb["seconds"] for r in outcome.results
-                                                 for nb in r["notebooks"].values())
+    stats["notebooks"] += sum(len(r.notebooks) for r in run.results)
+    stats["grading"] = stats.get("grading", 0.0) + run.timings.get("grading", 0.0)
+    stats["worker_mb"] = max([stats.get("worker_mb", 0)] + [r.maxrss_kb / 1024 for r in run.results])
+    stats["kernel_mb"] = max([stats.get("kernel_mb", 0)] + [r.kernel_maxrss_kb / 1024 for r in run.results])
+    stats["exec"] = stats.get("exec", 0.0) + sum(nb.seconds for r in run.results for nb in r.notebooks.values())
 
 
 def main(argv=None) -> int:

@@ -11,8 +11,16 @@ module             holds
 ``importer``       LMS exports (Canvas, Moodle, folders, flat files) to ``autograder/submitted/``
 ``roster``         the optional class list CSV and how file names are matched to it
 ``notebooks``      reading submissions robustly (``Unreadable`` with a one-line reason)
-``worker``         grading one (student, assignment) in a worker process; feedback pages
-``worker``         ``_run_and_judge``: the only place learner code runs (:mod:`backproplab.sandbox`)
+``protocol``       the typed messages between the parent and the workers (tasks, results)
+``steps``          THE path that grades one notebook: ``grade_notebook(task)``, its declared ``STEPS``
+                   (read, sanitize, assemble, run confined, judge, write); ``judge`` is the only place
+                   where what learner code produced becomes points
+``sanitize``       the submission made fit to run against the release (nbgrader's preprocessors)
+``deviations``     one note per way a submission differs from its release
+``feedback``       the last step: the feedback page, with nothing a learner may not see
+``feedback_html``  nbgrader's feedback template, rendered fast and sanitized
+``worker``         a worker process: grading tasks through ``steps``, feedback pages
+``metadata``       nbgrader's cell-metadata checks, each schema compiled once
 ``parallel``       the worker pool; the parent is the only gradebook writer
 ``gradebook``      the parent's writes and reads of ``gradebook.db`` (nbgrader's ``Gradebook`` API)
 ``state``          resume state: what was graded from which copy

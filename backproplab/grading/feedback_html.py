@@ -25,6 +25,12 @@ __all__ = ["MISSING_ALT", "FeedbackExporter"]
 
 #: nbconvert's alt text for an image that has none
 MISSING_ALT = "No description has been provided for this image"
+#: What rendered Markdown may hold in a sanitized page (no script, style, event handler, form or frame)
+_MARKDOWN_TAGS = frozenset({"a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3",
+                            "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "span", "strong", "sub",
+                            "sup", "table", "tbody", "td", "th", "thead", "tr", "ul"})
+_MARKDOWN_ATTRIBUTES = {"*": ["class", "id"], "a": ["href", "title"], "img": ["src", "alt", "title"],
+                        "td": ["align"], "th": ["align"]}
 _IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)(?=[\s/>])", re.IGNORECASE)
 
 
@@ -64,10 +70,21 @@ class FeedbackExporter(HTMLExporter):
         """``HTMLExporter.markdown2html``, remembered per source for cells without attachments (with images
         embedded, per source and folder)."""
         if context.get("cell", {}).get("attachments"):
-            return super().markdown2html(context, source)
+            return self._clean(super().markdown2html(context, source))
         path = context.get("resources", {}).get("metadata", {}).get("path", "") if self.embed_images else None
         seen = self.__dict__.setdefault("_markdown", _Remembered())
-        return seen.get_or_make((source, path), lambda: super(FeedbackExporter, self).markdown2html(context, source))
+        return seen.get_or_make((source, path, self.sanitize_html),
+                                lambda: self._clean(super(FeedbackExporter, self).markdown2html(context, source)))
+
+    def _clean(self, page: str) -> str:
+        """nbgrader's feedback template renders Markdown (a learner's cells too) without the classic template's
+        ``clean_html``: with ``sanitize_html``, it is applied here."""
+        if not self.sanitize_html:
+            return page
+        import bleach
+
+        return bleach.clean(page, tags=_MARKDOWN_TAGS, attributes=_MARKDOWN_ATTRIBUTES,
+                            protocols=["http", "https", "mailto", "data"])
 
     def from_notebook_node(self, nb, resources=None, **kw):
         """The page of ``nb`` (a NotebookNode) as ``(html, resources)``, as ``HTMLExporter`` renders it."""

@@ -9,6 +9,7 @@ so the SQLite file is never written concurrently; ``nbgrader export`` and formgr
 from __future__ import annotations
 
 from .course import AssignmentInfo, Course
+from .protocol import CellGrade, FeedbackNotebook, TaskResult
 
 
 def sync_students(gb, students) -> None:
@@ -29,11 +30,11 @@ def has_submission(gb, student: str, assignment: str) -> bool:
     return True
 
 
-def record_result(gb, course: Course, result: dict) -> None:
+def record_result(gb, course: Course, result: TaskResult) -> None:
     """Write one worker result. An assignment with no notebook at all gets no submission (as in nbgrader:
     ``nbgrader export`` then reports 0); an earlier submission in the gradebook is left alone."""
-    student, assignment = result["student"], result["assignment"]
-    statuses = {nb["status"] for nb in result["notebooks"].values()}
+    student, assignment = result.student, result.assignment
+    statuses = {nb.status for nb in result.notebooks.values()}
     if statuses == {"missing"}:
         return
     timestamp = course.coursedir.get_existing_timestamp(str(course.path("submitted", student, assignment)))
@@ -41,15 +42,15 @@ def record_result(gb, course: Course, result: dict) -> None:
         submission = gb.update_or_create_submission(assignment, student, timestamp=timestamp)
     else:
         submission = gb.update_or_create_submission(assignment, student)
-    for name, nb in result["notebooks"].items():
-        for gid, score in nb["grades"].items():
+    for name, nb in result.notebooks.items():
+        for gid, score in nb.grades.items():
             grade = gb.find_grade(gid, name, assignment, student)
             grade.auto_score = score
-            if nb["status"] != "graded":  # nothing ran: nbgrader's missing-notebook rule, unless we failed
-                grade.needs_manual_grade = nb["status"] == "failed"
+            if nb.status != "graded":  # nothing ran: nbgrader's missing-notebook rule, unless we failed
+                grade.needs_manual_grade = nb.status == "failed"
             else:
                 grade.needs_manual_grade = grade.manual_score is not None or score is None
-        for gid, comment in nb["comments"].items():
+        for gid, comment in nb.comments.items():
             gb.find_comment(gid, name, assignment, student).auto_comment = comment
     gb.db.commit()
     _late_penalties(gb, course, submission)
@@ -75,30 +76,29 @@ def _late_penalties(gb, course: Course, submission) -> None:
     gb.db.commit()
 
 
-def feedback_data(gb, student: str, assignment: str, result: dict, info: AssignmentInfo) -> dict:
-    """What nbgrader's ``GetGrades`` puts into a feedback page, read back from the gradebook."""
+def feedback_data(gb, student: str, assignment: str, graded: dict[str, tuple[str | None, list[str]]],
+                  info: AssignmentInfo) -> dict[str, FeedbackNotebook]:
+    """What nbgrader's ``GetGrades`` puts into a feedback page, read back from the gradebook. ``graded``:
+    notebook -> (autograded notebook, notes) of the grading run."""
     from nbgrader.api import MissingEntry
 
     notebooks = {}
     for name, nbinfo in info.notebooks.items():
-        nbres = result["notebooks"].get(name, {})
-        entry = {"autograded": nbres.get("autograded"), "notes": nbres.get("notes", []), "cells": {},
-                 "score": 0.0, "max_score": nbinfo.max_score, "late_penalty": 0.0}
+        autograded, notes = graded.get(name, (None, []))
+        entry = notebooks[name] = FeedbackNotebook(autograded, list(notes), {}, 0.0, nbinfo.max_score, 0.0)
         try:
             sn = gb.find_submission_notebook(name, assignment, student)
         except MissingEntry:
-            notebooks[name] = entry
             continue
         gb.db.refresh(sn)
-        entry["score"] = float(sn.score)
-        entry["max_score"] = float(sn.max_score)
-        entry["late_penalty"] = float(sn.late_submission_penalty or 0.0)
+        entry.score = float(sn.score)
+        entry.max_score = float(sn.max_score)
+        entry.late_penalty = float(sn.late_submission_penalty or 0.0)
         for grade in sn.grades:
-            entry["cells"].setdefault(grade.name, {}).update(score=float(grade.score),
-                                                             max_score=float(grade.max_score))
+            cell = entry.cells.setdefault(grade.name, CellGrade())
+            cell.score, cell.max_score = float(grade.score), float(grade.max_score)
         for comment in sn.comments:
-            entry["cells"].setdefault(comment.name, {})["comment"] = comment.comment
-        notebooks[name] = entry
+            entry.cells.setdefault(comment.name, CellGrade()).comment = comment.comment
     return notebooks
 
 

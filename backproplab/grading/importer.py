@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .course import AssignmentInfo, Course, GradingError, source_assignments
-from .notebooks import MAX_BYTES, Unreadable, peek_grade_ids, read_notebook
+from .notebooks import MAX_BYTES, Unreadable, peek_grade_ids, read_notebook_bytes
 from .roster import Student, match, normalize_key, student_id_from
 from .worker import UNREADABLE_SUFFIX
 
@@ -367,7 +367,7 @@ def import_submissions(source: Path, course: Course, infos: dict[str, Assignment
             reason = f"not graded: the file is larger than {MAX_BYTES // (1024 * 1024)} MB"
         else:
             try:
-                read_notebook(data)
+                read_notebook_bytes(data)
             except Unreadable as exc:
                 reason = str(exc)
         if reason:

@@ -1,6 +1,6 @@
 """Reading what learners hand in: anything from a good notebook to a renamed PDF.
 
-:func:`read_notebook` either returns an nbformat-4 notebook (old formats converted, small damage repaired,
+:func:`read_notebook_bytes` either returns an nbformat-4 notebook (old formats converted, small damage repaired,
 each repair noted) or raises :class:`Unreadable` with a one-line reason for the report.
 """
 
@@ -21,7 +21,7 @@ def _short(exc: BaseException) -> str:
     return text[0][:160] if text else type(exc).__name__
 
 
-def read_notebook(data: bytes) -> tuple[object, list[str]]:
+def read_notebook_bytes(data: bytes) -> tuple[object, list[str]]:
     """``(notebook, notes)`` from the raw bytes of a submission, or :class:`Unreadable`."""
     import nbformat
 

@@ -21,19 +21,11 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from . import worker
+from .protocol import FeedbackResult, FeedbackTask, GradingTask, TaskResult
 
 MAX_ATTEMPTS = 2
 #: seconds the running tasks get to finish after an interruption before their workers are terminated
 STOP_GRACE = 20.0
-
-
-def _failed(task: dict, message: str) -> dict:
-    return {"student": task["student"], "assignment": task["assignment"], "checksum": task["checksum"],
-            "info_checksum": task["info_checksum"], "seconds": 0.0, "maxrss_kb": 0, "kernel_maxrss_kb": 0,
-            "notebooks": {name: {"status": "failed", "grades": {g: 0.0 for g in info["grade_cells"]},
-                                 "comments": {}, "autograded": None, "seconds": 0.0,
-                                 "notes": [f"{message}: 0 points"]}
-                          for name, info in task["info"].items()}}
 
 
 def stop(pool: ProcessPoolExecutor, grace: float) -> None:
@@ -51,8 +43,9 @@ def stop(pool: ProcessPoolExecutor, grace: float) -> None:
         process.join(10.0)
 
 
-def run(grade_tasks: list[dict], *, feedback_tasks: list[dict] = (), jobs: int, root: str, log_path: str | None,
-        on_graded: Callable[[dict], list[dict]], on_feedback: Callable[[dict], None],
+def run(grade_tasks: list[GradingTask], *, feedback_tasks: list[FeedbackTask] = (), jobs: int, root: str,
+        log_path: str | None, on_graded: Callable[[TaskResult], list[FeedbackTask]],
+        on_feedback: Callable[[FeedbackResult], None],
         progress=None) -> None:
     """Grade ``grade_tasks`` on ``jobs`` workers. ``on_graded(result)`` runs in this process for each
     result and returns feedback tasks to render; ``on_feedback(result)`` receives their outcomes."""
@@ -92,11 +85,11 @@ def run(grade_tasks: list[dict], *, feedback_tasks: list[dict] = (), jobs: int, 
                         continue
                     if kind != "grade":
                         continue
-                    result = _failed(task, "the grading worker crashed")
+                    result = TaskResult.failed(task, "the grading worker crashed")
                 except Exception as exc:  # a bug in the grader for this task: zero, and go on
                     if kind != "grade":
                         continue
-                    result = _failed(task, f"grading failed ({type(exc).__name__}: {exc})")
+                    result = TaskResult.failed(task, f"grading failed ({type(exc).__name__}: {exc})")
                 finished_in_pool += 1
                 if kind == "grade":
                     for feedback_task in on_graded(result):

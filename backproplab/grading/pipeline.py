@@ -31,20 +31,23 @@ from .course import (
 )
 from .importer import import_submissions
 from .progress import Progress
+from .protocol import FeedbackTask, GradingTask, TaskResult
 from .report import Report, Row
 from .roster import read_roster
 from .state import State, submission_checksum
 
 
 @dataclass
-class Outcome:
+class GradingRun:
+    """What one ``backproplab grade`` wrote: the report, its files, and the results graded in this run."""
+
     report: Report
     out_dir: Path
     files: dict[str, Path]
     graded: int = 0
     skipped: int = 0
     seconds: float = 0.0
-    results: list[dict] = field(default_factory=list)
+    results: list[TaskResult] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
 
     @property
@@ -59,21 +62,37 @@ def _say(stream, text: str) -> None:
 
 def grade(submissions: Path, *, root: Path | None = None, roster: Path | None = None, jobs: int | None = None,
           assignments: list[str] | None = None, out: Path | None = None, release: bool = True,
-          force: bool = False, stdout="-", stderr="-", accept_weak_confinement: bool = False) -> Outcome:
+          force: bool = False, stdout="-", stderr="-", accept_weak_confinement: bool = False,
+          accepted: dict[str, list[str]] | None = None, strict_scan: bool = False) -> GradingRun:
     """Grade an LMS export; see the module docstring. Returns what was written and the report.
 
     ``stdout`` gets the summary and ``stderr`` the progress ("-": the current ``sys`` streams; None: quiet).
+    ``accept_weak_confinement``: grade even where kernels cannot be kept from the course's files.
+    ``accepted``: student -> ids of the cells whose scan findings the instructor accepted; ``strict_scan``:
+    dynamic code costs points too (:mod:`backproplab.sandbox.scan`).
     """
     from sqlalchemy.exc import SAWarning
 
+    from backproplab.sandbox.confine import preflight
+
     stdout = sys.stdout if stdout == "-" else stdout
     stderr = sys.stderr if stderr == "-" else stderr
+    _say(stderr, preflight(accept_weak_confinement))  # refuses, naming the setting, before anything is done
     with warnings.catch_warnings():
         # nbgrader's own Gradebook calls trigger SQLAlchemy autoflush warnings; they are harmless
         warnings.simplefilter("ignore", SAWarning)
-        return _grade(submissions, root=root, roster=roster, jobs=jobs, assignments=assignments, out=out,
-                      release=release, force=force, stdout=stdout, stderr=stderr,
-                      accept_weak_confinement=accept_weak_confinement)
+        run = _Run(submissions, root=root, jobs=jobs, assignments=assignments, out=out, stderr=stderr,
+                   accepted=accepted or {}, strict_scan=strict_scan)
+        run.prepare(release, force)
+        gb = run.course.gradebook()
+        try:
+            run.import_export(gb, roster)
+            tasks = run.plan(gb, force)
+            run.grade(gb, tasks)
+            rows = run.rows(gb)
+        finally:
+            gb.close()
+        return run.finish(rows, tasks, stdout)
 
 
 def _restrict_to_export(imported, names: list[str], infos: dict, stderr) -> list[str]:
@@ -91,173 +110,194 @@ def _restrict_to_export(imported, names: list[str], infos: dict, stderr) -> list
     return present
 
 
-def _grade(submissions, *, root, roster, jobs, assignments, out, release, force, stdout, stderr,
-           accept_weak_confinement=False) -> Outcome:
-    start = time.monotonic()
-    from backproplab.sandbox.confine import preflight
+class _Run:
+    """One ``backproplab grade``, phase by phase (each method one phase of the module docstring)."""
 
-    _say(stderr, preflight(accept_weak_confinement))  # refuses, naming the setting, before anything is done
-    if not Path(submissions).exists():  # said at once, before the release is regenerated
-        raise GradingError(f"{submissions} does not exist")
-    course = load_course(root)
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    available = source_assignments(course)
-    names = sorted(set(assignments)) if assignments else available
-    if not names:
-        raise GradingError(f"no assignments in {course.path('source')}")
-    unknown = [a for a in names if a not in available]
-    if unknown:
-        raise GradingError(f"no assignment {unknown[0]!r} in {course.path('source')} "
-                           f"(available: {', '.join(available) or 'none'})")
-    out_dir = Path(out) if out else course.root / "autograder" / "reports"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    def __init__(self, submissions, *, root, jobs, assignments, out, stderr, accepted=None, strict_scan=False):
+        self.start = time.monotonic()
+        self.accepted, self.strict_scan = {s: sorted(set(c)) for s, c in (accepted or {}).items()}, strict_scan
+        self.guard: integrity.Guard | None = None
+        self.submissions, self.stderr, self.explicit = Path(submissions), stderr, bool(assignments)
+        if not self.submissions.exists():  # said at once, before the release is regenerated
+            raise GradingError(f"{submissions} does not exist")
+        self.course = course = load_course(root)
+        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        available = source_assignments(course)
+        self.names = sorted(set(assignments)) if assignments else available
+        if not self.names:
+            raise GradingError(f"no assignments in {course.path('source')}")
+        unknown = [a for a in self.names if a not in available]
+        if unknown:
+            raise GradingError(f"no assignment {unknown[0]!r} in {course.path('source')} "
+                               f"(available: {', '.join(available) or 'none'})")
+        self.out_dir = Path(out) if out else course.root / "autograder" / "reports"
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.state = State(course.path("autograded") / ".backproplab" / "state.json")
+        self.timings: dict[str, float] = {}
+        self.mark = time.monotonic()
+        self.notes: list[tuple[str, str, str]] = []
+        self.results: list[TaskResult] = []
+        self.skipped = 0
+        self.feedback_first: list[FeedbackTask] = []
 
-    timings: dict[str, float] = {}
-    mark = [time.monotonic()]
-
-    def lap(phase: str) -> None:
+    def lap(self, phase: str) -> None:
         now = time.monotonic()
-        timings[phase] = now - mark[0]
-        mark[0] = now
+        self.timings[phase] = now - self.mark
+        self.mark = now
 
-    if release:
-        _say(stderr, regenerate_release(course, names))
-    lap("release")
-    state = State(course.path("autograded") / ".backproplab" / "state.json")
-    digests = {a: source_digest(course, a) for a in names}
-    stale = [a for a in names if force or state.registered.get(a) != digests[a]]
-    gb = course.gradebook()
-    try:
-        stale += [a for a in names if a not in stale and not _in_gradebook(gb, a)]
-    finally:
-        gb.close()
-    if stale:
-        register_assignments(course, stale)
-        state.registered.update({a: digests[a] for a in stale})
-        state.save()
-    lap("register")
-    gb = course.gradebook()
-    try:
-        infos = {a: read_assignment_info(course, gb, a) for a in names}
+    def prepare(self, release: bool, force: bool) -> None:
+        """Regenerate the release; record in the gradebook the assignments whose source changed."""
+        course, names, state = self.course, self.names, self.state
+        if release:
+            _say(self.stderr, regenerate_release(course, names))
+        self.lap("release")
+        digests = {a: source_digest(course, a) for a in names}
+        stale = [a for a in names if force or state.registered.get(a) != digests[a]]
+        gb = course.gradebook()
+        try:
+            stale += [a for a in names if a not in stale and not _in_gradebook(gb, a)]
+        finally:
+            gb.close()
+        if stale:
+            register_assignments(course, stale)
+            state.registered.update({a: digests[a] for a in stale})
+            state.save()
+        self.lap("register")
+
+    def import_export(self, gb, roster) -> None:
+        self.infos = {a: read_assignment_info(self.course, gb, a) for a in self.names}
         class_list = read_roster(roster) if roster else None
-        imported = import_submissions(Path(submissions), course, infos, class_list)
+        imported = self.imported = import_submissions(self.submissions, self.course, self.infos, class_list)
         if not imported.students:
-            raise GradingError(f"no submissions recognised in {submissions} (see the file names in "
+            raise GradingError(f"no submissions recognised in {self.submissions} (see the file names in "
                                "autograder/INSTRUCTORS.md)")
-        _say(stderr, f"imported {len(imported.students)} students from {submissions}: {imported.copied} "
-                     f"new copies, {imported.unchanged} unchanged, {imported.archived} earlier copies archived")
-        if not assignments:  # an LMS exports one assignment at a time: grade what the export holds
-            names = _restrict_to_export(imported, names, infos, stderr)
+        _say(self.stderr, f"imported {len(imported.students)} students from {self.submissions}: "
+                          f"{imported.copied} new copies, {imported.unchanged} unchanged, {imported.archived} "
+                          "earlier copies archived")
+        if not self.explicit:  # an LMS exports one assignment at a time: grade what the export holds
+            self.names = _restrict_to_export(imported, self.names, self.infos, self.stderr)
         gbmod.sync_students(gb, imported.students.values())
-        lap("import")
+        self.notes = list(imported.notes)
+        self.lap("import")
 
-        notes = list(imported.notes)
-        tasks, feedback_first = [], []
-        skipped = 0
-        for (sid, assignment), files in sorted(imported.submissions.items()):
-            info = infos[assignment]
-            checksum = submission_checksum(files)
-            entry = None if force else state.is_current(sid, assignment, checksum, info.checksum())
+    def plan(self, gb, force: bool) -> list[GradingTask]:
+        """A task per (student, assignment) whose copy or release changed; the others keep their grades."""
+        course, tasks = self.course, []
+        for (sid, assignment), files in sorted(self.imported.submissions.items()):
+            info = self.infos[assignment]
+            # an acceptance or the scan policy changes the grade: the submission is graded again
+            scan = self.accepted.get(sid, []), self.strict_scan
+            checksum = submission_checksum(files) + (f":scan={scan}" if scan != ([], False) else "")
+            entry = None if force else self.state.is_current(sid, assignment, checksum, info.checksum())
             if entry and _still_valid(entry, gb, sid, assignment):
-                skipped += 1
-                for name, nb in entry["notebooks"].items():
-                    notes += [(sid, assignment, _prefix(info, name, n)) for n in nb.get("notes", [])]
+                self.skipped += 1
+                graded = {name: (nb.get("autograded"), nb.get("notes", [])) for name, nb in entry["notebooks"].items()}
+                self.notes += [(sid, assignment, _prefix(info, name, n)) for name, (_, notes) in graded.items()
+                               for n in notes]
                 fb_dir = course.path("feedback", sid, assignment)
                 if any(not (fb_dir / f"{name}.html").is_file() for name in info.notebooks):
-                    feedback_first.append(_feedback_task(course, gb, sid, assignment, entry, info))
+                    self.feedback_first.append(_feedback_task(course, gb, sid, assignment, graded, info))
                 continue
-            tasks.append({
-                "student": sid, "assignment": assignment, "checksum": checksum,
-                "info_checksum": info.checksum(),
-                "info": {name: nb.to_dict() for name, nb in info.notebooks.items()},
-                "files": {name: (str(p) if p else None) for name, p in files.items()},
-                "submitted_dir": str(course.path("submitted", sid, assignment)),
-                "autograded_dir": str(course.path("autograded", sid, assignment)),
-                "source_dir": str(course.path("source", ".", assignment)),
-            })
-        _say(stderr, f"grading {len(tasks)} submission(s) on {jobs} worker(s)"
-                     + (f"; {skipped} unchanged since they were graded" if skipped else ""))
+            tasks.append(GradingTask(
+                student=sid, assignment=assignment, checksum=checksum, info_checksum=info.checksum(),
+                notebooks=dict(info.notebooks), files={name: (str(p) if p else None) for name, p in files.items()},
+                submitted_dir=str(course.path("submitted", sid, assignment)),
+                autograded_dir=str(course.path("autograded", sid, assignment)),
+                source_dir=str(course.path("source", ".", assignment)),
+                accepted=scan[0], strict_scan=self.strict_scan))
+        _say(self.stderr, f"grading {len(tasks)} submission(s) on {self.jobs} worker(s)"
+                          + (f"; {self.skipped} unchanged since they were graded" if self.skipped else ""))
+        return tasks
 
-        results: list[dict] = []
-        guard = integrity.Guard.start(course)  # integrity hook: fingerprints before any submission runs
-
-        def on_graded(result: dict) -> list[dict]:
-            sid, assignment = result["student"], result["assignment"]
-            info = infos[assignment]
-            try:
-                with guard.writing():  # integrity hook: the gradebook is what the grader last wrote
-                    gbmod.record_result(gb, course, result)
-            except Exception as exc:  # keep going; the state is not marked, so the next run retries
-                gb.db.rollback()
-                notes.append((sid, assignment, f"could not record the grades ({type(exc).__name__}: {exc}); "
-                                               "run the command again"))
-                return []
-            state.record(sid, assignment, result["checksum"], result["info_checksum"], result)
-            results.append(result)
-            for name, nb in result["notebooks"].items():
-                notes.extend((sid, assignment, _prefix(info, name, n)) for n in nb["notes"])
-            return [_feedback_task(course, gb, sid, assignment, result, info)]
-
-        progress = Progress(len(tasks), stream=stderr, enabled=stderr is not None)
-        log_path = out_dir / "grading.log"
-        with open(log_path, "a", encoding="utf-8") as log:
-            log.write(f"==== {time.strftime('%Y-%m-%d %H:%M:%S')} backproplab grade {submissions}: "
-                      f"{len(tasks)} submission(s), {jobs} worker(s)\n")
+    def on_graded(self, gb, result: TaskResult) -> list[FeedbackTask]:
+        """In the parent, per result: record it in the gradebook (the only writer), then in the state."""
+        sid, assignment = result.student, result.assignment
+        info = self.infos[assignment]
         try:
-            parallel.run(tasks, feedback_tasks=feedback_first, jobs=jobs, root=str(course.root),
-                         log_path=str(log_path), on_graded=on_graded, on_feedback=lambda r: None,
-                         progress=progress)
+            with self.guard.writing():  # integrity hook: the gradebook is still what the grader last wrote
+                gbmod.record_result(gb, self.course, result)
+        except Exception as exc:  # keep going; the state is not marked, so the next run retries
+            gb.db.rollback()
+            self.notes.append((sid, assignment, f"could not record the grades ({type(exc).__name__}: {exc}); "
+                                                "run the command again"))
+            return []
+        self.state.record(result)
+        self.results.append(result)
+        for name, nb in result.notebooks.items():
+            self.notes.extend((sid, assignment, _prefix(info, name, n)) for n in nb.notes)
+        graded = {name: (nb.autograded, nb.notes) for name, nb in result.notebooks.items()}
+        return [_feedback_task(self.course, gb, sid, assignment, graded, info)]
+
+    def grade(self, gb, tasks: list[GradingTask]) -> None:
+        progress = Progress(len(tasks), stream=self.stderr, enabled=self.stderr is not None)
+        log_path = self.out_dir / "grading.log"
+        with open(log_path, "a", encoding="utf-8") as log:
+            log.write(f"==== {time.strftime('%Y-%m-%d %H:%M:%S')} backproplab grade {self.submissions}: "
+                      f"{len(tasks)} submission(s), {self.jobs} worker(s)\n")
+        self.guard = integrity.Guard.start(self.course)  # integrity hook: fingerprints before any code runs
+        try:
+            parallel.run(tasks, feedback_tasks=self.feedback_first, jobs=self.jobs, root=str(self.course.root),
+                         log_path=str(log_path), on_graded=lambda result: self.on_graded(gb, result),
+                         on_feedback=lambda r: None, progress=progress)
         finally:
             progress.close()
-        if guard.finish():  # integrity hook: restore what something else changed; forget this run's grades
-            for result in results:
-                state.forget(result["student"], result["assignment"])
-            for line in guard.warning():
-                _say(stderr, line)
-        lap("grading")
+            if self.guard.finish():  # integrity hook: restored what something else changed; not to be trusted
+                for result in self.results:
+                    self.state.forget(result.student, result.assignment)
+                for line in self.guard.warning():
+                    _say(self.stderr, line)
+        self.lap("grading")
 
+    def rows(self, gb) -> list[Row]:
         rows = []
-        for sid in sorted(imported.students):
-            student = imported.students[sid]
-            for assignment in names:
+        for sid in sorted(self.imported.students):
+            student = self.imported.students[sid]
+            for assignment in self.names:
                 rows.append(Row(sid, student.first_name, student.last_name, student.email, assignment,
                                 gb.find_assignment(assignment).duedate,
-                                gbmod.scores(gb, sid, assignment, infos[assignment])))
+                                gbmod.scores(gb, sid, assignment, self.infos[assignment])))
                 if not rows[-1].scores["submitted"] and not any(
-                        s == sid and a == assignment for s, a, _ in notes):
-                    notes.append((sid, assignment, "nothing submitted: 0 points"))
-    finally:
-        gb.close()
+                        s == sid and a == assignment for s, a, _ in self.notes):
+                    self.notes.append((sid, assignment, "nothing submitted: 0 points"))
+        return rows
 
-    cells = {a: [(nb, gid, pts) for nb, nbi in sorted(info.notebooks.items())
-                 for gid in nbi.order if (pts := nbi.grade_cells.get(gid)) is not None]
-             for a, info in infos.items()}
-    report = Report(rows=rows, notes=_unique(notes), mapping=imported.mapping, cells=cells)
-    elapsed = time.monotonic() - start
-    report.header = [*guard.warning(), f"Graded {len(tasks)} submission(s) of {len(imported.students)} student(s) in "
-                     f"{elapsed:.0f} s on {jobs} worker(s)"
-                     + (f"; {skipped} unchanged since the last run were kept" if skipped else "") + "."]
-    files = {"grades": out_dir / "grades.csv", "exercises": out_dir / "exercises.csv",
-             "mapping": out_dir / "mapping.csv", "report": out_dir / "report.txt",
-             "histogram": out_dir / "histogram.png"}
-    report.write_grades_csv(files["grades"])
-    report.write_exercises_csv(files["exercises"])
-    report.write_mapping_csv(files["mapping"])
-    report.write_text(files["report"])
-    report.write_png(files["histogram"])
-    lap("reports")
-    if stdout is not None:
-        print(report.summary(), file=stdout)
-        lines = report.note_lines()
-        print(f"\n{len(lines)} problem(s) and decision(s):", file=stdout)
-        for line in lines[:40]:
-            print("  " + line, file=stdout)
-        if len(lines) > 40:
-            print(f"  ... {len(lines) - 40} more in {files['report']}", file=stdout)
-        print(f"\nwrote {', '.join(str(p) for p in files.values())}", file=stdout)
-        print(f"feedback pages in {course.path('feedback')}", file=stdout)
-    return Outcome(report=report, out_dir=out_dir, files=files, graded=len(tasks), skipped=skipped,
-                   seconds=time.monotonic() - start, results=results, timings=timings)
+    def finish(self, rows: list[Row], tasks: list[GradingTask], stdout) -> GradingRun:
+        """Write the reports and print the summary."""
+        cells = {a: [(nb, gid, pts) for nb, nbi in sorted(info.notebooks.items())
+                     for gid in nbi.order if (pts := nbi.grade_cells.get(gid)) is not None]
+                 for a, info in self.infos.items()}
+        report = Report(rows=rows, notes=_unique(self.notes), mapping=self.imported.mapping, cells=cells)
+        report.header = [*(self.guard.warning() if self.guard else [])]
+        report.header += [f"Graded {len(tasks)} submission(s) of {len(self.imported.students)} student(s) in "
+                          f"{time.monotonic() - self.start:.0f} s on {self.jobs} worker(s)"
+                          + (f"; {self.skipped} unchanged since the last run were kept" if self.skipped else "")
+                          + "."]
+        out_dir = self.out_dir
+        files = {"grades": out_dir / "grades.csv", "exercises": out_dir / "exercises.csv",
+                 "mapping": out_dir / "mapping.csv", "report": out_dir / "report.txt",
+                 "histogram": out_dir / "histogram.png"}
+        report.write_grades_csv(files["grades"])
+        report.write_exercises_csv(files["exercises"])
+        report.write_mapping_csv(files["mapping"])
+        report.write_text(files["report"])
+        report.write_png(files["histogram"])
+        self.lap("reports")
+        if stdout is not None:
+            _print_summary(report, files, self.course, stdout)
+        return GradingRun(report=report, out_dir=out_dir, files=files, graded=len(tasks), skipped=self.skipped,
+                          seconds=time.monotonic() - self.start, results=self.results, timings=self.timings)
+
+
+def _print_summary(report: Report, files: dict[str, Path], course, stdout) -> None:
+    print(report.summary(), file=stdout)
+    lines = report.note_lines()
+    print(f"\n{len(lines)} problem(s) and decision(s):", file=stdout)
+    for line in lines[:40]:
+        print("  " + line, file=stdout)
+    if len(lines) > 40:
+        print(f"  ... {len(lines) - 40} more in {files['report']}", file=stdout)
+    print(f"\nwrote {', '.join(str(p) for p in files.values())}", file=stdout)
+    print(f"feedback pages in {course.path('feedback')}", file=stdout)
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -292,7 +332,6 @@ def _still_valid(entry: dict, gb, sid: str, assignment: str) -> bool:
                for nb in entry["notebooks"].values())
 
 
-def _feedback_task(course, gb, sid: str, assignment: str, result: dict, info) -> dict:
-    return {"student": sid, "assignment": assignment,
-            "feedback_dir": str(course.path("feedback", sid, assignment)),
-            "notebooks": gbmod.feedback_data(gb, sid, assignment, result, info), "kind": "feedback"}
+def _feedback_task(course, gb, sid: str, assignment: str, graded: dict, info) -> FeedbackTask:
+    return FeedbackTask(sid, assignment, str(course.path("feedback", sid, assignment)),
+                        gbmod.feedback_data(gb, sid, assignment, graded, info))

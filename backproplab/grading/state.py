@@ -13,8 +13,10 @@ import json
 import os
 from pathlib import Path
 
+from .protocol import NotebookResult, TaskResult
+
 #: Bump when grading itself changes, so every submission is graded again.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 
 
 def submission_checksum(files: dict[str, Path | None]) -> str:
@@ -53,14 +55,18 @@ class State:
             return entry
         return None
 
-    def record(self, student: str, assignment: str, checksum: str, info_checksum: str, result: dict) -> None:
-        self.entries[self.key(student, assignment)] = {
-            "checksum": checksum, "info": info_checksum, "version": PIPELINE_VERSION,
-            "notebooks": {name: {"status": nb["status"], "autograded": nb.get("autograded"),
-                                 "notes": nb.get("notes", [])}
-                          for name, nb in result["notebooks"].items()},
+    def record(self, result: TaskResult) -> None:
+        """Remember ``result`` (whole: its verdicts and how its kernel ran, for the instructor and the tests)."""
+        self.entries[self.key(result.student, result.assignment)] = {
+            "checksum": result.checksum, "info": result.info_checksum, "version": PIPELINE_VERSION,
+            "notebooks": {name: nb.to_dict() for name, nb in result.notebooks.items()},
         }
         self.save()
+
+    def results(self, student: str, assignment: str) -> dict[str, NotebookResult]:
+        """The recorded results of (student, assignment), per notebook (empty when it was not graded)."""
+        entry = self.entries.get(self.key(student, assignment)) or {}
+        return {name: NotebookResult.from_dict(nb) for name, nb in entry.get("notebooks", {}).items()}
 
     def forget(self, student: str, assignment: str) -> None:
         if self.entries.pop(self.key(student, assignment), None) is not None:

@@ -9,15 +9,15 @@ gradebook, print the hidden tests, or return an object whose ``__eq__`` always s
 2. :func:`score_submission` judges in the grader process, from the plain records the graded checks wrote and
    the grader's seed, with the source notebook's test cells (:mod:`.scoring`, :mod:`backproplab.trusted`);
    answers that call the reference implementation are caught (:mod:`.poison` in the kernel, :mod:`.scan`
-   outside);
-3. :func:`feedback_notebook` / :func:`feedback_html` never show hidden tests (:mod:`.feedback`).
+   outside).
 
-:func:`grade_submission` does all of it for one submitted notebook.
+These are parts, not a grading path: one notebook is graded, start to finish, by
+:func:`backproplab.grading.steps.grade_notebook` (which calls both), for ``backproplab grade``, the attack
+suite and the benchmarks alike.
 
 Modules: ``limits`` (Limits), ``seeds`` (per-submission seeds), ``notebook`` (graded cells, check calls,
-hidden regions), ``assemble`` (test cells from the source), ``confine`` (uid, namespace, cgroups, scratch),
-``enter`` (root's half of the launch), ``kernel`` (the kernel's entry point), ``poison``, ``execute``,
-``scan``, ``scoring``, ``feedback``, ``grade``.
+hidden regions), ``confine`` (uid, namespace, cgroups, scratch), ``enter`` (root's half of the launch),
+``kernel`` (the kernel's entry point), ``poison``, ``execute``, ``runsync``, ``scan``, ``scoring``.
 """
 
 from importlib import import_module
@@ -25,12 +25,9 @@ from importlib import import_module
 _EXPORTS = {
     "Limits": "limits", "DEFAULT_LIMITS": "limits",
     "derive_seed": "seeds", "load_secret": "seeds",
-    "assemble": "assemble",
     "Execution": "execute", "execute_confined": "execute", "execute_confined_async": "execute",
     "CellScore": "scoring", "score_submission": "scoring",
     "Finding": "scan", "scan_submission": "scan",
-    "feedback_notebook": "feedback", "feedback_html": "feedback",
-    "SubmissionGrade": "grade", "grade_submission": "grade", "grade_submission_async": "grade",
     "can_confine": "confine",
 }
 

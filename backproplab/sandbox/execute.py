@@ -1,11 +1,12 @@
 """Running one submission's notebook in a confined kernel: :func:`execute_confined`.
 
-The notebook (already assembled: graded test cells are the source's, see :mod:`.assemble`) runs cell by cell
-with nbclient in a kernel launched by :mod:`.confine`, from a scratch copy in a fresh folder. Around every
-cell the grader (never the kernel) enforces the wall-clock limits, caps the outputs it keeps and kills any
-process the cell left behind; around every graded test cell it empties the record folder before and moves
-the records the cell wrote into the caller's ``record_dir/<grade_id>/`` after, so that records written by
-any other cell, before or after, never count. Whatever the learner's code does, the call returns.
+The notebook (already assembled: graded test cells are the release's, see
+:mod:`backproplab.grading.sanitize`) runs cell by cell with nbclient in a kernel launched by
+:mod:`.confine`, from a scratch copy in a fresh folder. Around every cell the grader (never the kernel)
+enforces the wall-clock limits, caps the outputs it keeps and kills any process the cell left behind; around
+every graded test cell it empties the record folder before and moves the records the cell wrote into the
+caller's ``record_dir/<grade_id>/`` after, so that records written by any other cell, before or after, never
+count. Whatever the learner's code does, the call returns.
 """
 
 from __future__ import annotations

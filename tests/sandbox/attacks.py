@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from pathlib import Path
 
 ASSIGNMENT = "ps1"
+#: The checkout these tests run from (``REPO_ROOT`` in an attack's code): its solutions/ and tests/ hold
+#: hidden tests, so an attack that can read them finds some.
+REPO_ROOT = str(Path(__file__).resolve().parents[2])
 HIDDEN_MARKER = "hidden-marker-5b1e"
 POINTS = {"dense_backward": 3.0, "relu_backward": 2.0, "mse_grad": 1.0}
 TOTAL = sum(POINTS.values())
@@ -112,7 +116,7 @@ class Attack:
 
     def submission(self, course_root: str = "/nonexistent", release=None):
         """The submitted notebook: ``release`` (default: :func:`release_notebook`) with this attack's answers
-        and cells."""
+        and cells (``COURSE_ROOT`` in their code: ``course_root``; ``REPO_ROOT``: this checkout)."""
         from nbformat.v4 import new_code_cell
 
         nb = copy.deepcopy(release) if release is not None else release_notebook()
@@ -128,10 +132,14 @@ class Attack:
                 cell.source = answers[cell.source.split("(")[0].split()[-1]]
             cells.append(cell)
             if i == last_answer + 1:  # after the last "try it" cell
-                cells += [new_code_cell(code.replace("COURSE_ROOT", course_root)) for code in self.before_tests]
-        cells += [new_code_cell(code.replace("COURSE_ROOT", course_root)) for code in self.after_tests]
+                cells += [new_code_cell(_placed(code, course_root)) for code in self.before_tests]
+        cells += [new_code_cell(_placed(code, course_root)) for code in self.after_tests]
         nb.cells = cells
         return nb
+
+
+def _placed(code: str, course_root: str) -> str:
+    return code.replace("COURSE_ROOT", course_root).replace("REPO_ROOT", REPO_ROOT)
 
 
 _EQ_LIAR = '''class Always:
@@ -214,8 +222,8 @@ def dense_backward(dZ, cache):
 
 _READ_HIDDEN = '''import glob
 found = []
-for pattern in ("COURSE_ROOT/**/*.ipynb", "COURSE_ROOT/**/*.db", "/work/main/solutions/**/*.ipynb",
-                "/work/main/autograder/**/*", "/work/main/tests/**/*.py", "../../**/*.ipynb", "/tmp/**/*.ipynb"):
+for pattern in ("COURSE_ROOT/**/*.ipynb", "COURSE_ROOT/**/*.db", "REPO_ROOT/solutions/**/*.ipynb",
+                "REPO_ROOT/autograder/**/*", "REPO_ROOT/tests/**/*.py", "../../**/*.ipynb", "/tmp/**/*.ipynb"):
     for path in glob.glob(pattern, recursive=True):
         try:
             text = open(path, "rb").read().decode("utf-8", "replace")

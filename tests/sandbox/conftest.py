@@ -1,32 +1,45 @@
-"""One batch: every attack of tests/sandbox/attacks.py and three honest students, graded together.
+"""The hostile class: every attack of tests/sandbox/attacks.py and three honest students, graded together by
+ONE ``backproplab grade`` run, the instructor's command, into a real nbgrader gradebook.
 
-The course is a temporary nbgrader-like folder (``autograder/gradebook.db``, ``autograder/submitted/<student>/
-ps1/ps1.ipynb``, ``solutions/ps1/ps1.ipynb`` with the hidden tests); the submissions run in parallel (a few at
-a time) in one event loop, with small limits, and every file of that folder is fingerprinted before and after.
+The course is a temporary copy (the checkout's ``autograder/nbgrader_config.py`` with small sandbox limits,
+``solutions/ps1/ps1.ipynb`` with the hidden tests, ``course/`` released from it); the class is an LMS-style
+export folder (``export/<student>/ps1.ipynb``). ``fork_bounded`` submits to ``ps1forks``, the same notebook
+whose source allows new processes (``metadata.backproplab.limits``). What the tests read afterwards is what
+the command left: the gradebook, the resume state's results (verdicts, how each kernel ran), the autograded
+notebooks and the feedback pages. The course's sources, release, export and configuration are fingerprinted
+before and after.
+
+The class is graded once per mode of :data:`MODES`: ``"root"`` runs the command as this (root) process does.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import sqlite3
+import os
+import subprocess
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from backproplab.sandbox import Limits
-from backproplab.sandbox.runsync import run_sync
 from tests.sandbox.attacks import ATTACKS, BY_NAME, source_notebook
 
-SECRET = b"sandbox-test-secret-0123456789"
 HONEST = ["honest_1", "honest_2", "honest_3"]
-PARALLEL = 6
-TEST_LIMITS = Limits(cpu_seconds=20, memory_bytes=2 * 2**30, max_processes=64, file_bytes=16 * 2**20,
-                     scratch_bytes=64 * 2**20, cell_timeout=3, total_timeout=60, startup_timeout=60,
-                     output_bytes_per_cell=64 * 2**10, output_bytes_total=256 * 2**10, message_bytes=4 * 2**20)
+JOBS = 6
+#: The OS users the class is graded as (one ``backproplab grade`` run each).
+MODES = ("root",)
+#: The kernel limits of the test course (``c.SandboxLimits``): small, so that runaway attacks end quickly.
+SANDBOX_LIMITS = {"cpu_seconds": 20, "memory_bytes": 2 * 2**30, "max_processes": 64, "file_bytes": 16 * 2**20,
+                  "scratch_bytes": 64 * 2**20, "cell_timeout": 3, "total_timeout": 60, "startup_timeout": 60,
+                  "output_bytes_per_cell": 64 * 2**10, "output_bytes_total": 256 * 2**10,
+                  "message_bytes": 4 * 2**20}
 REPO = Path(__file__).resolve().parents[2]
+#: The same as :class:`~backproplab.sandbox.Limits`, for tests that run a kernel directly.
+TEST_LIMITS = Limits(**SANDBOX_LIMITS)
 
 
 def students() -> dict[str, object]:
@@ -34,6 +47,11 @@ def students() -> dict[str, object]:
     out = {a.name: a for a in ATTACKS}
     out.update({name: BY_NAME["honest"] for name in HONEST})
     return out
+
+
+def assignment_of(attack) -> str:
+    """``ps1forks`` for an attack that needs other limits (its source notebook carries them), else ``ps1``."""
+    return "ps1forks" if attack.limits else "ps1"
 
 
 def fingerprint(*roots: Path) -> dict[str, str]:
@@ -48,55 +66,101 @@ def fingerprint(*roots: Path) -> dict[str, str]:
     return found
 
 
-def make_course(root: Path) -> Path:
-    (root / "solutions" / "ps1").mkdir(parents=True)
-    nbformat.write(source_notebook(), root / "solutions" / "ps1" / "ps1.ipynb")
-    (root / "autograder").mkdir()
-    db = sqlite3.connect(root / "autograder" / "gradebook.db")
-    db.execute("CREATE TABLE grade (id TEXT, student TEXT, manual_score REAL)")
-    db.executemany("INSERT INTO grade VALUES (?, ?, NULL)", [(f"test-{i}", s) for s in students() for i in range(3)])
-    db.commit()
-    db.close()
+def make_course(root: Path, only: list[str] | None = None) -> Path:
+    """A course root: the checkout's nbgrader configuration with :data:`SANDBOX_LIMITS`, the two sources,
+    their release, and the export of the whole class (or of the students ``only``) in ``root/export``."""
+    from backproplab.release import release
+
+    (root / "autograder").mkdir(parents=True)
+    config = (REPO / "autograder" / "nbgrader_config.py").read_text()
+    config += "".join(f"\nc.SandboxLimits.{k} = {v!r}" for k, v in SANDBOX_LIMITS.items()) + "\n"
+    (root / "autograder" / "nbgrader_config.py").write_text(config)
+    limits = {a.name: a.limits for a in ATTACKS if a.limits}
+    assert len({str(v) for v in limits.values()}) <= 1, f"one ps1forks assignment fits one set of limits: {limits}"
+    for assignment in ("ps1", "ps1forks"):
+        nb = source_notebook()
+        if assignment == "ps1forks":
+            nb.metadata["backproplab"] = {"limits": next(iter(limits.values()))}
+        (root / "solutions" / assignment).mkdir(parents=True)
+        nbformat.write(nb, root / "solutions" / assignment / f"{assignment}.ipynb")
+    release(None, source=root / "solutions", dest=root / "course",
+            config_file=root / "autograder" / "nbgrader_config.py")
     for student, attack in students().items():
-        folder = root / "autograder" / "submitted" / student / "ps1"
+        if only is not None and student not in only:
+            continue
+        assignment = assignment_of(attack)
+        folder = root / "export" / student
         folder.mkdir(parents=True)
-        nbformat.write(attack.submission(str(root)), folder / "ps1.ipynb")
+        nbformat.write(attack.submission(str(root)), folder / f"{assignment}.ipynb")
     return root
 
 
-@pytest.fixture(scope="session")
-def course(tmp_path_factory) -> Path:
-    return make_course(tmp_path_factory.mktemp("course"))
+def grade_command(mode: str, root: Path) -> list[str]:
+    """``backproplab grade`` of the class in ``root``, as the OS user of ``mode``."""
+    if mode != "root":
+        raise ValueError(f"unknown mode {mode!r}")
+    return [str(Path(sys.executable).with_name("backproplab")), "grade", str(root / "export"), "--course", str(root),
+            "--jobs", str(JOBS), "--no-release", "-a", "ps1", "-a", "ps1forks", "--out", str(root / "reports")]
 
 
-@pytest.fixture(scope="session")
-def batch(course, tmp_path_factory):
-    """Grade every student; returns a dict with the grades, the seconds and the fingerprints."""
-    from backproplab.sandbox import can_confine
-    from backproplab.sandbox.grade import grade_submission_async
+@dataclass
+class Graded:
+    """One student's grading, as ``backproplab grade`` left it."""
 
-    if not can_confine():
-        pytest.skip("the attack batch needs root (uid switch, mount namespace): see test_unprivileged.py")
-    records = tmp_path_factory.mktemp("records")
-    watched = [course]  # the attacks write only there; what they read of the repository is checked in outputs
+    student: str
+    assignment: str
+    points: float  # the gradebook's score
+    max_points: float
+    result: object  # backproplab.grading.protocol.NotebookResult (from the resume state)
+    nb: object  # the autograded notebook
+    page: str  # the feedback page
+
+    @property
+    def scores(self):
+        return self.result.verdicts
+
+    @property
+    def run(self):
+        return self.result.run
+
+
+def read_class(root: Path) -> dict[str, Graded]:
+    """What the run left for every student: gradebook scores, recorded results, notebooks, pages."""
+    from nbgrader.api import Gradebook
+
+    from backproplab.grading.state import State
+
+    state = State(root / "autograder" / "autograded" / ".backproplab" / "state.json")
+    out = {}
+    with Gradebook(f"sqlite:///{root / 'autograder' / 'gradebook.db'}", "backproplab") as gb:
+        for student, attack in students().items():
+            assignment = assignment_of(attack)
+            result = state.results(student, assignment).get(assignment)
+            if result is None:
+                continue
+            submission = gb.find_submission(assignment, student)
+            page = root / "autograder" / "feedback" / student / assignment / f"{assignment}.html"
+            out[student] = Graded(student, assignment, float(submission.score), float(submission.max_score),
+                                  result, nbformat.read(result.autograded, as_version=4),
+                                  page.read_text(encoding="utf-8") if page.is_file() else "")
+    return out
+
+
+def graded_class(root: Path, mode: str) -> dict:
+    """Grade the class in ``root`` as ``mode`` in one ``backproplab grade`` run."""
+    watched = [root / "solutions", root / "course", root / "export", root / "autograder" / "nbgrader_config.py"]
     before = fingerprint(*watched)
-    source = course / "solutions" / "ps1" / "ps1.ipynb"
-
-    async def run_all():
-        gate = asyncio.Semaphore(PARALLEL)
-
-        async def one(student, attack):
-            async with gate:
-                return await grade_submission_async(
-                    course / "autograder" / "submitted" / student / "ps1" / "ps1.ipynb", source,
-                    student=student, assignment="ps1", notebook="ps1", secret=SECRET,
-                    limits=TEST_LIMITS.with_(**attack.limits), record_dir=records / student)
-
-        order = list(students().items())
-        results = await asyncio.gather(*(one(s, a) for s, a in order), return_exceptions=True)
-        return dict(zip([s for s, _ in order], results, strict=True))
-
     start = time.monotonic()
-    grades = run_sync(run_all())
-    return {"grades": grades, "seconds": time.monotonic() - start, "before": before,
-            "after": fingerprint(*watched), "records": records, "source": source}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKPROPLAB_")}
+    done = subprocess.run(grade_command(mode, root), capture_output=True, text=True, cwd=root, env=env,
+                          timeout=600)
+    seconds = time.monotonic() - start
+    return {"rc": done.returncode, "output": done.stdout + done.stderr, "seconds": seconds, "root": root,
+            "before": before, "after": fingerprint(*watched), "graded": read_class(root)}
+
+
+@pytest.fixture(scope="session", params=MODES)
+def batch(request, tmp_path_factory):
+    """The hostile class graded as ``request.param`` (see :data:`MODES`)."""
+    root = make_course(tmp_path_factory.mktemp(f"course-{request.param}") / "root")
+    return graded_class(root, request.param)

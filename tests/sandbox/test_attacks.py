@@ -1,23 +1,23 @@
-"""Every attack of attacks.py against the trusted grader, in one parallel batch with honest students.
+"""Every attack of attacks.py, graded with honest students by one ``backproplab grade`` run (conftest.py).
 
-For each submission: the exact score; for all of them: the batch finished, the honest students' grades are
-what they are alone, no file of the course (gradebook, sources, other students' submissions) changed, and
-no hidden test reached an output before the graded cells or any feedback page.
+For each submission: the exact score in the gradebook; for all of them: the run finished, the honest
+students' grades are what they are alone, no file of the course (sources, release, export, configuration)
+changed, the gradebook holds no forged grade, and no hidden test reached an output before the graded cells
+or any feedback page.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from backproplab.sandbox import score_submission
 from tests.sandbox.attacks import ATTACKS, BY_NAME, HIDDEN_MARKER, TOTAL
 from tests.sandbox.conftest import HONEST, students
 
 
 def _grade(batch, student):
-    grade = batch["grades"][student]
-    if isinstance(grade, BaseException):
-        raise AssertionError(f"grading {student} raised {type(grade).__name__}: {grade}") from grade
+    assert batch["rc"] == 0, batch["output"][-3000:]
+    grade = batch["graded"].get(student)
+    assert grade is not None, f"{student} was not graded:\n{batch['output'][-3000:]}"
     return grade
 
 
@@ -37,52 +37,63 @@ def test_exact_score(batch, attack):
     detail = {gid: (s.points, s.message[:200]) for gid, s in grade.scores.items()}
     assert grade.points == attack.expected, (
         f"{attack.name}: {grade.points} points, expected {attack.expected}\n{detail}\n"
-        f"problem: {grade.execution.problem}\nincidents: {grade.execution.incidents}\n"
-        f"findings: {[f.message for f in grade.findings if f.blocking]}")
+        f"problem: {grade.run.problem}\nincidents: {grade.run.incidents}\nnotes: {grade.result.notes}")
     assert grade.max_points == TOTAL
+    assert sum(s.points for s in grade.scores.values()) == grade.points  # every cell judged outside
 
 
 @pytest.mark.parametrize("attack", [a for a in ATTACKS if a.expected_without_scan is not None],
                          ids=[a.name for a in ATTACKS if a.expected_without_scan is not None])
 def test_score_without_the_static_scan(batch, attack):
-    """What the records alone give (the scan is the only defence where this is higher than ``expected``)."""
+    """What the records alone give (the scan is the only defence where this is higher than ``expected``): the
+    points of the cells whose every check passed on its records."""
     grade = _grade(batch, attack.name)
-    scores = score_submission(batch["source"], grade.execution.nb, batch["records"] / attack.name, grade.seed,
-                              scan=False)
-    assert sum(s.points for s in scores.values()) == attack.expected_without_scan
+    by_records = sum(s.max_points for s in grade.scores.values() if s.checks and all(c[2] for c in s.checks))
+    assert by_records == attack.expected_without_scan
 
 
 def test_batch_finished_in_time(batch):
-    assert set(batch["grades"]) == set(students())
     for student in students():
         _grade(batch, student)
-    assert batch["seconds"] < 120, f"the batch took {batch['seconds']:.0f} s"
+    assert set(batch["graded"]) == set(students())
+    assert batch["seconds"] < 180, f"the batch took {batch['seconds']:.0f} s"
 
 
 def test_honest_students_are_not_affected(batch):
     for student in HONEST + ["honest"]:
         grade = _grade(batch, student)
         assert grade.points == TOTAL, {g: s.message for g, s in grade.scores.items()}
-        assert grade.execution.problem is None and not grade.findings
+        assert grade.run.problem is None and not any(s.findings for s in grade.scores.values())
+        assert grade.result.notes == []
         assert all("all 8 hidden random cases match" in s.message for s in grade.scores.values())
 
 
 def test_no_course_file_was_touched(batch):
     changed = sorted(p for p in set(batch["before"]) | set(batch["after"])
                      if batch["before"].get(p) != batch["after"].get(p))
-    assert not changed, f"changed or deleted by a submission: {changed}"
+    assert batch["before"] and not changed, f"changed or deleted by a submission: {changed}"
 
 
 def test_the_gradebook_and_other_students_were_out_of_reach(batch):
-    out = _outputs_text(_grade(batch, "write_gradebook").execution.nb)
+    import nbformat
+    from nbgrader.api import Gradebook
+
+    out = _outputs_text(_grade(batch, "write_gradebook").nb)
     assert "done" in out and "gradebook written" not in out and "overwrote" not in out
-    out = _outputs_text(_grade(batch, "delete_course").execution.nb)
+    out = _outputs_text(_grade(batch, "delete_course").nb)
     assert "deleted" not in out
+    root = batch["root"]
+    with Gradebook(f"sqlite:///{root / 'autograder' / 'gradebook.db'}", "backproplab") as gb:
+        grades = [g for a in ("ps1", "ps1forks") for sub in gb.assignment_submissions(a) for nb in sub.notebooks
+                  for g in nb.grades]
+        assert len(grades) == 3 * len(students()) and all(g.manual_score is None for g in grades)
+    for student, grade in batch["graded"].items():  # every autograded notebook is the one graded
+        assert nbformat.read(grade.result.autograded, as_version=4).cells, student
 
 
 def test_hidden_tests_were_out_of_reach(batch):
     grade = _grade(batch, "read_hidden_tests")
-    before = _outputs_text(grade.execution.nb, until_graded=True)
+    before = _outputs_text(grade.nb, until_graded=True)
     assert "read 0 files with hidden tests" in before
     assert HIDDEN_MARKER not in before and "BEGIN HIDDEN" not in before
 
@@ -90,7 +101,7 @@ def test_hidden_tests_were_out_of_reach(batch):
 @pytest.mark.parametrize("student", ["read_hidden_tests", "honest", "one_wrong", "eq_override"])
 def test_feedback_never_shows_hidden_tests(batch, student):
     grade = _grade(batch, student)
-    page = grade.feedback_html()
+    page = grade.page
     assert HIDDEN_MARKER not in page and "BEGIN HIDDEN" not in page and "hidden=True" not in page
     assert "hidden tests: not shown" in page
     for score in grade.scores.values():
@@ -103,14 +114,14 @@ def test_failure_feedback_names_the_mistake(batch):
 
 
 def test_runaway_code_was_stopped_and_reported(batch):
-    ex = {name: _grade(batch, name).execution for name in
+    ex = {name: _grade(batch, name) for name in
           ("infinite_loop", "sleep", "interrupt_proof_loop", "os_exit", "kill_self", "print_flood", "huge_alloc",
            "fork_bomb", "fork_bounded")}
-    assert any("interrupted" in i for i in ex["infinite_loop"].incidents)
-    assert any("interrupted" in i for i in ex["sleep"].incidents)
-    assert "did not stop when interrupted" in ex["interrupt_proof_loop"].problem
-    assert "kernel died" in ex["os_exit"].problem and "kernel died" in ex["kill_self"].problem
-    assert any("output" in i for i in ex["print_flood"].incidents)
+    assert any("interrupted" in i for i in ex["infinite_loop"].run.incidents)
+    assert any("interrupted" in i for i in ex["sleep"].run.incidents)
+    assert "did not stop when interrupted" in ex["interrupt_proof_loop"].run.problem
+    assert "kernel died" in ex["os_exit"].run.problem and "kernel died" in ex["kill_self"].run.problem
+    assert any("output" in i for i in ex["print_flood"].run.incidents)
     assert len(_outputs_text(ex["print_flood"].nb)) < 400_000
     assert "MemoryError" in _outputs_text(ex["huge_alloc"].nb)
     assert "PermissionError" in _outputs_text(ex["fork_bomb"].nb)
@@ -118,14 +129,14 @@ def test_runaway_code_was_stopped_and_reported(batch):
     assert "forks refused after" in forked
     n = int(forked.split("forks refused after")[1].split()[0])
     assert 0 < n < 64, n  # the process limit (threads of the kernel count too)
-    assert any("process(es)" in i for i in ex["fork_bounded"].incidents)
+    assert any("process(es)" in i for i in ex["fork_bounded"].run.incidents)
 
 
 def test_the_kernel_was_confined(batch):
     grade = _grade(batch, "honest")
-    assert "private mount namespace" in grade.execution.confinement
-    assert "seccomp: no new processes" in grade.execution.confinement
-    assert "new processes allowed" in _grade(batch, "fork_bounded").execution.confinement
+    assert "private mount namespace" in grade.run.confinement
+    assert "seccomp: no new processes" in grade.run.confinement
+    assert "new processes allowed" in _grade(batch, "fork_bounded").run.confinement
 
 
 def test_cheats_are_explained_to_the_learner(batch):
@@ -136,3 +147,4 @@ def test_cheats_are_explained_to_the_learner(batch):
     msg = _grade(batch, "patch_check").scores["test-dense-backward"].message
     assert "did not run" in msg
     assert BY_NAME["patch_check"].expected == 3.0
+

@@ -104,16 +104,13 @@ def test_uid_leases_are_distinct(tmp_path):
 # ------------------------------------------------------------------------------------- ordinary users
 _UNPRIVILEGED = """
 import json, sys
-from backproplab.sandbox import grade_submission, Limits
-from tests.sandbox.attacks import BY_NAME, source_notebook
-limits = Limits(cpu_seconds=20, memory_bytes=2 * 2**30, cell_timeout=3, total_timeout=60,
-                output_bytes_per_cell=64 * 2**10, output_bytes_total=256 * 2**10, message_bytes=4 * 2**20)
-out = {}
-for name in sys.argv[1:]:
-    g = grade_submission(BY_NAME[name].submission(), source_notebook(), student=name, assignment="ps1",
-                         secret=b"unprivileged-test-secret", limits=limits, workdir=sys.argv[0].rsplit("/", 1)[0])
-    out[name] = [g.points, g.execution.confinement, g.execution.problem]
-print(json.dumps(out))
+from pathlib import Path
+from backproplab.grading import grade
+from tests.sandbox.conftest import read_class
+if __name__ == "__main__":  # the grading workers are spawned
+    root = Path(sys.argv[1])
+    grade(root / "export", root=root, jobs=2, assignments=["ps1"], release=False, stdout=None, stderr=None)
+    print(json.dumps({k: [g.points, g.run.confinement, g.run.problem] for k, g in read_class(root).items()}))
 """
 
 
@@ -145,15 +142,20 @@ def _python_for_nobody():
 
 
 def test_grading_as_an_ordinary_user(shared_tmp):
-    """Without root: a user namespace, resource limits, timeouts, output caps and seccomp hold; the verdict is
-    the same."""
+    """Without root, ``backproplab grade`` (in process) on a course the user owns: a user namespace, resource
+    limits, timeouts, output caps and seccomp hold; the verdict is the same."""
+    from backproplab.grading.course import load_course, register_assignments
+    from tests.sandbox.conftest import make_course
+
     tmp_path = shared_tmp
     names = ["honest", "infinite_loop", "fork_bomb", "print_flood", "kill_everyone", "eq_override"]
+    root = make_course(tmp_path / "root", only=names)
+    register_assignments(load_course(root), ["ps1"])  # the gradebook (nbgrader needs alembic to create it)
     script = tmp_path / "grade.py"
     script.write_text(_UNPRIVILEGED)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(REPO), "TMPDIR": str(tmp_path),
            "LANG": "C.UTF-8"}
-    command = [sys.executable, str(script), *names]
+    command = [sys.executable, str(script), str(root)]
     if os.geteuid() == 0:
         if not shutil.which("setpriv"):
             pytest.skip("setpriv is needed to drop root")
@@ -161,7 +163,9 @@ def test_grading_as_an_ordinary_user(shared_tmp):
         if python is None:
             pytest.skip("no Python interpreter that user nobody can run with this environment's packages")
         env["PYTHONPATH"] = os.pathsep.join([str(REPO), *python[1]])
-        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", python[0], str(script), *names]
+        for path in [tmp_path, *tmp_path.rglob("*")]:
+            os.lchown(path, 65534, 65534)
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", python[0], str(script), str(root)]
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
@@ -211,9 +215,9 @@ def test_root_without_mount_namespace_still_switches_user(tmp_path, monkeypatch)
     """Where unshare is not allowed (some containers), root still runs the kernel as a uid of its own."""
     from nbformat.v4 import new_code_cell
 
-    from backproplab.sandbox import assemble, score_submission
     from backproplab.sandbox import execute as execute_module
-    from tests.sandbox.attacks import BY_NAME, TOTAL, source_notebook
+    from backproplab.sandbox import score_submission
+    from tests.sandbox.attacks import TOTAL, source_notebook
     from tests.sandbox.conftest import TEST_LIMITS
 
     python = _python_for_nobody()
@@ -221,7 +225,7 @@ def test_root_without_mount_namespace_still_switches_user(tmp_path, monkeypatch)
         pytest.skip("no Python interpreter that other users can run with this environment's packages")
     monkeypatch.setattr(execute_module, "can_confine", lambda: False)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), *python[1]]))
-    nb, _ = assemble(source_notebook(), BY_NAME["honest"].submission())
+    nb = source_notebook()  # the honest answers, the instructor's test cells (as the grading path assembles them)
     nb.cells.insert(3, new_code_cell("import os\nprint('uid', os.getuid())"))
     run = execute_module.execute_confined(nb, record_dir=tmp_path, seed=7, limits=TEST_LIMITS, python=python[0])
     assert "NO mount namespace" in run.confinement and run.problem is None, (run.problem, run.kernel_log)

@@ -8,12 +8,13 @@ from __future__ import annotations
 import copy
 import json
 
+import nbformat
 import numpy as np
 import pytest
 
 from backproplab.checking import RECORD_DIR_ENV, run_check
 from backproplab.checks import REGISTRY
-from backproplab.sandbox import assemble, score_submission
+from backproplab.sandbox import score_submission
 from backproplab.sandbox.notebook import HIDDEN_PLACEHOLDER, check_calls, graded_test_cells, strip_hidden
 from tests.sandbox.attacks import BY_NAME, HIDDEN_MARKER, POINTS, TOTAL, release_notebook, source_notebook
 
@@ -153,31 +154,61 @@ def test_forged_records_fail(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------- assembly
+# The grading path's read, sanitize and assemble steps (backproplab.grading.steps), against ps1's release
+# data in a real nbgrader gradebook.
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    from backproplab.grading.course import load_course, read_assignment_info, register_assignments
+    from tests.sandbox.conftest import make_course
+
+    root = make_course(tmp_path_factory.mktemp("assembly") / "root")
+    course = load_course(root)
+    register_assignments(course, ["ps1"])
+    gb = course.gradebook()
+    try:
+        return root, course, read_assignment_info(course, gb, "ps1").notebooks["ps1"]
+    finally:
+        gb.close()
+
+
+def assemble(release, submission, tmp_path):
+    """``(notebook to execute, notes)``: the grading path up to the run."""
+    from backproplab.grading.protocol import NotebookTask
+    from backproplab.grading.steps import assemble, read, run_steps, sanitize
+
+    root, course, info = release
+    nbformat.write(submission, tmp_path / "ps1.ipynb")
+    task = NotebookTask("ps1", "s", "ps1", info, tmp_path / "ps1.ipynb", root / "solutions" / "ps1" / "ps1.ipynb",
+                        tmp_path, 1, None, course.config)
+    work = run_steps(task, (read, sanitize, assemble))
+    return work.nb, work.notes
+
+
 def _by_gid(nb):
     return {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
 
 
-def test_edited_tests_are_replaced_by_the_source():
+def test_edited_tests_are_replaced_by_the_source(release, tmp_path):
     sub = BY_NAME["honest"].submission()
     for cell in sub.cells:
         if cell.metadata.get("nbgrader", {}).get("grade"):
             cell.source = "print('all good')"
             cell.metadata.nbgrader["points"] = 100
-    nb, notes = assemble(source_notebook(), sub)
+    nb, notes = assemble(release, sub, tmp_path)
     tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert len(tests) == 3 and all(HIDDEN_MARKER in c.source for c in tests)
     assert sum(c.metadata.nbgrader["points"] for c in tests) == TOTAL
     assert sum("was edited" in n for n in notes) == 3
 
 
-def test_deleted_tests_come_back_in_order():
-    nb, notes = assemble(source_notebook(), BY_NAME["tests_deleted"].submission())
+def test_deleted_tests_come_back_in_order(release, tmp_path):
+    nb, notes = assemble(release, BY_NAME["tests_deleted"].submission(), tmp_path)
     gids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
     assert gids[-3:] == ["test-dense-backward", "test-relu-backward", "test-mse-grad"]
     assert sum("was deleted" in n for n in notes) == 3
 
 
-def test_answers_stay_duplicates_and_strangers_go():
+def test_answers_stay_duplicates_and_strangers_go(release, tmp_path):
     sub = BY_NAME["honest"].submission()
     cells = _by_gid(sub)
     sub.cells.append(copy.deepcopy(cells["test-mse-grad"]))  # a duplicated test cell
@@ -187,21 +218,21 @@ def test_answers_stay_duplicates_and_strangers_go():
     sub.cells.append(stranger)
     cells["ex-relu-backward"].cell_type = "markdown"  # an answer cell turned into markdown
     del cells["ex-relu-backward"]["outputs"], cells["ex-relu-backward"]["execution_count"]
-    nb, notes = assemble(source_notebook(), sub)
+    nb, notes = assemble(release, sub, tmp_path)
     gids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
     assert gids.count("test-mse-grad") == 1 and "bonus" not in gids
     relu = _by_gid(nb)["ex-relu-backward"]
     assert relu.cell_type == "code" and "Z > 0" in relu.source
-    assert any("more than once" in n for n in notes) and any("not part of" in n for n in notes)
+    assert any("appears 2 times" in n for n in notes) and any("not part of" in n for n in notes)
 
 
-def test_outputs_of_the_submission_are_cleared():
+def test_outputs_of_the_submission_are_cleared(release, tmp_path):
     sub = BY_NAME["honest"].submission()
-    sub.cells[1].outputs = [{"output_type": "stream", "name": "stdout", "text": "forged"}]
-    nb, _ = assemble(source_notebook(), sub)
+    sub.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="forged")]
+    nb, _ = assemble(release, sub, tmp_path)
     assert all(not c.get("outputs") for c in nb.cells)
 
 
 @pytest.mark.parametrize("name", ["honest", "stubs", "write_gradebook"])
-def test_untouched_submissions_have_no_notes(name):
-    assert assemble(source_notebook(), BY_NAME[name].submission())[1] == []
+def test_untouched_submissions_have_no_notes(release, tmp_path, name):
+    assert assemble(release, BY_NAME[name].submission(), tmp_path)[1] == []
