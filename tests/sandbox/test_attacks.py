@@ -132,6 +132,18 @@ def test_runaway_code_was_stopped_and_reported(batch):
     assert any("process(es)" in i for i in ex["fork_bounded"].run.incidents)
 
 
+def test_honest_dynamic_code_is_reported_and_costs_nothing(batch):
+    from tests.sandbox.attacks import HONEST_DYNAMIC
+
+    for attack in HONEST_DYNAMIC:
+        grade = _grade(batch, attack.name)
+        assert grade.points == TOTAL and not any(s.findings for s in grade.scores.values()), attack.name
+    for name, what in (("honest_getattr", "getattr with a computed name"), ("honest_globals", "globals"),
+                       ("honest_inspect", "import inspect")):
+        notes = _grade(batch, name).result.notes
+        assert any(what in n and "here it costs nothing" in n for n in notes), (name, notes)
+
+
 def test_the_kernel_was_confined(batch):
     grade = _grade(batch, "honest")
     assert "private mount namespace" in grade.run.confinement
