@@ -29,6 +29,7 @@ from pathlib import Path
 from backproplab.sandbox.runsync import run_sync
 
 from .confine import (
+    ACCEPT_WEAK_ENV,
     Cgroups,
     Scratch,
     UidLease,
@@ -73,7 +74,7 @@ def execute_confined(notebook, *, record_dir, seed: int, workdir=None, env: dict
     ``seed``: the submission's grading seed (``BACKPROPLAB_GRADING_SEED`` of the kernel).
     ``workdir``: where the run's scratch folder is made (default: the system's temporary folder).
     ``env``: extra environment variables of the kernel (it inherits nothing from the grader).
-    ``hide`` / ``keep``: extra paths to hide from / show read-only to the kernel (as root).
+    ``hide`` / ``keep``: extra paths to hide from / show read-only to the kernel.
     ``python``: the kernel's interpreter (default: this one; it must have ipykernel and backproplab).
     ``files_from``: a folder whose regular files (data next to the notebook; no links, no notebooks) are copied
     into the kernel's working folder. The notebook itself is never written to disk.
@@ -95,7 +96,13 @@ async def execute_confined_async(notebook, *, record_dir, seed: int, workdir=Non
     result = Execution(nb=nb, record_dir=record_dir)
     root = running_as_root()
     # root: mount namespaces work; an ordinary user: unprivileged user namespaces work
-    confined = can_confine() if root else userns_problem() is None
+    problem = None if root else userns_problem()
+    confined = can_confine() if root else problem is None
+    if problem is not None and os.environ.get(ACCEPT_WEAK_ENV) != "1":  # never silently unconfined
+        result.problem = (f"the grading kernel was not started: it could not be confined ({problem}); grade as "
+                          f"root, or accept the weaker confinement (--accept-weak-confinement)")
+        result.seconds = time.monotonic() - start
+        return result
     lease = UidLease() if root else contextlib.nullcontext()
     with lease:
         uid = lease.uid if root else None
