@@ -18,7 +18,8 @@ suite and the benchmarks alike.
 
 Modules: ``limits`` (Limits), ``seeds`` (per-submission seeds), ``notebook`` (graded cells, check calls,
 hidden regions), ``confine`` (uid, namespace, cgroups, scratch), ``enter`` (root's half of the launch),
-``kernel`` (the kernel's entry point), ``poison``, ``execute``, ``runsync``, ``scan``, ``scoring``.
+``kernel`` (the kernel's entry point), ``poison``, ``execute`` (with ``kernelclient``), ``runsync``,
+``scan``, ``scoring``.
 """
 
 from importlib import import_module

@@ -512,6 +512,12 @@ def build_launch(*, scratch: Scratch, connection_file: str, env: dict[str, str],
         "proc": uid is not None,  # a /proc of its own needs a PID namespace: root only
         "cgroups": cgroups.procs_files if cgroups else [],
         "landlock": abi() > 0,  # enter.py stops the launch if it then fails
+        # as an ordinary user the scratch folder is on the real disk: the folders the kernel writes to get a
+        # tmpfs of their own inside its namespace (the records and the sockets stay where the grader sees them)
+        "tmpfs": [] if uid is not None else [
+            {"path": str(scratch.work), "size": limits.scratch_bytes // 2},
+            {"path": str(scratch.home), "size": limits.scratch_bytes // 4},
+            {"path": str(scratch.tmp), "size": limits.scratch_bytes // 4}],
         "cwd": str(scratch.work),
         "exec": command,
     }
