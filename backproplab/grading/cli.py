@@ -51,6 +51,17 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
                              "reports/similarity/ASSIGNMENT/report.html, a line per flagged pair in report.txt")
     parser.add_argument("--no-release", dest="release", action="store_false",
                         help="do not regenerate course/ first")
+    parser.add_argument("--accept-weak-confinement", action="store_true",
+                        help="grade even where the system forbids unprivileged user namespaces (learners' code "
+                             "could then read and change the course's files; refused without this flag)")
+    parser.add_argument("--accept", action="append", default=[], metavar="STUDENT:CELL",
+                        help="a cell the scan flagged that you reviewed and accept: its findings cost no points "
+                             "and the student is graded again (repeatable; CELL is the cell id the report names)")
+    parser.add_argument("--accept-file", type=Path, metavar="FILE",
+                        help="a file of accepted findings: one STUDENT:CELL a line (# starts a comment)")
+    parser.add_argument("--strict-scan", action="store_true",
+                        help="dynamic code (getattr with a computed name, globals(), inspect, ...) costs points "
+                             "too, not only code that reaches the reference or the grader")
 
 
 def run(args) -> int:
@@ -63,7 +74,9 @@ def run(args) -> int:
     try:
         grade(args.submissions, root=args.course, roster=args.roster, jobs=args.jobs,
               assignments=args.assignments, out=args.out, release=args.release, force=args.force,
-              lms=parse_formats(args.lms), similarity=args.similarity)
+              lms=parse_formats(args.lms), similarity=args.similarity,
+              accept_weak_confinement=args.accept_weak_confinement,
+              accepted=read_acceptances(args.accept, args.accept_file), strict_scan=args.strict_scan)
     except KeyboardInterrupt:
         print("\ninterrupted: everything graded so far is in the gradebook; run the same command again to "
               "grade the rest", file=sys.stderr)
@@ -71,6 +84,23 @@ def run(args) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def read_acceptances(items: list[str], path: Path | None = None) -> dict[str, list[str]]:
+    """``STUDENT:CELL`` entries (from ``--accept`` and the lines of ``--accept-file``) -> student -> cells."""
+    entries = [(item, "--accept") for item in items]
+    if path is not None:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        entries += [(line.split("#", 1)[0].strip(), f"{path}:{n}") for n, line in enumerate(lines, 1)]
+    accepted: dict[str, list[str]] = {}
+    for entry, where in entries:
+        if not entry:
+            continue
+        student, sep, cell = entry.partition(":")
+        if not sep or not student.strip() or not cell.strip():
+            raise ValueError(f"{where}: {entry!r} is not STUDENT:CELL (e.g. alice:ex-dense-backward)")
+        accepted.setdefault(student.strip(), []).append(cell.strip())
+    return accepted
 
 
 def _interrupt(signum, frame):

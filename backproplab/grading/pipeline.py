@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import gradebook as gbmod
-from . import parallel
+from . import integrity, parallel
 from .course import (
     GradingError,
     load_course,
@@ -66,19 +66,27 @@ def _say(stream, text: str) -> None:
 def grade(submissions: Path, *, root: Path | None = None, roster: Path | None = None, jobs: int | None = None,
           assignments: list[str] | None = None, out: Path | None = None, release: bool = True,
           force: bool = False, stdout="-", stderr="-", lms: list[str] | None = None,
-          similarity: bool = False) -> GradingRun:
+          similarity: bool = False, accept_weak_confinement: bool = False,
+          accepted: dict[str, list[str]] | None = None, strict_scan: bool = False) -> GradingRun:
     """Grade an LMS export; see the module docstring. Returns what was written and the report.
 
     ``stdout`` gets the summary and ``stderr`` the progress ("-": the current ``sys`` streams; None: quiet).
+    ``accept_weak_confinement``: grade even where kernels cannot be kept from the course's files.
+    ``accepted``: student -> ids of the cells whose scan findings the instructor accepted; ``strict_scan``:
+    dynamic code costs points too (:mod:`backproplab.sandbox.scan`).
     """
     from sqlalchemy.exc import SAWarning
 
+    from backproplab.sandbox.confine import preflight
+
     stdout = sys.stdout if stdout == "-" else stdout
     stderr = sys.stderr if stderr == "-" else stderr
+    _say(stderr, preflight(accept_weak_confinement))  # refuses, naming the setting, before anything is done
     with warnings.catch_warnings():
         # nbgrader's own Gradebook calls trigger SQLAlchemy autoflush warnings; they are harmless
         warnings.simplefilter("ignore", SAWarning)
-        run = _Run(submissions, root=root, jobs=jobs, assignments=assignments, out=out, stderr=stderr)
+        run = _Run(submissions, root=root, jobs=jobs, assignments=assignments, out=out, stderr=stderr,
+                   accepted=accepted or {}, strict_scan=strict_scan)
         lms_check_ready(lms or [], roster)
         run.prepare(release, force)
         gb = run.course.gradebook()
@@ -110,8 +118,10 @@ def _restrict_to_export(imported, names: list[str], infos: dict, stderr) -> list
 class _Run:
     """One ``backproplab grade``, phase by phase (each method one phase of the module docstring)."""
 
-    def __init__(self, submissions, *, root, jobs, assignments, out, stderr):
+    def __init__(self, submissions, *, root, jobs, assignments, out, stderr, accepted=None, strict_scan=False):
         self.start = time.monotonic()
+        self.accepted, self.strict_scan = {s: sorted(set(c)) for s, c in (accepted or {}).items()}, strict_scan
+        self.guard: integrity.Guard | None = None
         self.submissions, self.stderr, self.explicit = Path(submissions), stderr, bool(assignments)
         if not self.submissions.exists():  # said at once, before the release is regenerated
             raise GradingError(f"{submissions} does not exist")
@@ -180,7 +190,9 @@ class _Run:
         course, tasks = self.course, []
         for (sid, assignment), files in sorted(self.imported.submissions.items()):
             info = self.infos[assignment]
-            checksum = submission_checksum(files)
+            # an acceptance or the scan policy changes the grade: the submission is graded again
+            scan = self.accepted.get(sid, []), self.strict_scan
+            checksum = submission_checksum(files) + (f":scan={scan}" if scan != ([], False) else "")
             entry = None if force else self.state.is_current(sid, assignment, checksum, info.checksum())
             if entry and _still_valid(entry, gb, sid, assignment):
                 self.skipped += 1
@@ -196,7 +208,8 @@ class _Run:
                 notebooks=dict(info.notebooks), files={name: (str(p) if p else None) for name, p in files.items()},
                 submitted_dir=str(course.path("submitted", sid, assignment)),
                 autograded_dir=str(course.path("autograded", sid, assignment)),
-                source_dir=str(course.path("source", ".", assignment))))
+                source_dir=str(course.path("source", ".", assignment)),
+                accepted=scan[0], strict_scan=self.strict_scan))
         _say(self.stderr, f"grading {len(tasks)} submission(s) on {self.jobs} worker(s)"
                           + (f"; {self.skipped} unchanged since they were graded" if self.skipped else ""))
         return tasks
@@ -206,7 +219,8 @@ class _Run:
         sid, assignment = result.student, result.assignment
         info = self.infos[assignment]
         try:
-            gbmod.record_result(gb, self.course, result)
+            with self.guard.writing():  # integrity hook: the gradebook is still what the grader last wrote
+                gbmod.record_result(gb, self.course, result)
         except Exception as exc:  # keep going; the state is not marked, so the next run retries
             gb.db.rollback()
             self.notes.append((sid, assignment, f"could not record the grades ({type(exc).__name__}: {exc}); "
@@ -225,12 +239,18 @@ class _Run:
         with open(log_path, "a", encoding="utf-8") as log:
             log.write(f"==== {time.strftime('%Y-%m-%d %H:%M:%S')} backproplab grade {self.submissions}: "
                       f"{len(tasks)} submission(s), {self.jobs} worker(s)\n")
+        self.guard = integrity.Guard.start(self.course)  # integrity hook: fingerprints before any code runs
         try:
             parallel.run(tasks, feedback_tasks=self.feedback_first, jobs=self.jobs, root=str(self.course.root),
                          log_path=str(log_path), on_graded=lambda result: self.on_graded(gb, result),
                          on_feedback=lambda r: None, progress=progress)
         finally:
             progress.close()
+            if self.guard.finish():  # integrity hook: restored what something else changed; not to be trusted
+                for result in self.results:
+                    self.state.forget(result.student, result.assignment)
+                for line in self.guard.warning():
+                    _say(self.stderr, line)
         self.lap("grading")
 
     def rows(self, gb) -> list[Row]:
@@ -253,10 +273,11 @@ class _Run:
                      for gid in nbi.order if (pts := nbi.grade_cells.get(gid)) is not None]
                  for a, info in self.infos.items()}
         report = Report(rows=rows, notes=_unique(self.notes), mapping=self.imported.mapping, cells=cells)
-        report.header = [f"Graded {len(tasks)} submission(s) of {len(self.imported.students)} student(s) in "
-                         f"{time.monotonic() - self.start:.0f} s on {self.jobs} worker(s)"
-                         + (f"; {self.skipped} unchanged since the last run were kept" if self.skipped else "")
-                         + "."]
+        report.header = [*(self.guard.warning() if self.guard else [])]
+        report.header += [f"Graded {len(tasks)} submission(s) of {len(self.imported.students)} student(s) in "
+                          f"{time.monotonic() - self.start:.0f} s on {self.jobs} worker(s)"
+                          + (f"; {self.skipped} unchanged since the last run were kept" if self.skipped else "")
+                          + "."]
         out_dir = self.out_dir
         files = {"grades": out_dir / "grades.csv", "exercises": out_dir / "exercises.csv",
                  "mapping": out_dir / "mapping.csv", "report": out_dir / "report.txt",

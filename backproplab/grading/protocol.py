@@ -87,6 +87,8 @@ class GradingTask:
     submitted_dir: str
     autograded_dir: str
     source_dir: str
+    accepted: list[str] = field(default_factory=list)  # cells whose scan findings the instructor accepted
+    strict_scan: bool = False  # dynamic code costs points too
 
 
 @dataclass
@@ -124,6 +126,8 @@ class NotebookTask:
     limits: object  # backproplab.sandbox.Limits
     config: object  # the course's traitlets Config (nbgrader's preprocessors)
     file_mode: int = 0o444
+    accepted: tuple[str, ...] = ()  # cells whose scan findings the instructor accepted
+    strict_scan: bool = False
 
 
 @dataclass

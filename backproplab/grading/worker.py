@@ -133,7 +133,8 @@ def notebook_task(task: GradingTask, name: str, dest: Path) -> NotebookTask:
         source=Path(task.source_dir) / f"{name}.ipynb", dest=dest,
         seed=derive_seed(_STATE["secret"], task.student, task.assignment, name),
         limits=notebook_limits(config, Path(task.source_dir) / f"{name}.ipynb"), config=config,
-        file_mode=0o664 if course.coursedir.groupshared else 0o444)
+        file_mode=0o664 if course.coursedir.groupshared else 0o444,
+        accepted=tuple(task.accepted), strict_scan=task.strict_scan)
 
 
 def grade_task(task: GradingTask) -> TaskResult:

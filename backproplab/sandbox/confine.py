@@ -13,8 +13,15 @@ As root (the intended way to grade), each run gets
 * a **scratch folder** that is a tmpfs of :attr:`Limits.scratch_bytes` (the disk the run can fill);
 * **cgroups** (v1 or v2, when available) bounding the memory and process count of the whole run.
 
-As an ordinary user none of that is possible: the kernel runs as the grading user with ``prlimit`` limits
-only, and sees what that user sees (see autograder/SECURITY.md).
+As an ordinary user (a laptop, a university server, JupyterHub: no ``sudo``), the same file-system
+confinement comes from an **unprivileged user namespace** (``unshare --user --map-root-user --mount --net
+--ipc``): the kernel's view of the file system is the same as root's (see :mod:`.enter`), it has no network,
+and it runs without any capability, so it cannot undo the mounts. What it cannot get without root: a uid of its
+own (it shares the grading user's, which seccomp and Landlock keep from signalling or tracing the grader), a
+scratch tmpfs and cgroups. Where the system forbids unprivileged user namespaces, :func:`userns_problem` names
+the setting and ``backproplab grade`` refuses unless the instructor accepts the weaker confinement.
+
+In both modes :mod:`.landlock` (where the kernel has it) lets the kernel write only in its scratch folder.
 """
 
 from __future__ import annotations
@@ -58,6 +65,14 @@ def hidden_top_level() -> tuple[str, ...]:
                         and not os.path.islink(f"/{n}")))
 
 _CAN_CONFINE: bool | None = None
+_USERNS_PROBLEM: list[str | None] = []
+
+#: The settings that switch unprivileged user namespaces off: (sysctl name, file, the value that forbids them).
+USERNS_SETTINGS = (
+    ("kernel.unprivileged_userns_clone", "/proc/sys/kernel/unprivileged_userns_clone", "0"),
+    ("user.max_user_namespaces", "/proc/sys/user/max_user_namespaces", "0"),
+    ("kernel.apparmor_restrict_unprivileged_userns", "/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1"),
+)
 
 
 def tool(name: str) -> str:
@@ -86,6 +101,81 @@ def can_confine() -> bool:
                 ok = False
         _CAN_CONFINE = ok
     return _CAN_CONFINE
+
+
+def userns_problem() -> str | None:
+    """None when this (ordinary) user can confine a kernel in a user namespace of its own with private mount,
+    network and IPC namespaces; else why not, naming the system setting that forbids it."""
+    if not _USERNS_PROBLEM:
+        problem = _probe_userns()
+        if problem is not None and not any(name in problem for name, _, _ in USERNS_SETTINGS):
+            problem = _probe_userns()  # a passing failure (a busy machine): once more
+        if problem is not None and not any(name in problem for name, _, _ in USERNS_SETTINGS):
+            return problem  # not a setting: ask again next time
+        _USERNS_PROBLEM.append(problem)
+    return _USERNS_PROBLEM[0]
+
+
+def _probe_userns() -> str | None:
+    try:
+        done = subprocess.run([tool("unshare"), "--user", "--map-root-user", "--mount", "--net", "--ipc", "--",
+                               tool("true")], capture_output=True, text=True, timeout=60)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        return f"unshare could not be run ({exc})"
+    if done.returncode == 0:
+        return None
+    for name, path, forbidding in USERNS_SETTINGS:
+        try:
+            value = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if value == forbidding:
+            return f"the system forbids unprivileged user namespaces ({name} = {value})"
+    why = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
+    return f"unprivileged user namespaces are not available here (unshare --user: {why})"
+
+
+def confinement_summary() -> tuple[str, str | None]:
+    """(what a grading kernel gets here, in a few words; the reason the file-system confinement is missing
+    or None). Said by ``backproplab grade`` before it grades."""
+    if running_as_root():
+        if can_confine():
+            return "root: a uid of its own per kernel, private mount and network namespaces", None
+        return ("root without mount namespaces: a uid of its own per kernel, but it sees the file system as "
+                "any user", "mount namespaces are not available here (unshare --mount failed)")
+    problem = userns_problem()
+    if problem is None:
+        return ("ordinary user: a user namespace per kernel (private mount and network namespaces, no "
+                "capabilities)", None)
+    return "ordinary user WITHOUT file-system confinement: resource limits and seccomp only", problem
+
+
+#: Set (to "1") when the instructor accepted kernels without file-system confinement; otherwise
+#: :func:`backproplab.sandbox.execute.execute_confined` never starts one as an ordinary user.
+ACCEPT_WEAK_ENV = "BACKPROPLAB_ACCEPT_WEAK_CONFINEMENT"
+
+
+class WeakConfinement(ValueError):
+    """Grading would run learners' code able to read and change the course: refused unless accepted."""
+
+
+def preflight(accept_weak: bool = False) -> str:
+    """What ``backproplab grade`` says before it grades: how the kernels will be confined. Raises
+    :class:`WeakConfinement`, naming the system setting, when they would see the course's files, unless
+    ``accept_weak`` (the instructor's ``--accept-weak-confinement``)."""
+    summary, problem = confinement_summary()
+    if problem is None:
+        return f"grading kernels: {summary}"
+    risk = ("a learner's code could then read the hidden tests and change the gradebook, the sources and other "
+            "students' files")
+    if accept_weak:
+        os.environ[ACCEPT_WEAK_ENV] = "1"  # the grading workers (and execute_confined) inherit the decision
+    else:
+        raise WeakConfinement(f"{problem}: {risk}. Allow them (e.g. sysctl -w user.max_user_namespaces=15000, "
+                              f"or kernel.unprivileged_userns_clone=1 / kernel.apparmor_restrict_unprivileged_"
+                              f"userns=0 where these exist), grade as root, or pass --accept-weak-confinement "
+                              f"to grade anyway")
+    return f"WARNING: grading kernels: {summary} ({problem}; accepted with --accept-weak-confinement: {risk})"
 
 
 # ------------------------------------------------------------------------------------------- users
@@ -332,6 +422,13 @@ def python_prefixes(python: str) -> list[str]:
     return _PREFIX_CACHE[python]
 
 
+def pythonpath_packages() -> list[str]:
+    """The package folders (``site-packages``/``dist-packages``) on the grader's ``PYTHONPATH``, which the
+    kernel inherits: shown to it read-only. Other entries (a checkout's root, say) stay hidden."""
+    return [os.path.realpath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+            if p and os.path.basename(p.rstrip("/")) in ("site-packages", "dist-packages") and os.path.isdir(p)]
+
+
 def kernel_env(scratch: Scratch, extra: dict[str, str], python: str) -> dict[str, str]:
     """The kernel's whole environment (nothing is inherited from the grader: no tokens, no paths)."""
     env = {
@@ -368,7 +465,10 @@ class Launch:
 def build_launch(*, scratch: Scratch, connection_file: str, env: dict[str, str], limits: Limits, python: str,
                  uid: int | None, cgroups: Cgroups | None, hide: list[str], keep: list[str],
                  namespace: bool = True) -> Launch:
-    """The kernel command: ``[unshare ... enter PLAN →] [setpriv →] prlimit → env -i → python -P -m kernel``."""
+    """The kernel command: ``[unshare ... enter PLAN →] [setpriv →] prlimit → env -i → python -P -m kernel``.
+
+    ``uid``: the leased uid (root), or None (an ordinary user). ``namespace``: whether the namespaces can be
+    made (root: mount namespaces; an ordinary user: unprivileged user namespaces)."""
     kernel = [python, "-P", "-m", "backproplab.sandbox.kernel", "-f", connection_file,
               "--HistoryManager.hist_file=:memory:",
               # ipykernel sleeps 0.5 ms after every cell for clients that do not wait for the kernel's "idle"
@@ -382,24 +482,42 @@ def build_launch(*, scratch: Scratch, connection_file: str, env: dict[str, str],
               *(["--no-new-processes"] if limits.no_new_processes else [])]
     environment = [tool("env"), "-i", *(f"{k}={v}" for k, v in sorted(env.items())), *kernel]
     if uid is None:
-        nproc_offset = count_tasks(os.getuid())
-        command = [tool("prlimit"), *limits.prlimit_args(nproc_offset), "--", *environment]
-        return Launch(command, "resource limits only (grading as an ordinary user: no user switch, "
-                               "no mount namespace)")
-    command = [tool("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
-               "--inh-caps=-all", "--bounding-set=-all", "--",
-               tool("prlimit"), *limits.prlimit_args(), "--", *environment]
-    if not namespace:  # root, but no mount namespace here (a container without CAP_SYS_ADMIN?)
-        return Launch(command, f"uid {uid} (no groups, no capabilities) and resource limits; NO mount namespace "
-                               f"(unshare failed): the kernel sees what any unprivileged user sees")
+        limited = [tool("prlimit"), *limits.prlimit_args(count_tasks(os.getuid())), "--", *environment]
+        if not namespace:
+            return Launch(limited, "resource limits only (grading as an ordinary user without user namespaces: "
+                                   "the kernel sees and may change what the grading user can)")
+        # Root of its own user namespace while enter.py mounts; then no capability at all (an empty bounding
+        # set: the exec of prlimit gives it none back), so it cannot undo a mount.
+        command = [tool("setpriv"), "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--", *limited]
+        entry = [tool("unshare"), "--user", "--map-root-user", "--mount", "--net", "--ipc", "--"]
+        who = "a user namespace of its own (no capabilities)"
+    else:
+        command = [tool("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+                   "--inh-caps=-all", "--bounding-set=-all", "--",
+                   tool("prlimit"), *limits.prlimit_args(), "--", *environment]
+        if not namespace:  # root, but no mount namespace here (a container without CAP_SYS_ADMIN?)
+            return Launch(command, f"uid {uid} (no groups, no capabilities) and resource limits; NO mount "
+                                   f"namespace (unshare failed): the kernel sees what any unprivileged user sees")
+        entry = [tool("unshare"), "--mount", "--net", "--ipc", "--"]
+        who = f"uid {uid} (no groups, no capabilities)"
     hidden = sorted({*hidden_top_level(), *([str(COURSE_ROOT)] if COURSE_ROOT else []), *map(str, hide)})
-    kept = sorted({*python_prefixes(python), str(PACKAGE_DIR), *map(str, keep)})
+    kept = sorted({*python_prefixes(python), *pythonpath_packages(), str(PACKAGE_DIR), *map(str, keep)})
+    from .landlock import abi, describe
+
     plan = {
-        "hide": [{"path": p} for p in hidden] + [{"path": "/dev/shm", "mode": "1777", "size": "16m"}],
+        "hide": [{"path": p} for p in hidden] + [{"path": "/dev/shm", "mode": "1777", "size": "16m",
+                                                  "writable": True}],
         "keep": kept,
         "writable": [str(scratch.root)],
-        "proc": True,
+        "proc": uid is not None,  # a /proc of its own needs a PID namespace: root only
         "cgroups": cgroups.procs_files if cgroups else [],
+        "landlock": abi() > 0,  # enter.py stops the launch if it then fails
+        # as an ordinary user the scratch folder is on the real disk: the folders the kernel writes to get a
+        # tmpfs of their own inside its namespace (the records and the sockets stay where the grader sees them)
+        "tmpfs": [] if uid is not None else [
+            {"path": str(scratch.work), "size": limits.scratch_bytes // 2},
+            {"path": str(scratch.home), "size": limits.scratch_bytes // 4},
+            {"path": str(scratch.tmp), "size": limits.scratch_bytes // 4}],
         "cwd": str(scratch.work),
         "exec": command,
     }
@@ -407,10 +525,11 @@ def build_launch(*, scratch: Scratch, connection_file: str, env: dict[str, str],
     fd = os.open(plan_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(plan, fh)
-    # The root half runs the grader's interpreter in isolated mode (-I): the working folder, where the
+    # The first half runs the grader's interpreter in isolated mode (-I): the working folder, where the
     # submission's files are, is never on its sys.path.
-    entry = [tool("unshare"), "--mount", "--net", "--ipc", "--", sys.executable, "-I", "-m",
-             "backproplab.sandbox.enter", str(plan_path)]
+    entry += [sys.executable, "-I", str(Path(__file__).with_name("enter.py")), str(plan_path)]
     what = ", ".join(cgroups.applied) if cgroups and cgroups.applied else "none available"
-    return Launch(entry, f"uid {uid} (no groups, no capabilities), private mount namespace hiding "
-                         f"{len(hidden)} folders, no network, /proc of its own; cgroups: {what}", plan_path)
+    proc = ("/proc of its own" if uid is not None
+            else "the machine's /proc (processes listed; their files and memory out of reach)")
+    return Launch(entry, f"{who}, private mount namespace hiding {len(hidden)} folders, no network, {proc}; "
+                         f"{describe(abi())}; cgroups: {what}", plan_path)

@@ -1,5 +1,7 @@
-"""Root's half of a confined kernel launch, run inside the new mount namespace: ``python -I -m
-backproplab.sandbox.enter SPEC.json`` (started by ``unshare --mount --net --ipc``).
+"""The first half of a confined kernel launch, run inside the new namespaces: ``python -I
+.../backproplab/sandbox/enter.py SPEC.json``, started by ``unshare --mount --net --ipc`` (as root) or by ``unshare
+--user --map-root-user --mount --net --ipc`` (as an ordinary user: root of a user namespace of its own, with
+capabilities over its own mount namespace only, until it ``exec`` s ``setpriv``, which drops them all).
 
 It reads the plan the grader wrote (:class:`backproplab.sandbox.confine.Plan`), then, before any learner
 code exists:
@@ -9,8 +11,10 @@ code exists:
    tests, ``.git``, home folders, ``/tmp`` with other runs' scratch folders, ...) and ``/dev/null`` over hidden
    files, then binds back, read-only, the folders the kernel needs (the virtual environment, the Python
    installation, the ``backproplab`` package) and, writable, this run's scratch folder;
-3. mounts a fresh ``/proc`` where a user sees only their own processes;
-4. deletes the plan and ``exec`` s the rest of the command (``setpriv`` to the sandbox user, ``prlimit``,
+3. makes the hidden folders' tmpfs read-only (nothing to write outside the scratch folder);
+4. as root, mounts a fresh ``/proc`` where a user sees only their own processes;
+5. where the kernel has Landlock, restricts every write to the scratch folder (:mod:`.landlock`);
+6. deletes the plan and ``exec`` s the rest of the command (``setpriv`` to the sandbox user, ``prlimit``,
    ``env -i``, the kernel): the process id stays the kernel's, so interrupts and kills reach it.
 
 Nothing here runs as the learner; every failure stops the launch (the grader then reports a kernel that
@@ -72,10 +76,17 @@ def apply(plan: dict) -> None:
     for path, writable in [(p, False) for p in plan.get("keep", [])] + [(p, True) for p in plan.get("writable", [])]:
         try:
             fd = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        except FileNotFoundError:
+        except (FileNotFoundError, PermissionError):
             continue
         exposed.append((path, writable, fd, os.fstat(fd)))
 
+    # Folders of the scratch area that get a tmpfs of their own (as an ordinary user: the disk the kernel can
+    # fill), with what they held copied in.
+    fills = []
+    for entry in plan.get("tmpfs", []):
+        fills.append((entry, os.open(entry["path"], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)))
+
+    covers = []
     for entry in sorted(plan.get("hide", []), key=lambda e: _depth(e["path"])):
         path = entry["path"]
         if os.path.islink(path) or not os.path.exists(path):
@@ -84,6 +95,8 @@ def apply(plan: dict) -> None:
             mode = entry.get("mode", "0755")
             size = entry.get("size", "1m")
             mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"mode={mode},size={size}")
+            if not entry.get("writable"):
+                covers.append(path)
         else:
             mount("/dev/null", path, None, MS_BIND)
 
@@ -94,6 +107,17 @@ def apply(plan: dict) -> None:
         elif not writable:  # visible already; still make it read-only for the kernel
             _bind(fd, path, writable)
         os.close(fd)
+
+    for entry, fd in fills:
+        import shutil
+
+        path = entry["path"]
+        mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=0700,size={int(entry['size'])}")
+        shutil.copytree(f"/proc/self/fd/{fd}", path, symlinks=True, dirs_exist_ok=True)
+        os.close(fd)
+
+    for path in covers:  # after the binds: their mount points are made in these tmpfs
+        mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
     if plan.get("proc"):
         for option in ("hidepid=invisible", "hidepid=2"):
@@ -110,10 +134,33 @@ def apply(plan: dict) -> None:
     # folders hidden under it.
     os.chdir(plan["cwd"])
 
+    if plan.get("landlock"):
+        _sibling("landlock").restrict([*plan.get("writable", []), "/dev/shm"])
+
+
+def _sibling(name: str):
+    """A module next to this file, loaded by its path: this runs as a script (``python -I enter.py``), which
+    finds no package on ``sys.path`` when the grader's own packages come from ``PYTHONPATH``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"_backproplab_{name}",
+                                                  os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                               f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: statvfs flags of a mount that a user namespace may not drop on a remount -> the mount flag that keeps it.
+_LOCKED = {8: MS_NOEXEC, 1024: 1024, 2048: 2048, 4096: 1 << 21}  # noexec, noatime, nodiratime, relatime
+
 
 def _bind(fd: int, path: str, writable: bool) -> None:
     mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+    # Keep the flags the original mount has (a user namespace may not clear them; EPERM otherwise).
+    kept = os.statvfs(path).f_flag
     flags = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (0 if writable else MS_RDONLY)
+    flags |= sum(flag for st, flag in _LOCKED.items() if kept & st)
     mount(None, path, None, flags)
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from backproplab.sandbox.runsync import run_sync
 
 from .confine import (
+    ACCEPT_WEAK_ENV,
     Cgroups,
     Scratch,
     UidLease,
@@ -36,6 +37,7 @@ from .confine import (
     kernel_env,
     kill_processes,
     running_as_root,
+    userns_problem,
 )
 from .limits import DEFAULT_LIMITS, Limits
 from .notebook import is_graded_test, read_notebook
@@ -71,7 +73,7 @@ def execute_confined(notebook, *, record_dir, seed: int, workdir=None, env: dict
     ``seed``: the submission's grading seed (``BACKPROPLAB_GRADING_SEED`` of the kernel).
     ``workdir``: where the run's scratch folder is made (default: the system's temporary folder).
     ``env``: extra environment variables of the kernel (it inherits nothing from the grader).
-    ``hide`` / ``keep``: extra paths to hide from / show read-only to the kernel (as root).
+    ``hide`` / ``keep``: extra paths to hide from / show read-only to the kernel.
     ``python``: the kernel's interpreter (default: this one; it must have ipykernel and backproplab).
     ``files_from``: a folder whose regular files (data next to the notebook; no links, no notebooks) are copied
     into the kernel's working folder. The notebook itself is never written to disk.
@@ -91,14 +93,21 @@ async def execute_confined_async(notebook, *, record_dir, seed: int, workdir=Non
     python = python or sys.executable
     start = time.monotonic()
     result = Execution(nb=nb, record_dir=record_dir)
-    confined = can_confine()  # root, and mount namespaces work
     root = running_as_root()
+    # root: mount namespaces work; an ordinary user: unprivileged user namespaces work
+    problem = None if root else userns_problem()
+    confined = can_confine() if root else problem is None
+    if problem is not None and os.environ.get(ACCEPT_WEAK_ENV) != "1":  # never silently unconfined
+        result.problem = (f"the grading kernel was not started: it could not be confined ({problem}); grade as "
+                          f"root, or accept the weaker confinement (--accept-weak-confinement)")
+        result.seconds = time.monotonic() - start
+        return result
     lease = UidLease() if root else contextlib.nullcontext()
     with lease:
         uid = lease.uid if root else None
         scratch = cgroups = None
         try:
-            scratch = Scratch.create(workdir, limits, uid, tmpfs=confined)
+            scratch = Scratch.create(workdir, limits, uid, tmpfs=confined and root)
             if files_from is not None:
                 skipped = _copy_files(Path(files_from), scratch.work, uid, limits.scratch_bytes // 2)
                 if skipped:

@@ -16,8 +16,17 @@ writes are correct. The kernel poisons the reference while a graded check calls 
   IPython's ``run_cell``/``user_ns``); string constants that name a ``backproplab`` internal (code for
   a subprocess, a ``%%script`` cell or ``exec``).
 
+**dynamic** (honest code writes this too: ``getattr(np, name)``, ``globals()``, ``vars()``, ``inspect`` to
+print a signature or a source, ``types.SimpleNamespace``, ``importlib``, ``obj.__dict__``): reported, and
+blocking only under the instructor's strict policy (``strict=True``). What these could reach is caught
+elsewhere: calling the reference fails while a check runs (:mod:`.poison`), and copying its code needs one of
+the blocking names (``__code__``, ``types.FunctionType``, ``exec``, frames, ...).
+
 **notes** (reported to the instructor, no effect on the grade): processes, files, signals, threads, the
 network and the environment (``os``, ``subprocess``, ``open``, ``socket``, ...): the sandbox contains them.
+
+An instructor who reviewed a flagged cell accepts it (``backproplab grade --accept STUDENT:CELL``): its
+findings are then reported and cost nothing (``accepted``).
 
 A scan is not a proof: code obfuscated past these rules (or the reference's source pasted into the answer)
 is not found. That is copying the answer, a plagiarism question, not a way to forge a grade.
@@ -37,18 +46,30 @@ ALLOWED = {"check", "plots", "widgets"}
 #: backproplab modules that are the grading machinery: any use concerns every exercise.
 MACHINERY = ("backproplab.checks", "backproplab.checking", "backproplab.trusted", "backproplab.sandbox",
              "backproplab.grading", "backproplab.cli", "backproplab.release")
+#: The three kinds of finding: reaches the reference or the grader (costs points), dynamic (costs points only
+#: under the strict policy), note (never costs points).
+REACHES, DYNAMIC, NOTE = "reaches", "dynamic", "note"
 INTROSPECTION_ATTRS = {
-    "__code__", "__globals__", "__closure__", "__wrapped__", "__builtins__", "__subclasses__", "__dict__",
-    "__getattribute__", "__reduce__", "__reduce_ex__", "__func__", "__self__", "__module__", "__loader__",
-    "__spec__", "__bases__", "__mro__", "__base__", "__defaults__", "__kwdefaults__",
+    "__code__", "__globals__", "__closure__", "__wrapped__", "__builtins__", "__subclasses__",
+    "__getattribute__", "__reduce__", "__reduce_ex__", "__func__", "__loader__",
+    "__spec__", "__defaults__", "__kwdefaults__",
     "f_globals", "f_locals", "f_back", "f_code", "gi_frame", "cr_frame", "tb_frame", "co_code", "co_consts",
     "cell_contents",
 }
-DYNAMIC_NAMES = {"__import__", "exec", "eval", "compile", "globals", "vars", "breakpoint",
-                 "__builtins__", "__loader__", "__spec__"}
-DYNAMIC_MODULES = {"importlib", "inspect", "gc", "ctypes", "types", "builtins", "marshal", "runpy", "imp",
-                   "pkgutil", "code", "codeop", "dis", "zipimport", "copyreg", "pickle", "dill", "cloudpickle",
-                   "_ctypes", "cffi"}
+#: attributes honest code reads too (printing an object, a class hierarchy)
+DYNAMIC_ATTRS = {"__dict__", "__module__", "__self__", "__bases__", "__mro__", "__base__"}
+DYNAMIC_NAMES = {"__import__", "exec", "eval", "compile", "breakpoint", "__builtins__", "__loader__", "__spec__"}
+HONEST_DYNAMIC_NAMES = {"globals", "vars"}
+DYNAMIC_MODULES = {"gc", "ctypes", "builtins", "marshal", "runpy", "imp", "pkgutil", "code", "codeop", "dis",
+                   "zipimport", "copyreg", "pickle", "dill", "cloudpickle", "_ctypes", "cffi"}
+#: modules honest code uses, with the members that reach code objects, frames or modules all the same
+HONEST_DYNAMIC_MODULES = {
+    "importlib": set(),
+    "inspect": {"currentframe", "stack", "trace", "getouterframes", "getinnerframes", "getclosurevars", "unwrap",
+                "getmembers", "getmembers_static", "getattr_static", "getmodule", "getframeinfo"},
+    "types": {"FunctionType", "LambdaType", "CodeType", "MethodType", "CellType", "FrameType", "ModuleType",
+              "TracebackType", "GeneratorType", "CoroutineType", "BuiltinFunctionType", "MethodWrapperType"},
+}
 SYS_ATTRS = {"modules", "_getframe", "settrace", "setprofile", "meta_path", "path_hooks", "path_importer_cache",
              "_current_frames", "last_traceback", "addaudithook"}
 IPYTHON_SAFE = {"run_line_magic", "run_cell_magic", "system", "getoutput"}
@@ -73,9 +94,11 @@ class Finding:
     line: int
     code: str  # the line, stripped
     what: str  # short description, e.g. "backproplab.layers", "__code__"
-    blocking: bool
+    blocking: bool  # costs points (a REACHES finding, or DYNAMIC under the strict policy, and not accepted)
     exercises: frozenset[str] | None  # exercises it concerns; None: all of them
     message: str  # learner-facing
+    kind: str = REACHES  # REACHES, DYNAMIC or NOTE
+    accepted: bool = False  # the instructor reviewed this cell and accepted it
 
 
 # --------------------------------------------------------------------------------- what a module holds
@@ -117,10 +140,10 @@ def _exercises_reaching(module: str, attr: str | None = None) -> frozenset[str] 
 class _Visitor(ast.NodeVisitor):
     def __init__(self, bindings: dict[str, str]):
         self.bindings = bindings
-        self.hits: list[tuple[int, str, bool, frozenset[str] | None]] = []  # line, what, blocking, exercises
+        self.hits: list[tuple[int, str, str, frozenset[str] | None]] = []  # line, what, kind, exercises
 
-    def hit(self, node, what, blocking, exercises=None):
-        self.hits.append((getattr(node, "lineno", 1), what, blocking, exercises))
+    def hit(self, node, what, kind, exercises=None):
+        self.hits.append((getattr(node, "lineno", 1), what, kind, exercises))
 
     def _module_use(self, node, dotted: str):
         """``dotted`` = a backproplab module path, possibly followed by attributes."""
@@ -130,7 +153,7 @@ class _Visitor(ast.NodeVisitor):
         if len(parts) > 1 and parts[1] == "check":
             if len(parts) == 2 or _is_check(parts[2]):
                 return
-            self.hit(node, ".".join(parts[:3]), True)  # check.<not a check>: the engine behind it
+            self.hit(node, ".".join(parts[:3]), REACHES)  # check.<not a check>: the engine behind it
             return
         module, rest = parts[0], parts[1:]
         while rest:
@@ -147,7 +170,7 @@ class _Visitor(ast.NodeVisitor):
         if exercises is not None and not exercises:
             return
         what = module + (f".{attr}" if attr else "")
-        self.hit(node, what, True, exercises)
+        self.hit(node, what, REACHES, exercises)
 
     def visit_Import(self, node):
         for alias in node.names:
@@ -156,9 +179,11 @@ class _Visitor(ast.NodeVisitor):
                 self._module_use(node, alias.name)
                 self.bindings[alias.asname or top] = alias.name if alias.asname else top
             elif top in DYNAMIC_MODULES:
-                self.hit(node, f"import {alias.name}", True)
+                self.hit(node, f"import {alias.name}", REACHES)
+            elif top in HONEST_DYNAMIC_MODULES:
+                self.hit(node, f"import {alias.name}", DYNAMIC)
             elif top in NOTE_MODULES:
-                self.hit(node, f"import {alias.name}", False)
+                self.hit(node, f"import {alias.name}", NOTE)
             self.bindings.setdefault(alias.asname or top, alias.name if alias.asname else top)
 
     def visit_ImportFrom(self, node):
@@ -169,39 +194,59 @@ class _Visitor(ast.NodeVisitor):
                 self._module_use(node, f"{mod}.{alias.name}")
                 self.bindings[alias.asname or alias.name] = f"{mod}.{alias.name}"
             elif top in DYNAMIC_MODULES:
-                self.hit(node, f"from {mod} import {alias.name}", True)
+                self.hit(node, f"from {mod} import {alias.name}", REACHES)
+            elif top in HONEST_DYNAMIC_MODULES:
+                reaching = alias.name in HONEST_DYNAMIC_MODULES[top] or alias.name == "*"
+                self.hit(node, f"from {mod} import {alias.name}", REACHES if reaching else DYNAMIC)
+                self.bindings[alias.asname or alias.name] = f"{mod}.{alias.name}"
             elif top == "sys" and alias.name in SYS_ATTRS:
-                self.hit(node, f"sys.{alias.name}", True)
+                self.hit(node, f"sys.{alias.name}", REACHES)
             elif top in NOTE_MODULES:
-                self.hit(node, f"from {mod} import {alias.name}", False)
+                self.hit(node, f"from {mod} import {alias.name}", NOTE)
 
     def visit_Attribute(self, node):
         if isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name) \
                 and node.value.func.id == "get_ipython" and node.attr not in IPYTHON_SAFE:
-            self.hit(node, f"get_ipython().{node.attr}", True)
+            self.hit(node, f"get_ipython().{node.attr}", REACHES)
         dotted = _dotted(node)
         if not dotted:
-            if node.attr in INTROSPECTION_ATTRS:
-                self.hit(node, node.attr, True)
+            self._attribute(node, node.attr)
             self.generic_visit(node)
             return
         # A whole chain a.b.c at once: its inner nodes are not visited again.
         parts = dotted.split(".")
         for part in parts[1:]:
-            if part in INTROSPECTION_ATTRS:
-                self.hit(node, part, True)
+            self._attribute(node, part)
         self.visit_Name(ast.Name(id=parts[0], lineno=node.lineno))
         bound = self.bindings.get(parts[0])
-        if bound and bound.split(".")[0] == "backproplab":
+        top = bound.split(".")[0] if bound else None
+        if top == "backproplab":
             self._module_use(node, ".".join([bound, *parts[1:]]))
         elif bound == "sys" and len(parts) > 1 and parts[1] in SYS_ATTRS:
-            self.hit(node, f"sys.{parts[1]}", True)
+            self.hit(node, f"sys.{parts[1]}", REACHES)
+        elif top in HONEST_DYNAMIC_MODULES:
+            members = [*bound.split(".")[1:], *parts[1:]]
+            if members and members[0] in HONEST_DYNAMIC_MODULES[top]:
+                self.hit(node, f"{top}.{members[0]}", REACHES)
+
+    def _attribute(self, node, name):
+        if name in INTROSPECTION_ATTRS:
+            self.hit(node, name, REACHES)
+        elif name in DYNAMIC_ATTRS:
+            self.hit(node, name, DYNAMIC)
 
     def visit_Name(self, node):
         if node.id in DYNAMIC_NAMES:
-            self.hit(node, node.id, True)
+            self.hit(node, node.id, REACHES)
+        elif node.id in HONEST_DYNAMIC_NAMES:
+            self.hit(node, node.id, DYNAMIC)
         elif node.id in NOTE_NAMES:
-            self.hit(node, node.id, False)
+            self.hit(node, node.id, NOTE)
+        else:
+            bound = self.bindings.get(node.id, "")
+            top, _, member = bound.partition(".")
+            if member and top in HONEST_DYNAMIC_MODULES and member in HONEST_DYNAMIC_MODULES[top]:
+                self.hit(node, bound, REACHES)  # from inspect import currentframe as cf; cf()
 
     def visit_Call(self, node):
         func = node.func
@@ -210,9 +255,9 @@ class _Visitor(ast.NodeVisitor):
             name = node.args[1]
             if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
                 if func.id == "getattr":
-                    self.hit(node, "getattr with a computed name", True)
+                    self.hit(node, "getattr with a computed name", self._getattr_kind(node.args[0]))
             elif name.value in INTROSPECTION_ATTRS or name.value in DYNAMIC_NAMES:
-                self.hit(node, name.value, True)
+                self.hit(node, name.value, REACHES)
             elif func.id == "getattr":
                 target = _dotted(node.args[0]) if isinstance(node.args[0], (ast.Name, ast.Attribute)) else None
                 if target:
@@ -222,9 +267,20 @@ class _Visitor(ast.NodeVisitor):
                         self._module_use(node, ".".join(p for p in (bound, rest, name.value) if p))
         self.generic_visit(node)
 
+    def _getattr_kind(self, target) -> str:
+        """A computed name on a module the learner imported (``getattr(np, name)``) or on ``self``: dynamic;
+        on anything else (which may be the course's package or a function): it reaches."""
+        if isinstance(target, ast.Name):
+            bound = self.bindings.get(target.id)
+            if target.id == "self" or (bound and bound.split(".")[0] not in ("backproplab", *DYNAMIC_MODULES,
+                                                                               *HONEST_DYNAMIC_MODULES, "sys")
+                                       and target.id not in SETUP_BINDINGS):
+                return DYNAMIC
+        return REACHES
+
     def visit_Constant(self, node):
         if isinstance(node.value, str) and "backproplab" in node.value and _BACKPROPLAB_STRING.search(node.value):
-            self.hit(node, "code naming backproplab internals in a string", True)
+            self.hit(node, "code naming backproplab internals in a string", REACHES)
 
 
 def _is_check(name: str) -> bool:
@@ -269,7 +325,8 @@ def learner_cells(source_nb, nb) -> list[int]:
             if c.cell_type == "code" and not is_graded_test(c) and _norm(c.source) not in trusted]
 
 
-def scan_source(source: str, bindings: dict[str, str] | None = None) -> list[tuple[int, str, bool, frozenset | None]]:
+def scan_source(source: str, bindings: dict[str, str] | None = None) -> list[tuple[int, str, str, frozenset | None]]:
+    """``(line, what, kind, exercises)`` for each finding; ``kind``: :data:`REACHES`, :data:`DYNAMIC`, :data:`NOTE`."""
     tree = _parse(source)
     if tree is None:
         return []
@@ -278,24 +335,40 @@ def scan_source(source: str, bindings: dict[str, str] | None = None) -> list[tup
     return visitor.hits
 
 
-def scan_submission(source_nb, nb) -> list[Finding]:
-    """Every finding in the learner's cells of ``nb`` (blocking ones first)."""
+def scan_submission(source_nb, nb, *, strict: bool = False, accepted=()) -> list[Finding]:
+    """Every finding in the learner's cells of ``nb`` (blocking ones first).
+
+    ``strict``: the instructor's policy that dynamic code (:data:`DYNAMIC`) costs points too. ``accepted``:
+    ids of the cells the instructor reviewed and accepted: their findings cost nothing."""
     nb = read_notebook(nb)
+    accepted = {str(a) for a in accepted}
     bindings = dict(SETUP_BINDINGS)
+    for cell in read_notebook(source_nb).cells:  # the names the instructor's cells import (np, math, ...)
+        if cell.cell_type == "code" and not is_graded_test(cell) and not cell.metadata.get("nbgrader", {}).get(
+                "solution"):
+            scan_source(cell.source, bindings)
     findings = []
     for index in learner_cells(source_nb, nb):
         cell = nb.cells[index]
+        cell_id = str(cell.get("id", index))
         lines = cell.source.splitlines()
-        for line, what, blocking, exercises in scan_source(cell.source, bindings):
+        for line, what, kind, exercises in scan_source(cell.source, bindings):
             code = lines[line - 1].strip() if 0 < line <= len(lines) else ""
-            findings.append(Finding(index, str(cell.get("id", index)), line, code[:120], what, blocking,
-                                    exercises, _message(index, line, code, what, blocking, exercises)))
+            ok = cell_id in accepted and kind != NOTE
+            blocking = not ok and (kind == REACHES or (kind == DYNAMIC and strict))
+            findings.append(Finding(index, cell_id, line, code[:120], what, blocking, exercises,
+                                    _message(index, line, code, what, kind, blocking, exercises, ok), kind, ok))
     unique = list(dict.fromkeys(findings))
     return sorted(unique, key=lambda f: (not f.blocking, f.cell, f.line))
 
 
-def _message(index, line, code, what, blocking, exercises) -> str:
+def _message(index, line, code, what, kind, blocking, exercises, accepted=False) -> str:
     where = f"Cell {index + 1}, line {line} (`{code[:80]}`)"
+    if accepted:
+        return f"{where} uses {what}: reviewed and accepted by your instructor."
+    if kind == DYNAMIC and not blocking:
+        return (f"{where} uses {what}: noted for your instructor (it could be used to reach the course's "
+                f"reference implementation; here it costs nothing).")
     if not blocking:
         return f"{where} uses {what}: noted for your instructor."
     if what.startswith("backproplab.") and exercises is not None:

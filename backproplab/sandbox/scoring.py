@@ -44,12 +44,14 @@ class CellScore:
 
 
 def score_submission(source_notebook, executed_notebook, record_dir, seed: int, *,
-                     scan: bool = True) -> dict[str, CellScore]:
+                     scan: bool = True, strict: bool = False, accepted=()) -> dict[str, CellScore]:
     """``{grade_id: CellScore}`` for every graded test cell of ``source_notebook``.
 
     ``record_dir`` holds the records :func:`~backproplab.sandbox.execute.execute_confined` collected, one
     folder per graded test cell (``record_dir/<grade_id>/``); ``seed`` is the seed the kernel was given.
-    ``executed_notebook`` (may be None) is scanned for answer code that uses the reference implementation.
+    ``executed_notebook`` (may be None) is scanned for answer code that uses the reference implementation
+    (``strict``: the instructor's policy for dynamic code; ``accepted``: ids of the cells the instructor
+    accepted, see :func:`~backproplab.sandbox.scan.scan_submission`).
     """
     from backproplab import trusted
     from backproplab.checks import REGISTRY
@@ -57,7 +59,8 @@ def score_submission(source_notebook, executed_notebook, record_dir, seed: int, 
     source = read_notebook(source_notebook)
     findings = []
     if scan and executed_notebook is not None:
-        findings = [f for f in scan_submission(source, read_notebook(executed_notebook)) if f.blocking]
+        findings = [f for f in scan_submission(source, read_notebook(executed_notebook), strict=strict,
+                                               accepted=accepted) if f.blocking]
     record_dir = Path(record_dir)
     scores: dict[str, CellScore] = {}
     for cell in graded_test_cells(source):

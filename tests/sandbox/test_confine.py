@@ -142,8 +142,8 @@ def _python_for_nobody():
 
 
 def test_grading_as_an_ordinary_user(shared_tmp):
-    """Without root, ``backproplab grade`` (in process) on a course the user owns: resource limits, timeouts,
-    output caps and seccomp hold; the verdict is the same."""
+    """Without root, ``backproplab grade`` (in process) on a course the user owns: a user namespace, resource
+    limits, timeouts, output caps and seccomp hold; the verdict is the same."""
     from backproplab.grading.course import load_course, register_assignments
     from tests.sandbox.conftest import make_course
 
@@ -171,7 +171,7 @@ def test_grading_as_an_ordinary_user(shared_tmp):
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert {k: v[0] for k, v in out.items()} == {"honest": 6.0, "infinite_loop": 6.0, "fork_bomb": 6.0,
                                                  "print_flood": 6.0, "kill_everyone": 6.0, "eq_override": 3.0}
-    assert all("resource limits only" in v[1] and "seccomp: no new processes" in v[1] for v in out.values())
+    assert all("a user namespace of its own" in v[1] and "seccomp: no new processes" in v[1] for v in out.values())
 
 
 # ---------------------------------------------------------------------------------------- data files

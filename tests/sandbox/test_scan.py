@@ -23,7 +23,6 @@ BLOCKING = [
     ("x = getattr(obj, name)", None),
     ("exec('1')", None),
     ("__import__('math')", None),
-    ("import importlib", None),
     ("from types import FunctionType", None),
     ("import sys\nsys.modules['x']", None),
     ("get_ipython().run_cell('1')", None),
@@ -45,10 +44,43 @@ FINE = [
 
 NOTES = ["import os\nos.listdir('.')", "open('x')", "import subprocess", "import threading", "!ls"]
 
+#: what honest code writes: reported, costs points only under the strict policy
+DYNAMIC = [
+    "import numpy as np\ndef act(name, z):\n    return getattr(np, name)(z)",
+    "names = [k for k in globals() if k.startswith('relu')]",
+    "print(vars(layer))",
+    "import inspect\nprint(inspect.signature(dense_backward))\nprint(inspect.getsource(dense_backward))",
+    "from inspect import signature\nsignature(f)",
+    "import types\nconfig = types.SimpleNamespace(lr=0.1)",
+    "import importlib\nimportlib.reload(helpers)",
+    "print(layer.__dict__)",
+    "class Net:\n    def get(self, name):\n        return getattr(self, name)",
+]
+#: the same modules, used to reach code objects or frames: these cost points
+REACHING_DYNAMIC = [
+    "import inspect\nf = inspect.currentframe().f_back",
+    "from inspect import currentframe as cf\ncf()",
+    "import types\ng = types.FunctionType(code, {})",
+    "from types import CodeType",
+    "import inspect\ninspect.getmembers(check)",
+]
+
+
+@pytest.mark.parametrize("code", DYNAMIC)
+def test_dynamic_is_reported_but_costs_nothing(code):
+    hits = scan_source(code)
+    assert any(h[2] == "dynamic" for h in hits), hits
+    assert not any(h[2] == "reaches" for h in hits), hits
+
+
+@pytest.mark.parametrize("code", REACHING_DYNAMIC)
+def test_dynamic_modules_reaching_code_or_frames(code):
+    assert any(h[2] == "reaches" for h in scan_source(code)), code
+
 
 @pytest.mark.parametrize("code, exercises", BLOCKING, ids=[c.splitlines()[-1][:40] for c, _ in BLOCKING])
 def test_blocking(code, exercises):
-    hits = [h for h in scan_source(code) if h[2]]
+    hits = [h for h in scan_source(code) if h[2] == "reaches"]
     assert hits, f"not flagged: {code!r}"
     if exercises is None:
         assert any(h[3] is None for h in hits)
@@ -64,7 +96,7 @@ def test_fine(code):
 @pytest.mark.parametrize("code", NOTES)
 def test_noted_only(code):
     hits = scan_source(code)
-    assert not any(h[2] for h in hits)
+    assert all(h[2] == "note" for h in hits)
 
 
 def test_only_the_learners_cells_are_scanned():
