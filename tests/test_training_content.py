@@ -240,7 +240,7 @@ def test_train_digits_is_judged_outside_the_kernel(tmp_path, monkeypatch):
 
 def test_judge_refuses_a_fake_result(tmp_path):
     ex = REGISTRY["train_digits"]
-    fake = checking.Outcome(result={"W1": "not an array", "b1": 0.0}, args_after=(0.0,))
+    fake = checking.CheckOutcome(result={"W1": "not an array", "b1": 0.0}, args_after=(0.0,))
     trusted.record(ex, [fake], hidden=False, directory=tmp_path)
     assert not trusted.judge(ex, tmp_path, hidden=False, seed=None).passed
 
