@@ -77,7 +77,9 @@ def find_root(start: Path | None = None) -> Path:
                        "or pass --course")
 
 
-def load_course(root: Path | None = None) -> Course:
+def load_course(root: Path | None = None, db_url: str | None = None) -> Course:
+    """The course at ``root`` (default: :func:`find_root`); ``db_url`` replaces the configuration's
+    ``CourseDirectory.db_url`` (``backproplab grade --db``: e.g. ``postgresql://user@host/gradebook``)."""
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -87,11 +89,28 @@ def load_course(root: Path | None = None) -> Course:
         raise GradingError(f"no nbgrader configuration at {config_file}")
     ensure_tools_on_path()
     config = PyFileConfigLoader(config_file.name, path=str(config_file.parent)).load_config()
+    if db_url:
+        config.CourseDirectory.db_url = check_db_url(db_url)
     log = logging.getLogger("backproplab.grading.nbgrader")
     coursedir = CourseDirectory(config=config, log=log)
     if Path(coursedir.root).resolve() != root:
         raise GradingError(f"{config_file} sets CourseDirectory.root to {coursedir.root}, not {root}")
     return Course(root=root, config=config, coursedir=coursedir)
+
+
+def check_db_url(url: str) -> str:
+    """``url`` if it names a gradebook nbgrader can use (SQLite, or PostgreSQL with the psycopg driver)."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme.startswith("sqlite"):
+        return url
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise GradingError("a PostgreSQL gradebook needs the psycopg driver: pip install 'psycopg[binary]'") \
+                from None
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    raise GradingError(f"--db {url!r}: not a gradebook URL (sqlite:///PATH or postgresql://USER@HOST/DATABASE)")
 
 
 def source_assignments(course: Course) -> list[str]:
