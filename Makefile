@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test lint release bench browser clean
+.PHONY: lab test lint release bench browser postgres clean
 
 ## Create or refresh the virtual environment (reinstalls when pyproject.toml changes).
 $(STAMP): pyproject.toml scripts/learner_setup.py
@@ -21,13 +21,17 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=my-work my-work/01_chain_rule/01_chain_rule.ipynb
 
 ## Everything CI checks: lint, the package, the notebooks, grading end to end, the browser.
-test: $(STAMP) browser
+test: $(STAMP) browser postgres
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 ## Debian's Chromium for the browser tests (installed when no Chromium or Chrome is found).
 browser:
 	@bash scripts/ensure-chromium.sh
+
+## PostgreSQL's server programs for the gradebook tests (installed when missing; the tests start their own).
+postgres:
+	@bash scripts/ensure-postgres.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
