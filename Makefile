@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python -m scripts.check_latency
 	$(BIN)/python -m scripts.bench_notebooks
 	$(BIN)/python -m scripts.bench
+	$(BIN)/python -m scripts.bench_scale
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache
