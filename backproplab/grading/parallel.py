@@ -50,11 +50,18 @@ class GradingWorker(_plugin_base()):
     name = "backproplab-grading"
 
     def __init__(self, root: str, log_path: str | None):
+        from backproplab.sandbox.confine import ACCEPT_WEAK_ENV
+
         self.root, self.log_path = root, log_path
+        self.accept_weak = os.environ.get(ACCEPT_WEAK_ENV)  # --accept-weak-confinement, for remote workers too
 
     def setup(self, worker=None) -> None:
+        from backproplab.sandbox.confine import ACCEPT_WEAK_ENV
+
         from . import worker as grading_worker
 
+        if self.accept_weak:
+            os.environ[ACCEPT_WEAK_ENV] = self.accept_weak
         grading_worker.init_worker(self.root, self.log_path)
         _kill_kernels_on_exit()
 
