@@ -7,6 +7,7 @@ that worker processes never open the database.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -52,7 +53,29 @@ class Course:
         from nbgrader.api import Gradebook
 
         ensure_tools_on_path()
-        return Gradebook(self.db_url, self.course_id)
+        with _schema_lock(self.db_url):  # two graders starting at once on a new database
+            return Gradebook(self.db_url, self.course_id)
+
+
+@contextlib.contextmanager
+def _schema_lock(url: str):
+    """On a PostgreSQL gradebook, one process at a time creates nbgrader's tables (a session advisory lock:
+    concurrent CREATE TYPE/TABLE of two runs collide); SQLite needs nothing."""
+    if not url.startswith("postgresql"):
+        yield
+        return
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(1717017)"))
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(1717017)"))
+    finally:
+        engine.dispose()
 
 
 def ensure_tools_on_path() -> None:
