@@ -12,7 +12,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 ROOT_NOTE  := make lab: you are root (as in a container or a fresh VM) so JupyterLab is started with --allow-root; \
               it still listens on localhost only and asks for its token
 
-.PHONY: lab test lint lock release bench browser clean
+.PHONY: lab test lint lock release bench browser postgres clean
 
 ## Create or refresh the virtual environment (reinstalls when pyproject.toml or the lock changes).
 $(STAMP): pyproject.toml requirements.lock scripts/learner_setup.py
@@ -30,7 +30,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir=my-work my-work/01_chain_rule/01_chain_rule.ipynb
 
 ## Everything CI checks: lint, the package, nbval over every notebook, grading end to end, the browser.
-test: $(STAMP) browser
+test: $(STAMP) browser postgres
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope
 
@@ -47,6 +47,10 @@ lock:
 browser:
 	@bash scripts/ensure-chromium.sh
 
+## PostgreSQL's server programs for the gradebook tests (installed when missing; the tests start their own).
+postgres:
+	@bash scripts/ensure-postgres.sh
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
@@ -60,6 +64,7 @@ bench: $(STAMP)
 	$(BIN)/python -m scripts.seed_sweep
 	$(BIN)/python -m scripts.bench_notebooks
 	$(BIN)/python -m scripts.bench
+	$(BIN)/python -m scripts.bench_scale
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache

@@ -5,14 +5,5 @@ for b in "${BACKPROPLAB_CHROMIUM:-}" chromium chromium-browser google-chrome goo
   if [ -n "$b" ] && command -v "$b" >/dev/null 2>&1; then exit 0; fi
 done
 echo "No Chromium found: installing Debian's chromium package for the browser tests."
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-    echo "error: Chromium is missing and this user cannot install it (not root, no sudo); install the 'chromium' package." >&2
-    exit 1
-  fi
-fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq chromium >/dev/null
+bash "$(dirname "$0")/apt-install.sh" Chromium chromium
 command -v chromium >/dev/null 2>&1 || { echo "error: chromium install failed" >&2; exit 1; }

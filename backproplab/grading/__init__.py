@@ -22,7 +22,7 @@ module             holds
 ``feedback_html``  nbgrader's feedback template, rendered fast and sanitized
 ``worker``         a worker process: grading tasks through ``steps``, feedback pages
 ``metadata``       nbgrader's cell-metadata checks, each schema compiled once
-``parallel``       the worker pool; the parent is the only gradebook writer
+``parallel``       the Dask executor (a local cluster or --cluster); the parent is the only gradebook writer
 ``gradebook``      the parent's writes and reads of ``gradebook.db`` (nbgrader's ``Gradebook`` API)
 ``state``          resume state: what was graded from which copy
 ``report``         grades.csv, exercises.csv, mapping.csv, report.txt, histogram.png, the summary

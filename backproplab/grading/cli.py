@@ -59,6 +59,12 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
                              "and the student is graded again (repeatable; CELL is the cell id the report names)")
     parser.add_argument("--accept-file", type=Path, metavar="FILE",
                         help="a file of accepted findings: one STUDENT:CELL a line (# starts a comment)")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help="grade on an existing Dask cluster (e.g. tcp://scheduler:8786) instead of this machine; "
+                             "its workers need the course's environment (see autograder/INSTRUCTORS.md)")
+    parser.add_argument("--db", metavar="URL", dest="db_url",
+                        help="the gradebook (default: the course configuration's CourseDirectory.db_url), e.g. "
+                             "postgresql://grader@dbhost/backproplab")
     parser.add_argument("--strict-scan", action="store_true",
                         help="dynamic code (getattr with a computed name, globals(), inspect, ...) costs points "
                              "too, not only code that reaches the reference or the grader")
@@ -76,7 +82,8 @@ def run(args) -> int:
               assignments=args.assignments, out=args.out, release=args.release, force=args.force,
               lms=parse_formats(args.lms), similarity=args.similarity,
               accept_weak_confinement=args.accept_weak_confinement,
-              accepted=read_acceptances(args.accept, args.accept_file), strict_scan=args.strict_scan)
+              accepted=read_acceptances(args.accept, args.accept_file), strict_scan=args.strict_scan,
+              db_url=args.db_url, cluster=args.cluster)
     except KeyboardInterrupt:
         print("\ninterrupted: everything graded so far is in the gradebook; run the same command again to "
               "grade the rest", file=sys.stderr)

@@ -7,6 +7,7 @@ that worker processes never open the database.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -52,7 +53,29 @@ class Course:
         from nbgrader.api import Gradebook
 
         ensure_tools_on_path()
-        return Gradebook(self.db_url, self.course_id)
+        with _schema_lock(self.db_url):  # two graders starting at once on a new database
+            return Gradebook(self.db_url, self.course_id)
+
+
+@contextlib.contextmanager
+def _schema_lock(url: str):
+    """On a PostgreSQL gradebook, one process at a time creates nbgrader's tables (a session advisory lock:
+    concurrent CREATE TYPE/TABLE of two runs collide); SQLite needs nothing."""
+    if not url.startswith("postgresql"):
+        yield
+        return
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(1717017)"))
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(1717017)"))
+    finally:
+        engine.dispose()
 
 
 def ensure_tools_on_path() -> None:
@@ -77,7 +100,9 @@ def find_root(start: Path | None = None) -> Path:
                        "or pass --course")
 
 
-def load_course(root: Path | None = None) -> Course:
+def load_course(root: Path | None = None, db_url: str | None = None) -> Course:
+    """The course at ``root`` (default: :func:`find_root`); ``db_url`` replaces the configuration's
+    ``CourseDirectory.db_url`` (``backproplab grade --db``: e.g. ``postgresql://user@host/gradebook``)."""
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -87,11 +112,28 @@ def load_course(root: Path | None = None) -> Course:
         raise GradingError(f"no nbgrader configuration at {config_file}")
     ensure_tools_on_path()
     config = PyFileConfigLoader(config_file.name, path=str(config_file.parent)).load_config()
+    if db_url:
+        config.CourseDirectory.db_url = check_db_url(db_url)
     log = logging.getLogger("backproplab.grading.nbgrader")
     coursedir = CourseDirectory(config=config, log=log)
     if Path(coursedir.root).resolve() != root:
         raise GradingError(f"{config_file} sets CourseDirectory.root to {coursedir.root}, not {root}")
     return Course(root=root, config=config, coursedir=coursedir)
+
+
+def check_db_url(url: str) -> str:
+    """``url`` if it names a gradebook nbgrader can use (SQLite, or PostgreSQL with the psycopg driver)."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme.startswith("sqlite"):
+        return url
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise GradingError("a PostgreSQL gradebook needs the psycopg driver: pip install 'psycopg[binary]'") \
+                from None
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    raise GradingError(f"--db {url!r}: not a gradebook URL (sqlite:///PATH or postgresql://USER@HOST/DATABASE)")
 
 
 def source_assignments(course: Course) -> list[str]:

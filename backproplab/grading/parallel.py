@@ -1,128 +1,188 @@
-"""Grading in parallel worker processes while one process owns the gradebook.
+"""Grading on a Dask cluster while one process owns the gradebook.
 
-Design: ``N`` long-lived worker processes (``spawn``, so no inherited database handles) each grade one
-(student, assignment) at a time from plain data — the release's graded cells, read once from the gradebook
-by the parent — and return plain results. The parent is the only writer of ``gradebook.db``: it records
-each result as it arrives (one transaction), marks it done in the resume state, and queues the feedback
-page, which a worker renders from the grades the parent read back. SQLite never sees two writers, a worker
-crash costs only its own task, and an interrupted run keeps everything recorded so far.
+One code path for one machine and for many: the tasks go to Dask's scheduler, either a
+``LocalCluster`` this process starts (``jobs`` worker processes, one thread each) or an existing cluster
+(``backproplab grade --cluster tcp://HOST:8786``). Every worker is made a grading worker once, by the
+:class:`GradingWorker` plugin (imports done, course configuration and secret loaded: :func:`.worker.init_worker`),
+and then grades one (student, assignment) at a time from plain data — the release's graded cells, read once
+from the gradebook by this process — and returns a plain :class:`~.protocol.TaskResult`. This process is the
+only writer of the gradebook: it records each result as it arrives (one transaction), marks it done in the
+resume state, and submits the feedback page, which a worker renders from the grades read back.
 
-Why not N copies of ``nbgrader autograde``: each would need its own gradebook (merging rows back is
-fragile) and pays nbgrader's start-up for every call; a warm worker pays only the kernel start.
+What Dask gives for free, and why it replaced the home-made ``ProcessPoolExecutor`` pool: a worker lost
+mid-run (killed, out of memory, its machine gone) costs nothing — the scheduler runs its tasks elsewhere and
+each task's future resolves once, so nothing is recorded twice; a task that kills every worker it runs on
+(``distributed.scheduler.allowed-failures``, 3 by default) becomes a zero with a reason. And an interrupted
+run no longer shares queues and locks with processes it terminates (the old pool's hang: a surviving worker
+blocked for ever on a call-queue lock its terminated sibling held): this process cancels the futures and
+closes its client, and a local cluster's nannies kill their workers after :data:`STOP_GRACE` seconds.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import time
-from collections import deque
+import contextlib
+import logging
+import os
+import signal
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 from . import worker
 from .protocol import FeedbackResult, FeedbackTask, GradingTask, TaskResult
 
-MAX_ATTEMPTS = 2
-#: seconds the running tasks get to finish after an interruption before their workers are terminated
-STOP_GRACE = 20.0
+#: seconds the workers of a local cluster get to stop after an interruption before they are killed;
+#: an interrupted run ends within ``STOP_GRACE + CLOSE_TIMEOUT`` seconds (tests/grading/test_cluster.py)
+STOP_GRACE = 10.0
+CLOSE_TIMEOUT = 10.0
+#: feedback pages before the next submissions: a page waits only for the task a worker is running
+FEEDBACK_PRIORITY = 10
 
 
-def stop(pool: ProcessPoolExecutor, grace: float) -> None:
-    """Shut ``pool`` down without waiting on it forever: ``shutdown(wait=True)`` can hang when an interruption
-    hit the pool's own locks; join its workers for ``grace`` seconds, then terminate the ones still running."""
-    workers = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    deadline = time.monotonic() + grace
-    for process in workers:
-        process.join(max(0.0, deadline - time.monotonic()))
-    for process in workers:
-        if process.is_alive():
-            process.terminate()
-    for process in workers:
-        process.join(10.0)
+def _plugin_base():
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    return WorkerPlugin
 
 
-def _submit(pool, queue: deque, pending: dict, window: int) -> None:
-    """Submit feedback pages as they come and grading tasks up to ``window`` in flight."""
-    grading = sum(1 for kind, _ in pending.values() if kind == "grade")
-    while queue and (queue[0][0] == "feedback" or grading < window):
-        kind, task = queue.popleft()
-        fn = worker.grade_task if kind == "grade" else worker.render_feedback
-        pending[pool.submit(fn, task)] = (kind, task)
-        grading += kind == "grade"
+class GradingWorker(_plugin_base()):
+    """Dask worker plugin: makes every worker of the cluster (present and future) a grading worker."""
+
+    name = "backproplab-grading"
+
+    def __init__(self, root: str, log_path: str | None):
+        from backproplab.sandbox.confine import ACCEPT_WEAK_ENV
+
+        self.root, self.log_path = root, log_path
+        self.accept_weak = os.environ.get(ACCEPT_WEAK_ENV)  # --accept-weak-confinement, for remote workers too
+
+    def setup(self, worker=None) -> None:
+        from backproplab.sandbox.confine import ACCEPT_WEAK_ENV
+
+        from . import worker as grading_worker
+
+        if self.accept_weak:
+            os.environ[ACCEPT_WEAK_ENV] = self.accept_weak
+        grading_worker.init_worker(self.root, self.log_path)
+        _kill_kernels_on_exit()
+
+    def teardown(self, worker=None) -> None:
+        _kill_descendants()
 
 
-def _collect(future, kind: str, task, attempts: dict, queue: deque):
-    """``(result, the pool broke)``. The result is None when the task was queued again (its worker crashed)
-    or a feedback page failed; a grading task that cannot be done gets a failed result (zero, with why)."""
+def _kill_descendants() -> None:
+    """SIGKILL every process below this one (the confined kernels a worker started): a worker that stops
+    must not leave a kernel looping behind it."""
+    me = os.getpid()
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(name))
+    stack, below = list(children.get(me, [])), []
+    while stack:
+        pid = stack.pop()
+        below.append(pid)
+        stack.extend(children.get(pid, []))
+    for pid in below:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _kill_kernels_on_exit() -> None:
+    """A worker process stopped with SIGTERM (a nanny closing, a batch system's ``scancel``, Kubernetes)
+    kills its kernels on the way out; so does a normal exit."""
+    import atexit
+    import threading
+
+    atexit.register(_kill_descendants)
+    if threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(signum, frame):
+        _kill_descendants()
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+@contextlib.contextmanager
+def connect(cluster: str | None, jobs: int, root: str, log_path: str | None):
+    """A Dask client on the cluster at ``cluster`` (or on a new local one of ``jobs`` worker processes) whose
+    workers are grading workers of the course at ``root``."""
+    from distributed import Client, LocalCluster
+
+    local = None
+    if cluster:
+        client = Client(cluster, timeout=30)
+        log_path = None  # remote workers log where their cluster logs
+    else:
+        local = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=None,
+                             silence_logs=logging.ERROR, worker_class="distributed.Nanny")
+        client = Client(local)
     try:
-        return future.result(), False
-    except BrokenProcessPool:
-        n = attempts[id(task)] = attempts.get(id(task), 0) + 1
-        if n < MAX_ATTEMPTS:
-            queue.appendleft((kind, task))
-            return None, True
-        return (TaskResult.failed(task, "the grading worker crashed") if kind == "grade" else None), True
-    except Exception as exc:  # a bug in the grader for this task: zero, and go on
-        failed = TaskResult.failed(task, f"grading failed ({type(exc).__name__}: {exc})") if kind == "grade" else None
-        return failed, False
+        client.register_plugin(GradingWorker(root, log_path), name=GradingWorker.name)
+        yield client
+    finally:
+        with contextlib.suppress(Exception):
+            client.close(timeout=CLOSE_TIMEOUT)
+        if local is not None:
+            with contextlib.suppress(Exception):
+                local.close(timeout=STOP_GRACE)
 
 
 def run(grade_tasks: list[GradingTask], *, feedback_tasks: list[FeedbackTask] = (), jobs: int, root: str,
         log_path: str | None, on_graded: Callable[[TaskResult], list[FeedbackTask]],
-        on_feedback: Callable[[FeedbackResult], None],
-        progress=None) -> None:
-    """Grade ``grade_tasks`` on ``jobs`` workers. ``on_graded(result)`` runs in this process for each
-    result and returns feedback tasks to render; ``on_feedback(result)`` receives their outcomes."""
-    queue = deque([("feedback", t) for t in feedback_tasks] + [("grade", t) for t in grade_tasks])
-    if not queue:
+        on_feedback: Callable[[FeedbackResult], None], progress=None, cluster: str | None = None) -> None:
+    """Grade ``grade_tasks`` on the cluster (``None``: a local one of ``jobs`` workers). ``on_graded(result)``
+    runs in this process, once per task, and returns feedback tasks to render; ``on_feedback(result)``
+    receives their outcomes."""
+    if not grade_tasks and not feedback_tasks:
         return
-    attempts: dict[int, int] = {}
-    window = max(1, jobs) + 1  # grading tasks in flight: keeps feedback pages from waiting behind them
+    with connect(cluster, jobs, root, log_path) as client:
+        _drive(client, grade_tasks, list(feedback_tasks), on_graded, on_feedback, progress)
 
-    def make_pool():
-        return ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=worker.init_worker, initargs=(root, log_path))
 
-    pool = make_pool()
-    pending: dict = {}
-    pool_restarts = 0
-    finished_in_pool = 0  # a pool that breaks before finishing anything cannot start workers at all
+def _drive(client, grade_tasks, feedback_tasks, on_graded, on_feedback, progress) -> None:
+    from distributed import as_completed
+
+    kinds: dict = {}
+
+    def submit(kind, task):
+        fn, priority = ((worker.grade_task, 0) if kind == "grade" else (worker.render_feedback, FEEDBACK_PRIORITY))
+        future = client.submit(fn, task, pure=False, priority=priority)
+        kinds[future.key] = (kind, task)
+        return future
+
+    futures = [submit("feedback", t) for t in feedback_tasks] + [submit("grade", t) for t in grade_tasks]
+    pending = as_completed(futures)
     try:
-        while queue or pending:
-            _submit(pool, queue, pending, window)
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            broken = False
-            for future in done:
-                kind, task = pending.pop(future)
-                result, crashed = _collect(future, kind, task, attempts, queue)
-                broken |= crashed
-                if result is None:
+        for future in pending:
+            kind, task = kinds.pop(future.key)
+            try:
+                result = future.result()
+            except Exception as exc:  # KilledWorker (it killed every worker it ran on) or a bug in the grader
+                if kind != "grade":
                     continue
-                finished_in_pool += 1
-                if kind == "grade":
-                    for feedback_task in on_graded(result):
-                        queue.appendleft(("feedback", feedback_task))
-                    if progress is not None:
-                        progress.update()
-                else:
-                    on_feedback(result)
-            if broken:
-                if finished_in_pool == 0 and pool_restarts:
-                    raise RuntimeError("the grading worker processes die as they start; see " + str(log_path))
-                pool_restarts += 1
-                finished_in_pool = 0
-                for kind, task in list(pending.values()):
-                    queue.appendleft((kind, task))
-                pending.clear()
-                pool.shutdown(wait=True, cancel_futures=True)
-                pool = make_pool()
+                reason = ("the grading worker crashed" if type(exc).__name__ == "KilledWorker"
+                          else f"grading failed ({type(exc).__name__}: {exc})")
+                result = TaskResult.failed(task, reason)
+            finally:
+                future.release()
+            if kind == "grade":
+                for feedback_task in on_graded(result):
+                    pending.add(submit("feedback", feedback_task))
+                if progress is not None:
+                    progress.update()
+            else:
+                on_feedback(result)
     except BaseException:
-        # interrupted: drop what has not started; the few running tasks get STOP_GRACE seconds to finish
-        # (their results are lost and redone next time), then their workers are terminated (each stops its
-        # kernel on the way out), so that no worker outlives this call or writes into autograded/ after it
-        stop(pool, STOP_GRACE)
+        # interrupted: nothing more starts; running tasks are cancelled (their results are lost and redone
+        # next time); the caller's `connect` closes the client and, for a local cluster, its workers
+        with contextlib.suppress(Exception):
+            client.cancel(list(pending.futures), force=True)
         raise
-    else:
-        pool.shutdown(wait=True)

@@ -67,13 +67,15 @@ def grade(submissions: Path, *, root: Path | None = None, roster: Path | None = 
           assignments: list[str] | None = None, out: Path | None = None, release: bool = True,
           force: bool = False, stdout="-", stderr="-", lms: list[str] | None = None,
           similarity: bool = False, accept_weak_confinement: bool = False,
-          accepted: dict[str, list[str]] | None = None, strict_scan: bool = False) -> GradingRun:
+          accepted: dict[str, list[str]] | None = None, strict_scan: bool = False, db_url: str | None = None,
+          cluster: str | None = None) -> GradingRun:
     """Grade an LMS export; see the module docstring. Returns what was written and the report.
 
     ``stdout`` gets the summary and ``stderr`` the progress ("-": the current ``sys`` streams; None: quiet).
     ``accept_weak_confinement``: grade even where kernels cannot be kept from the course's files.
     ``accepted``: student -> ids of the cells whose scan findings the instructor accepted; ``strict_scan``:
-    dynamic code costs points too (:mod:`backproplab.sandbox.scan`).
+    dynamic code costs points too (:mod:`backproplab.sandbox.scan`). ``db_url``: the gradebook, instead of the
+    course configuration's; ``cluster``: a Dask scheduler's address (default: a local cluster of ``jobs``).
     """
     from sqlalchemy.exc import SAWarning
 
@@ -86,7 +88,7 @@ def grade(submissions: Path, *, root: Path | None = None, roster: Path | None = 
         # nbgrader's own Gradebook calls trigger SQLAlchemy autoflush warnings; they are harmless
         warnings.simplefilter("ignore", SAWarning)
         run = _Run(submissions, root=root, jobs=jobs, assignments=assignments, out=out, stderr=stderr,
-                   accepted=accepted or {}, strict_scan=strict_scan)
+                   accepted=accepted or {}, strict_scan=strict_scan, db_url=db_url, cluster=cluster)
         lms_check_ready(lms or [], roster)
         run.prepare(release, force)
         gb = run.course.gradebook()
@@ -118,14 +120,16 @@ def _restrict_to_export(imported, names: list[str], infos: dict, stderr) -> list
 class _Run:
     """One ``backproplab grade``, phase by phase (each method one phase of the module docstring)."""
 
-    def __init__(self, submissions, *, root, jobs, assignments, out, stderr, accepted=None, strict_scan=False):
+    def __init__(self, submissions, *, root, jobs, assignments, out, stderr, accepted=None, strict_scan=False,
+                 db_url=None, cluster=None):
         self.start = time.monotonic()
         self.accepted, self.strict_scan = {s: sorted(set(c)) for s, c in (accepted or {}).items()}, strict_scan
         self.guard: integrity.Guard | None = None
         self.submissions, self.stderr, self.explicit = Path(submissions), stderr, bool(assignments)
         if not self.submissions.exists():  # said at once, before the release is regenerated
             raise GradingError(f"{submissions} does not exist")
-        self.course = course = load_course(root)
+        self.course = course = load_course(root, db_url)
+        self.cluster = cluster
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         available = source_assignments(course)
         self.names = sorted(set(assignments)) if assignments else available
@@ -243,7 +247,7 @@ class _Run:
         try:
             parallel.run(tasks, feedback_tasks=self.feedback_first, jobs=self.jobs, root=str(self.course.root),
                          log_path=str(log_path), on_graded=lambda result: self.on_graded(gb, result),
-                         on_feedback=lambda r: None, progress=progress)
+                         on_feedback=lambda r: None, progress=progress, cluster=self.cluster)
         finally:
             progress.close()
             if self.guard.finish():  # integrity hook: restored what something else changed; not to be trusted

@@ -9,14 +9,11 @@ supporting files and grades every notebook through the one path, :func:`.steps.g
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import json
 import logging
 import os
 import resource
 import shutil
-import signal
 import sys
 import time
 import traceback
@@ -37,8 +34,8 @@ _STATE: dict = {}
 
 # --------------------------------------------------------------------------------------------- set-up
 def init_worker(root: str, log_path: str | None = None) -> None:
-    """Pool initializer: load the course configuration once; send this process's (and its kernels')
-    stderr to ``log_path``."""
+    """Make this process a grading worker (a Dask worker plugin calls it: :mod:`.parallel`): load the course
+    configuration once; send this process's (and its kernels') stderr to ``log_path``."""
     if log_path:
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(fd, 2)
@@ -51,28 +48,12 @@ def init_worker(root: str, log_path: str | None = None) -> None:
     from . import metadata
     from .course import load_course
 
-    _stop_with_the_parent()
     patch_reply_polling()  # jupyter/nbclient#312, for nbclient and the sandbox in this worker
     metadata.install()  # nbgrader's metadata checks with each schema compiled once (metadata.py)
     course = load_course(Path(root))
     _STATE.clear()
     _STATE.update(course=course, config=course.config,
                   secret=load_secret(Path(course.root) / "autograder" / "grading_secret"))
-
-
-def _stop_with_the_parent() -> None:
-    """SIGTERM ends this worker through ``SystemExit`` (so that the running kernel is shut down on the way
-    out), and on Linux the kernel sends it when the parent dies, however it died: no orphaned workers."""
-    def exit_on_sigterm(signum, frame):
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, exit_on_sigterm)
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
-        if os.getppid() == 1:  # the parent died before the line above
-            raise SystemExit(1)
 
 
 def _course():

@@ -1,0 +1,161 @@
+"""Grading past one machine, against real servers: a Dask scheduler with worker processes of their own (one
+killed mid-run) and a PostgreSQL gradebook shared by two instructors grading at the same time; and runs
+interrupted at random moments while kernels loop."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import nbformat
+
+from backproplab.grading import parallel
+from tests.grading.classbuilder import FIXTURE, blank, cell, dumps, make_course, partial, solution, write_tree
+from tests.grading.servers import DaskCluster, postgres
+from tests.grading.test_cli import _session_processes
+from tests.grading.test_grade import read_csv
+
+TWIN = "98_twin"
+SCRIPT = os.path.join(os.path.dirname(sys.executable), "backproplab")
+EXPECTED = {"ann": 5.0, "ben": 2.0, "cat": 0.0, "dan": 5.0}
+
+
+def _course_with_twin(folder):
+    """The fixture course plus ``98_twin`` (the same notebook under another assignment's name)."""
+    from backproplab.release import release
+
+    root = make_course(folder)
+    (root / "solutions" / TWIN).mkdir()
+    shutil.copy(root / "solutions" / FIXTURE / f"{FIXTURE}.ipynb", root / "solutions" / TWIN / f"{TWIN}.ipynb")
+    release([TWIN], source=root / "solutions", dest=root / "course",
+            config_file=root / "autograder" / "nbgrader_config.py")
+    return root
+
+
+def _slow(nb, seconds: float):
+    """``nb`` whose first answer cell also sleeps: the kernel is busy long enough to lose its worker."""
+    nb = nbformat.from_dict(nb)
+    cell(nb, "ex-square").source += f"\nimport time\ntime.sleep({seconds})"
+    return nb
+
+
+def _export(root, folder, assignment, slow=0.0):
+    nbs = {"ann": solution(root), "ben": partial(root, FIXTURE, ["ex-cube"]), "cat": blank(root),
+           "dan": solution(root)}
+    return write_tree(folder, {f"{s}/{assignment}.ipynb": dumps(_slow(nb, slow) if slow else nb)
+                               for s, nb in nbs.items()})
+
+
+def _grade(*argv):
+    return subprocess.run([SCRIPT, "grade", *map(str, argv)], capture_output=True, text=True, timeout=600)
+
+
+def _scores(out, assignment):
+    return {r["student_id"]: float(r["score"]) for r in read_csv(out / "grades.csv") if r["assignment"] == assignment}
+
+
+def test_dask_cluster_with_a_lost_worker_and_two_instructors_on_one_postgresql_gradebook(tmp_path):
+    with postgres() as database:
+        db = database("gradebook")
+        a, b = _course_with_twin(tmp_path / "a"), _course_with_twin(tmp_path / "b")
+        cluster = DaskCluster(tmp_path / "dask", workers=2)
+        try:
+            with cluster.client() as watcher:
+                killed = []
+
+                def kill_a_busy_worker():
+                    deadline = time.monotonic() + 300
+                    while not killed and time.monotonic() < deadline:
+                        busy = cluster.busy_worker(watcher)
+                        if busy:
+                            time.sleep(1.0)  # its kernel is running the submission
+                            killed.append(cluster.kill(busy, watcher))
+                        time.sleep(0.2)
+
+                killer = threading.Thread(target=kill_a_busy_worker)
+                killer.start()
+                results = {}
+                # instructor A on the cluster, instructor B on her own machine, at the same time, one gradebook
+                other = threading.Thread(target=lambda: results.setdefault("b", _grade(
+                    _export(b, tmp_path / "export-b", TWIN), "--course", b, "--jobs", 1, "--out", tmp_path / "out-b",
+                    "--no-release", "--db", db, "-a", TWIN)))
+                other.start()
+                results["a"] = _grade(_export(a, tmp_path / "export-a", FIXTURE, slow=3), "--course", a,
+                                      "--cluster", cluster.address, "--out", tmp_path / "out-a", "--no-release",
+                                      "--db", db, "-a", FIXTURE)
+                other.join(600)
+                killer.join(10)
+            assert killed, "no worker was busy long enough to be killed"
+            for who in "ab":
+                assert results[who].returncode == 0, results[who].stdout + results[who].stderr
+            assert _scores(tmp_path / "out-a", FIXTURE) == EXPECTED  # the lost worker's task ran elsewhere
+            assert _scores(tmp_path / "out-b", TWIN) == EXPECTED
+            assert not (a / "autograder" / "gradebook.db").exists()  # everything went to PostgreSQL
+        finally:
+            cluster.close()
+
+        # plain nbgrader on the same gradebook: export sees both instructors' grades, each submission once
+        (a / "autograder" / "nbgrader_config.py").open("a").write(f"\nc.CourseDirectory.db_url = {db!r}\n")
+        nbgrader = os.path.join(os.path.dirname(sys.executable), "nbgrader")
+        done = subprocess.run([nbgrader, "export", "--to", str(tmp_path / "export.csv")], cwd=a / "autograder",
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        rows = read_csv(tmp_path / "export.csv")
+        assert sorted((r["assignment"], r["student_id"]) for r in rows) == sorted(
+            (x, s) for x in (FIXTURE, TWIN) for s in EXPECTED)
+        assert {(r["assignment"], r["student_id"]): float(r["score"]) for r in rows} == {
+            (x, s): v for x in (FIXTURE, TWIN) for s, v in EXPECTED.items()}
+
+        # a manual score (what formgrader writes) survives a forced re-grade; resuming grades nothing again
+        from nbgrader.api import Gradebook
+
+        with Gradebook(db, "backproplab") as gb:
+            grade = gb.find_grade("test-cube", FIXTURE, FIXTURE, "ben")
+            grade.manual_score = 1.0
+            gb.db.commit()
+        again = _grade(tmp_path / "export-a", "--course", a, "--jobs", 1, "--out", tmp_path / "out-a2",
+                       "--no-release", "-a", FIXTURE)  # the db_url of the course configuration, now
+        assert again.returncode == 0 and "grading 0 submission" in again.stderr, again.stderr
+        again = _grade(tmp_path / "export-a", "--course", a, "--jobs", 1, "--out", tmp_path / "out-a3",
+                       "--no-release", "-a", FIXTURE, "--force")
+        assert again.returncode == 0, again.stderr
+        assert _scores(tmp_path / "out-a3", FIXTURE) == {**EXPECTED, "ben": 3.0}
+
+
+def test_interrupts_at_random_moments_end_the_run_within_the_bound(tmp_path):
+    """SIGTERM or Ctrl-C at random moments while both workers' kernels loop: the run ends within
+    ``parallel.STOP_GRACE + parallel.CLOSE_TIMEOUT`` (+ slack for this loaded machine), says how to resume,
+    and leaves no process behind."""
+    root = make_course(tmp_path)
+    (root / "autograder" / "nbgrader_config.py").open("a").write("\nc.Execute.timeout = 30\n")
+    looping = solution(root)
+    cell(looping, "ex-square").source += "\nwhile True:\n    pass"
+    export = write_tree(tmp_path / "export", {f"s{k}/{FIXTURE}.ipynb": dumps(looping) for k in range(6)})
+    bound = parallel.STOP_GRACE + parallel.CLOSE_TIMEOUT + 15
+    rng = random.Random(os.getpid())
+    for attempt in range(5):
+        proc = subprocess.Popen([SCRIPT, "grade", export, "--course", root, "--jobs", "2", "--no-release",
+                                 "--out", tmp_path / f"out{attempt}"], stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        for line in proc.stderr:  # the run has planned its tasks; the workers start and grade from here
+            if line.startswith("grading "):
+                break
+        time.sleep(rng.uniform(0.0, 4.0))
+        sig = rng.choice([signal.SIGTERM, signal.SIGINT])
+        sent = time.monotonic()
+        proc.send_signal(sig)
+        rest = proc.communicate(timeout=120)[1]
+        took = time.monotonic() - sent
+        assert proc.returncode == 130, rest
+        assert "run the same command again" in rest
+        assert took <= bound, f"attempt {attempt} ({sig.name}): the run took {took:.1f} s to stop (bound {bound} s)"
+        deadline = time.monotonic() + 10
+        while _session_processes(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _session_processes(proc.pid) == [], f"attempt {attempt}: processes outlived the run"
