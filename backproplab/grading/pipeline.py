@@ -83,6 +83,8 @@ def grade(submissions: Path, *, root: Path | None = None, roster: Path | None = 
 
     stdout = sys.stdout if stdout == "-" else stdout
     stderr = sys.stderr if stderr == "-" else stderr
+    if not Path(submissions).exists():  # a typo is said alone, before the confinement notice
+        raise GradingError(f"{submissions} does not exist")
     _say(stderr, preflight(accept_weak_confinement))  # refuses, naming the setting, before anything is done
     with warnings.catch_warnings():
         # nbgrader's own Gradebook calls trigger SQLAlchemy autoflush warnings; they are harmless
