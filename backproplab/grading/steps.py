@@ -138,6 +138,7 @@ def judge(work: Work) -> bool:
         if judgeable:
             scores = score_submission(task.source, work.nb, work.records, task.seed, strict=task.strict_scan,
                                       accepted=task.accepted)
+            work.notes.extend(_reported_findings(task, work.nb))
             judged = {gid: score for gid, score in scores.items() if gid in judgeable}
     for cell in work.nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -155,6 +156,16 @@ def judge(work: Work) -> bool:
             unchanged = cell.metadata.nbgrader.get("checksum") == utils.compute_checksum(cell)
             result.comments[gid] = "No response." if unchanged and not utils.is_task(cell) else None
     return True
+
+
+def _reported_findings(task: NotebookTask, nb) -> list[str]:
+    """Scan findings that cost no points but that the instructor should see: dynamic code (the strict policy
+    would have counted it) and cells the instructor accepted."""
+    from backproplab.sandbox.scan import scan_submission
+
+    return [f"scan: {f.message}" for f in scan_submission(task.source, nb, strict=task.strict_scan,
+                                                          accepted=task.accepted)
+            if not f.blocking and (f.accepted or f.kind == "dynamic")]
 
 
 def _in_kernel_score(cell, gid: str, notes: list[str]) -> float | None:

@@ -343,6 +343,10 @@ def scan_submission(source_nb, nb, *, strict: bool = False, accepted=()) -> list
     nb = read_notebook(nb)
     accepted = {str(a) for a in accepted}
     bindings = dict(SETUP_BINDINGS)
+    for cell in read_notebook(source_nb).cells:  # the names the instructor's cells import (np, math, ...)
+        if cell.cell_type == "code" and not is_graded_test(cell) and not cell.metadata.get("nbgrader", {}).get(
+                "solution"):
+            scan_source(cell.source, bindings)
     findings = []
     for index in learner_cells(source_nb, nb):
         cell = nb.cells[index]

@@ -281,6 +281,25 @@ _INTERRUPT_PROOF = '''while True:
     except KeyboardInterrupt:
         pass'''
 
+#: Honest answers that use getattr with a computed name, globals(), inspect for printing, a dict of functions:
+#: every one of them earns every point (the old scan zeroed the first three).
+HONEST_DYNAMIC = [
+    Attack("honest_getattr", "baseline", "right answers; relu_backward calls `getattr(np, name)`", TOTAL,
+           answers={"relu_backward": 'GATE = "greater"\n\ndef relu_backward(dA, Z):\n'
+                                     '    return dA * getattr(np, GATE)(Z, 0)'}),
+    Attack("honest_globals", "baseline", "right answers; mse_grad lists `globals()` while debugging", TOTAL,
+           answers={"mse_grad": "def mse_grad(Y_hat, Y):\n    Y_hat = np.asarray(Y_hat, dtype=float)\n"
+                                "    mine = sorted(k for k in globals() if k.endswith('_grad'))\n"
+                                "    return 2 * (Y_hat - Y) / Y_hat.shape[0]"}),
+    Attack("honest_inspect", "baseline", "right answers; prints its own source with `inspect`", TOTAL,
+           answers={"dense_backward": "import inspect\n\n" + CORRECT["dense_backward"]
+                                      + "\n\nprint(inspect.signature(dense_backward))\n"
+                                        "print(inspect.getsource(dense_backward))"}),
+    Attack("honest_dispatch", "baseline", "right answers; relu_backward through a dict of functions", TOTAL,
+           answers={"relu_backward": "GATES = {'relu': lambda Z: Z > 0, 'identity': lambda Z: np.ones_like(Z)}\n\n"
+                                     "def relu_backward(dA, Z):\n    return dA * GATES['relu'](Z)"}),
+]
+
 ATTACKS = [
     # --- baselines
     Attack("honest", "baseline", "all three answers right", TOTAL),
@@ -289,6 +308,8 @@ ATTACKS = [
            answers={"dense_backward": WRONG_DENSE}),
     Attack("tests_deleted", "baseline", "graded test cells deleted, one answer wrong", 3.0,
            answers={"dense_backward": WRONG_DENSE}, delete_tests=True),
+    # --- honest answers written with dynamic code (issue 19: the scan reports them; they lose nothing)
+    *HONEST_DYNAMIC,
     # --- runaway code (answers right; the damage is in an extra cell before the graded cells)
     Attack("infinite_loop", "runaway", "`while True: pass`", TOTAL, before_tests=["while True:\n    pass"]),
     Attack("interrupt_proof_loop", "runaway", "a loop that swallows KeyboardInterrupt", 0.0,

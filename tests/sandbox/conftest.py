@@ -9,7 +9,9 @@ the command left: the gradebook, the resume state's results (verdicts, how each 
 notebooks and the feedback pages. The course's sources, release, export and configuration are fingerprinted
 before and after.
 
-The class is graded once per mode of :data:`MODES`: ``"root"`` runs the command as this (root) process does.
+The class is graded once per mode of :data:`MODES` (:mod:`tests.sandbox.users`): ``"root"`` runs the command
+as root, ``"user"`` as an ordinary user the tests create (``bpl-instructor``), on a course copy in that user's
+home folder that the user owns: the same assertions hold for both.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ import pytest
 
 from backproplab.sandbox import Limits
 from tests.sandbox.attacks import ATTACKS, BY_NAME, source_notebook
+from tests.sandbox.users import MODES, account, give, run_as, workspace
 
 HONEST = ["honest_1", "honest_2", "honest_3"]
 JOBS = 6
-#: The OS users the class is graded as (one ``backproplab grade`` run each).
-MODES = ("root",)
+#: The OS users the class is graded as (one ``backproplab grade`` run each): :data:`tests.sandbox.users.MODES`.
+__all__ = ["MODES"]
 #: The kernel limits of the test course (``c.SandboxLimits``): small, so that runaway attacks end quickly.
 SANDBOX_LIMITS = {"cpu_seconds": 20, "memory_bytes": 2 * 2**30, "max_processes": 64, "file_bytes": 16 * 2**20,
                   "scratch_bytes": 64 * 2**20, "cell_timeout": 3, "total_timeout": 60, "startup_timeout": 60,
@@ -95,12 +98,10 @@ def make_course(root: Path, only: list[str] | None = None) -> Path:
     return root
 
 
-def grade_command(mode: str, root: Path) -> list[str]:
-    """``backproplab grade`` of the class in ``root``, as the OS user of ``mode``."""
-    if mode != "root":
-        raise ValueError(f"unknown mode {mode!r}")
-    return [str(Path(sys.executable).with_name("backproplab")), "grade", str(root / "export"), "--course", str(root),
-            "--jobs", str(JOBS), "--no-release", "-a", "ps1", "-a", "ps1forks", "--out", str(root / "reports")]
+def grade_arguments(root: Path) -> list[str]:
+    """``backproplab grade``'s arguments for the class in ``root``."""
+    return [str(root / "export"), "--course", str(root), "--jobs", str(JOBS), "--no-release", "-a", "ps1",
+            "-a", "ps1forks", "--out", str(root / "reports")]
 
 
 @dataclass
@@ -151,9 +152,12 @@ def graded_class(root: Path, mode: str) -> dict:
     watched = [root / "solutions", root / "course", root / "export", root / "autograder" / "nbgrader_config.py"]
     before = fingerprint(*watched)
     start = time.monotonic()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKPROPLAB_")}
-    done = subprocess.run(grade_command(mode, root), capture_output=True, text=True, cwd=root, env=env,
-                          timeout=600)
+    if mode == "root" and os.geteuid() == 0:  # the instructor's command, as installed
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BACKPROPLAB_")}
+        done = subprocess.run([str(Path(sys.executable).with_name("backproplab")), "grade", *grade_arguments(root)],
+                              capture_output=True, text=True, cwd=root, env=env, timeout=600)
+    else:
+        done = run_as(account(mode), ["-m", "backproplab.grading", *grade_arguments(root)], cwd=root, timeout=600)
     seconds = time.monotonic() - start
     return {"rc": done.returncode, "output": done.stdout + done.stderr, "seconds": seconds, "root": root,
             "before": before, "after": fingerprint(*watched), "graded": read_class(root)}
@@ -161,6 +165,11 @@ def graded_class(root: Path, mode: str) -> dict:
 
 @pytest.fixture(scope="session", params=MODES)
 def batch(request, tmp_path_factory):
-    """The hostile class graded as ``request.param`` (see :data:`MODES`)."""
-    root = make_course(tmp_path_factory.mktemp(f"course-{request.param}") / "root")
+    """The hostile class graded as ``request.param`` (see :data:`MODES`), on a course the mode's user owns."""
+    if request.param == "root":
+        root = make_course(tmp_path_factory.mktemp(f"course-{request.param}") / "root")
+    else:
+        who = account(request.param)
+        root = make_course(workspace(who, "backproplab-hostile-class") / "root")
+        give(root.parent, who)
     return graded_class(root, request.param)

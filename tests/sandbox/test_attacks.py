@@ -56,7 +56,8 @@ def test_batch_finished_in_time(batch):
     for student in students():
         _grade(batch, student)
     assert set(batch["graded"]) == set(students())
-    assert batch["seconds"] < 180, f"the batch took {batch['seconds']:.0f} s"
+    # generous: one run per mode on two cores shared with other work (a hung kernel would take far longer)
+    assert batch["seconds"] < 480, f"the batch took {batch['seconds']:.0f} s"
 
 
 def test_honest_students_are_not_affected(batch):
@@ -130,6 +131,18 @@ def test_runaway_code_was_stopped_and_reported(batch):
     n = int(forked.split("forks refused after")[1].split()[0])
     assert 0 < n < 64, n  # the process limit (threads of the kernel count too)
     assert any("process(es)" in i for i in ex["fork_bounded"].run.incidents)
+
+
+def test_honest_dynamic_code_is_reported_and_costs_nothing(batch):
+    from tests.sandbox.attacks import HONEST_DYNAMIC
+
+    for attack in HONEST_DYNAMIC:
+        grade = _grade(batch, attack.name)
+        assert grade.points == TOTAL and not any(s.findings for s in grade.scores.values()), attack.name
+    for name, what in (("honest_getattr", "getattr with a computed name"), ("honest_globals", "globals"),
+                       ("honest_inspect", "import inspect")):
+        notes = _grade(batch, name).result.notes
+        assert any(what in n and "here it costs nothing" in n for n in notes), (name, notes)
 
 
 def test_the_kernel_was_confined(batch):
