@@ -190,9 +190,11 @@ def main(argv=None) -> int:
             print(f"  {name}: backproplab grade --jobs {args.jobs} ...", flush=True)
             with ours_m:
                 _ours(root, [name], export, args.jobs, ours)
-            print(f"  {name}: backproplab grade --jobs {args.jobs}, {args.loopers} students looping ...", flush=True)
-            with loop_m:
-                _ours(loop_root, [name], loop_export, args.jobs, loops)
+            if args.loopers:
+                print(f"  {name}: backproplab grade --jobs {args.jobs}, {args.loopers} students looping ...",
+                      flush=True)
+                with loop_m:
+                    _ours(loop_root, [name], loop_export, args.jobs, loops)
         with plain_fb:
             _nbgrader(plain_root, "export")
         with floor_m:
@@ -226,7 +228,9 @@ def main(argv=None) -> int:
     print(f"per-notebook cost / floor (wall):                   {per_nb / floor_nb:.2f}x  (goal <= 1.3x); "
           f"over the floor: {per_nb - floor_nb:+.3f} s wall, "
           f"{ours_m.cpu / n - floor_m.cpu / floor['notebooks']:+.3f} s CPU")
-    print(f"looping class / the same class (wall):              {loop_m.wall / ours_m.wall:.2f}x  (goal <= 1.10x)")
+    if args.loopers:
+        print(f"looping class / the same class (wall):              {loop_m.wall / ours_m.wall:.2f}x  "
+              f"(goal <= 1.10x)")
     print(f"kernel run per notebook (mean, in a worker):        {ours['exec'] / max(1, ours['notebooks']):.2f} s "
           f"(floor {floor['exec'] / max(1, floor['notebooks']):.2f} s)")
     print(f"peak memory: worker {ours['worker_mb']:.0f} MB, kernel {ours['kernel_mb']:.0f} MB")
