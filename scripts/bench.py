@@ -49,7 +49,7 @@ def _looping(nb):
     return nb
 
 
-def _build(tmp: Path, students: int, loopers: int):
+def _build(tmp: Path, students: int, loopers: int, first: int = 0):
     import nbformat
     from nbformat.v4 import new_markdown_cell, new_notebook
 
@@ -64,7 +64,7 @@ def _build(tmp: Path, students: int, loopers: int):
         write_tree,
     )
 
-    names = real_assignments() or []
+    names = (real_assignments() or [])[:first or None]
     root = make_course(tmp / "ours", names)
     if names:  # the fixture notebook is only for when the course has no notebook yet
         shutil.rmtree(root / "solutions" / FIXTURE)
@@ -161,6 +161,7 @@ def main(argv=None) -> int:
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--loopers", type=int, default=5, help="students who loop in every notebook")
+    parser.add_argument("--assignments", type=int, default=0, help="only the first N notebooks (0: all)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary course copies")
     args = parser.parse_args(argv)
 
@@ -168,7 +169,7 @@ def main(argv=None) -> int:
     try:
         print(f"building a class of {args.students} students in {tmp} ...", flush=True)
         root, plain_root, loop_root, names, export, floor_export, loop_export = _build(
-            tmp, args.students, min(args.loopers, args.students))
+            tmp, args.students, min(args.loopers, args.students), args.assignments)
         n = args.students * len(names)
         load_before = os.getloadavg()[0]
         print(f"{len(names)} notebook(s) x {args.students} students = {n} submissions; "
