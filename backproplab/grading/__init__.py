@@ -9,6 +9,7 @@ module             holds
 ``course``         the course root, its nbgrader config, recording assignments in the gradebook,
                    release data (``AssignmentInfo``) read from the gradebook
 ``importer``       LMS exports (Canvas, Moodle, folders, flat files) to ``autograder/submitted/``
+``exportfiles``    reading an export: its files, which notebook each is, whose it is
 ``roster``         the optional class list CSV and how file names are matched to it
 ``notebooks``      reading submissions robustly (``Unreadable`` with a one-line reason)
 ``protocol``       the typed messages between the parent and the workers (tasks, results)

@@ -43,6 +43,32 @@ def stop(pool: ProcessPoolExecutor, grace: float) -> None:
         process.join(10.0)
 
 
+def _submit(pool, queue: deque, pending: dict, window: int) -> None:
+    """Submit feedback pages as they come and grading tasks up to ``window`` in flight."""
+    grading = sum(1 for kind, _ in pending.values() if kind == "grade")
+    while queue and (queue[0][0] == "feedback" or grading < window):
+        kind, task = queue.popleft()
+        fn = worker.grade_task if kind == "grade" else worker.render_feedback
+        pending[pool.submit(fn, task)] = (kind, task)
+        grading += kind == "grade"
+
+
+def _collect(future, kind: str, task, attempts: dict, queue: deque):
+    """``(result, the pool broke)``. The result is None when the task was queued again (its worker crashed)
+    or a feedback page failed; a grading task that cannot be done gets a failed result (zero, with why)."""
+    try:
+        return future.result(), False
+    except BrokenProcessPool:
+        n = attempts[id(task)] = attempts.get(id(task), 0) + 1
+        if n < MAX_ATTEMPTS:
+            queue.appendleft((kind, task))
+            return None, True
+        return (TaskResult.failed(task, "the grading worker crashed") if kind == "grade" else None), True
+    except Exception as exc:  # a bug in the grader for this task: zero, and go on
+        failed = TaskResult.failed(task, f"grading failed ({type(exc).__name__}: {exc})") if kind == "grade" else None
+        return failed, False
+
+
 def run(grade_tasks: list[GradingTask], *, feedback_tasks: list[FeedbackTask] = (), jobs: int, root: str,
         log_path: str | None, on_graded: Callable[[TaskResult], list[FeedbackTask]],
         on_feedback: Callable[[FeedbackResult], None],
@@ -65,31 +91,15 @@ def run(grade_tasks: list[GradingTask], *, feedback_tasks: list[FeedbackTask] = 
     finished_in_pool = 0  # a pool that breaks before finishing anything cannot start workers at all
     try:
         while queue or pending:
-            grading = sum(1 for kind, _ in pending.values() if kind == "grade")
-            while queue and (queue[0][0] == "feedback" or grading < window):
-                kind, task = queue.popleft()
-                fn = worker.grade_task if kind == "grade" else worker.render_feedback
-                pending[pool.submit(fn, task)] = (kind, task)
-                grading += kind == "grade"
+            _submit(pool, queue, pending, window)
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             broken = False
             for future in done:
                 kind, task = pending.pop(future)
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    broken = True
-                    n = attempts[id(task)] = attempts.get(id(task), 0) + 1
-                    if n < MAX_ATTEMPTS:
-                        queue.appendleft((kind, task))
-                        continue
-                    if kind != "grade":
-                        continue
-                    result = TaskResult.failed(task, "the grading worker crashed")
-                except Exception as exc:  # a bug in the grader for this task: zero, and go on
-                    if kind != "grade":
-                        continue
-                    result = TaskResult.failed(task, f"grading failed ({type(exc).__name__}: {exc})")
+                result, crashed = _collect(future, kind, task, attempts, queue)
+                broken |= crashed
+                if result is None:
+                    continue
                 finished_in_pool += 1
                 if kind == "grade":
                     for feedback_task in on_graded(result):

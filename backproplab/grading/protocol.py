@@ -14,6 +14,8 @@ from pathlib import Path
 
 from .course import NotebookInfo
 
+#: A submitted file that is not a notebook is kept as ``<notebook>.ipynb`` + this (nbgrader sees no notebook)
+UNREADABLE_SUFFIX = ".unreadable"
 #: ``NotebookResult.status``: graded (it ran), missing (no file), unreadable (not a notebook), failed (our bug)
 STATUSES = ("graded", "missing", "unreadable", "failed")
 

@@ -22,9 +22,15 @@ import time
 import traceback
 from pathlib import Path
 
-from .protocol import FeedbackResult, FeedbackTask, GradingTask, NotebookResult, NotebookTask, TaskResult
-
-UNREADABLE_SUFFIX = ".unreadable"
+from .protocol import (
+    UNREADABLE_SUFFIX,
+    FeedbackResult,
+    FeedbackTask,
+    GradingTask,
+    NotebookResult,
+    NotebookTask,
+    TaskResult,
+)
 
 _STATE: dict = {}
 

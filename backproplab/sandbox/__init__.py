@@ -4,8 +4,9 @@ With plain nbgrader, a learner's answer cell runs as the instructor inside the c
 gradebook, print the hidden tests, or return an object whose ``__eq__`` always says True. Here
 
 1. :func:`execute_confined` runs one submission in a kernel with resource limits, timeouts and output caps
-   and, as root, as a user of its own in a mount namespace where the gradebook, the sources, the tests and
-   other submissions do not exist (:mod:`.confine`, :mod:`.enter`, :mod:`.kernel`);
+   in a mount namespace where the gradebook, the sources, the tests and other submissions do not exist (as
+   root: as a user of its own; as an ordinary user: in a user namespace of its own), writing only in its
+   scratch folder (:mod:`.confine`, :mod:`.enter`, :mod:`.landlock`, :mod:`.kernel`);
 2. :func:`score_submission` judges in the grader process, from the plain records the graded checks wrote and
    the grader's seed, with the source notebook's test cells (:mod:`.scoring`, :mod:`backproplab.trusted`);
    answers that call the reference implementation are caught (:mod:`.poison` in the kernel, :mod:`.scan`
@@ -17,7 +18,8 @@ suite and the benchmarks alike.
 
 Modules: ``limits`` (Limits), ``seeds`` (per-submission seeds), ``notebook`` (graded cells, check calls,
 hidden regions), ``confine`` (uid, namespace, cgroups, scratch), ``enter`` (root's half of the launch),
-``kernel`` (the kernel's entry point), ``poison``, ``execute``, ``runsync``, ``scan``, ``scoring``.
+``kernel`` (the kernel's entry point), ``poison``, ``execute`` (with ``kernelclient``), ``runsync``,
+``scan``, ``scoring``.
 """
 
 from importlib import import_module

@@ -80,6 +80,12 @@ def apply(plan: dict) -> None:
             continue
         exposed.append((path, writable, fd, os.fstat(fd)))
 
+    # Folders of the scratch area that get a tmpfs of their own (as an ordinary user: the disk the kernel can
+    # fill), with what they held copied in.
+    fills = []
+    for entry in plan.get("tmpfs", []):
+        fills.append((entry, os.open(entry["path"], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)))
+
     covers = []
     for entry in sorted(plan.get("hide", []), key=lambda e: _depth(e["path"])):
         path = entry["path"]
@@ -100,6 +106,14 @@ def apply(plan: dict) -> None:
             _bind(fd, path, writable)
         elif not writable:  # visible already; still make it read-only for the kernel
             _bind(fd, path, writable)
+        os.close(fd)
+
+    for entry, fd in fills:
+        import shutil
+
+        path = entry["path"]
+        mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=0700,size={int(entry['size'])}")
+        shutil.copytree(f"/proc/self/fd/{fd}", path, symlinks=True, dirs_exist_ok=True)
         os.close(fd)
 
     for path in covers:  # after the binds: their mount points are made in these tmpfs

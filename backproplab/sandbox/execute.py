@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import sys
 import time
 import uuid
@@ -29,6 +28,7 @@ from pathlib import Path
 from backproplab.sandbox.runsync import run_sync
 
 from .confine import (
+    ACCEPT_WEAK_ENV,
     Cgroups,
     Scratch,
     UidLease,
@@ -75,7 +75,7 @@ def execute_confined(notebook, *, record_dir, seed: int, workdir=None, env: dict
     ``seed``: the submission's grading seed (``BACKPROPLAB_GRADING_SEED`` of the kernel).
     ``workdir``: where the run's scratch folder is made (default: the system's temporary folder).
     ``env``: extra environment variables of the kernel (it inherits nothing from the grader).
-    ``hide`` / ``keep``: extra paths to hide from / show read-only to the kernel (as root).
+    ``hide`` / ``keep``: extra paths to hide from / show read-only to the kernel.
     ``python``: the kernel's interpreter (default: this one; it must have ipykernel and backproplab).
     ``files_from``: a folder whose regular files (data next to the notebook; no links, no notebooks) are copied
     into the kernel's working folder. The notebook itself is never written to disk.
@@ -97,7 +97,13 @@ async def execute_confined_async(notebook, *, record_dir, seed: int, workdir=Non
     result = Execution(nb=nb, record_dir=record_dir)
     root = running_as_root()
     # root: mount namespaces work; an ordinary user: unprivileged user namespaces work
-    confined = can_confine() if root else userns_problem() is None
+    problem = None if root else userns_problem()
+    confined = can_confine() if root else problem is None
+    if problem is not None and os.environ.get(ACCEPT_WEAK_ENV) != "1":  # never silently unconfined
+        result.problem = (f"the grading kernel was not started: it could not be confined ({problem}); grade as "
+                          f"root, or accept the weaker confinement (--accept-weak-confinement)")
+        result.seconds = time.monotonic() - start
+        return result
     lease = UidLease() if root else contextlib.nullcontext()
     with lease:
         uid = lease.uid if root else None
@@ -126,146 +132,25 @@ async def execute_confined_async(notebook, *, record_dir, seed: int, workdir=Non
     return result
 
 
-# ------------------------------------------------------------------------------------- the kernel
-def _kernel_manager_class():
-    from jupyter_client.manager import AsyncKernelManager
+@dataclass
+class _Session:
+    """One confined run in progress: what :func:`_run`'s parts share."""
 
-    class ConfinedKernelManager(AsyncKernelManager):
-        """An ``AsyncKernelManager`` whose launch command is the confined one and whose connection file the
-        sandbox user can read."""
-
-        def setup(self, command, uid, stderr, message_bytes):
-            self._bpl_command, self._bpl_uid, self._bpl_stderr = command, uid, stderr
-            self._bpl_message_bytes = message_bytes
-
-        def format_kernel_cmd(self, extra_arguments=None):
-            return list(self._bpl_command)
-
-        def write_connection_file(self, **kwargs):
-            super().write_connection_file(**kwargs)
-            if self._bpl_uid is not None:
-                os.chown(self.connection_file, self._bpl_uid, self._bpl_uid)
-                os.chmod(self.connection_file, 0o400)
-
-        async def _async_launch_kernel(self, kernel_cmd, **kw):
-            kw["stdin"] = subprocess.DEVNULL
-            kw["stdout"] = self._bpl_stderr
-            kw["stderr"] = self._bpl_stderr
-            kw["env"] = {"PATH": "/usr/bin:/bin"}  # only the root half sees it; the kernel's is set by env -i
-            await super()._async_launch_kernel(kernel_cmd, **kw)
-
-        def client(self, **kwargs):
-            import zmq
-
-            kc = super().client(**kwargs)
-            # A single message bigger than this never reaches the grader's memory: ZeroMQ drops it.
-            kc.context.setsockopt(zmq.MAXMSGSIZE, self._bpl_message_bytes)
-            return kc
-
-    return ConfinedKernelManager
-
-
-def _client_class():
-    from nbclient import NotebookClient
-
-    from backproplab.nbexec import patch_reply_polling
-
-    patch_reply_polling()  # jupyter/nbclient#312: a missed reply must not cost a whole cell timeout
-
-    class CappedClient(NotebookClient):
-        """nbclient's client keeping at most ``per_cell`` / ``total`` bytes of outputs."""
-
-        def setup_caps(self, per_cell: int, total: int):
-            self._cap_cell, self._cap_total = per_cell, total
-            self._used_total = 0
-            self.truncated: dict[int, int] = {}
-            self.lost_output: set[int] = set()
-            self.clients = []
-            self._saw_idle = False
-            self.reset_cell_cap()
-
-        def reset_cell_cap(self):
-            self._used_cell = 0
-
-        async def async_start_new_kernel_client(self):
-            kc = await super().async_start_new_kernel_client()
-            self.clients.append(kc)
-            return kc
-
-        def close_clients(self):
-            for kc in self.clients:
-                with contextlib.suppress(Exception):
-                    kc.stop_channels()
-                    kc.context.destroy(linger=0)
-
-        def process_message(self, msg, cell, cell_index):
-            kind = msg.get("msg_type", "")
-            if kind == "status" and msg.get("content", {}).get("execution_state") == "idle":
-                self._saw_idle = True
-            notice = False
-            if kind in ("stream", "display_data", "execute_result", "error", "update_display_data") \
-                    or kind.startswith("comm"):
-                size = _size(msg.get("content")) + sum(len(b) for b in msg.get("buffers") or ())
-                room = min(self._cap_cell - self._used_cell, self._cap_total - self._used_total)
-                if size > room:
-                    dropped = size
-                    if kind == "stream" and room > 0:  # keep the beginning of a long print
-                        msg["content"]["text"] = msg["content"].get("text", "")[:room]
-                        dropped, size = size - room, room
-                    else:
-                        size = 0
-                    notice = cell_index not in self.truncated
-                    self.truncated[cell_index] = self.truncated.get(cell_index, 0) + dropped
-                self._used_cell += size
-                self._used_total += size
-                if size == 0:
-                    if notice:
-                        cell.outputs.append(_notice())
-                    return None
-            out = super().process_message(msg, cell, cell_index)
-            if notice:
-                cell.outputs.append(_notice())
-            return out
-
-        async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
-            self._saw_idle = False
-            out = await super().async_execute_cell(cell, cell_index, *args, **kwargs)
-            if not self._saw_idle and self.kc is not None and cell.cell_type == "code" and cell.source.strip():
-                # The kernel's "idle" never arrived: ZeroMQ dropped a message over the size limit and
-                # closed the output channel (it does not reconnect after that). Open a new one.
-                self.lost_output.add(cell_index)
-                old, self.kc._iopub_channel = self.kc._iopub_channel, None
-                if old is not None:
-                    old.close()
-                self.kc.iopub_channel  # noqa: B018 (connects)
-                await asyncio.sleep(0.2)
-            return out
-
-    return CappedClient
-
-
-def _notice():
-    from nbformat.v4 import new_output
-
-    return new_output("stream", name="stderr",
-                      text="[backproplab grader: output truncated here — it exceeded the output limit]\n")
-
-
-def _size(obj) -> int:
-    if isinstance(obj, str):
-        return len(obj)
-    if isinstance(obj, (bytes, bytearray)):
-        return len(obj)
-    if isinstance(obj, dict):
-        return sum(len(str(k)) + _size(v) for k, v in obj.items())
-    if isinstance(obj, (list, tuple)):
-        return sum(_size(v) for v in obj)
-    return 8
+    nb: object
+    result: Execution
+    scratch: Scratch
+    limits: Limits
+    uid: int | None
+    km: object
+    client: object
+    start: float
+    kernel_pid: int | None = None
+    scan_each_cell: bool = True
 
 
 async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, env, limits: Limits,
                hide, keep, python, start, namespace: bool) -> None:
-    from nbclient.exceptions import DeadKernelError
+    from .kernelclient import CappedClient, ConfinedKernelManager
 
     kernel_vars = {"BACKPROPLAB_RECORD_DIR": str(scratch.records), "BACKPROPLAB_GRADING_SEED": str(int(seed)),
                    "NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", **env}
@@ -276,104 +161,129 @@ async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, e
     result.confinement = launch.description
     log_path = scratch.root / "kernel.log"
     log = open(log_path, "wb")  # noqa: SIM115 (closed below, after the kernel is gone)
-    km = _kernel_manager_class()(kernel_name="python3", transport="ipc", ip=str(scratch.run / "kernel"),
-                                 connection_file=connection_file)
+    km = ConfinedKernelManager(kernel_name="python3", transport="ipc", ip=str(scratch.run / "kernel"),
+                               connection_file=connection_file)
     km.setup(launch.command, uid, log, limits.message_bytes)
-    client = _client_class()(nb, km=km, timeout=max(1, int(limits.cell_timeout)), allow_errors=True,
-                             interrupt_on_timeout=True, startup_timeout=int(limits.startup_timeout),
-                             shutdown_kernel="immediate", iopub_timeout=2, raise_on_iopub_timeout=False,
-                             record_timing=False, resources={"metadata": {"path": str(scratch.work)}})
+    client = CappedClient(nb, km=km, timeout=max(1, int(limits.cell_timeout)), allow_errors=True,
+                          interrupt_on_timeout=True, startup_timeout=int(limits.startup_timeout),
+                          shutdown_kernel="immediate", iopub_timeout=2, raise_on_iopub_timeout=False,
+                          record_timing=False, resources={"metadata": {"path": str(scratch.work)}})
     client.setup_caps(limits.output_bytes_per_cell, limits.output_bytes_total)
-    kernel_pid = None
+    session = _Session(nb, result, scratch, limits, uid, km, client, start)
     try:
-        try:
-            setup = client.async_setup_kernel()
-            await asyncio.wait_for(setup.__aenter__(), limits.startup_timeout + 10)
-        except Exception as exc:  # the kernel did not start: nothing of the notebook ran
-            result.problem = f"the grading kernel did not start ({type(exc).__name__}: {str(exc)[:200]})"
-            atexit.unregister(client._cleanup_kernel)
-            await _kill(km)
-            return
-        try:
-            kernel_pid = km.provisioner.pid if km.provisioner else None
-            if cgroups is not None and not namespace and kernel_pid:  # enter.py joins them otherwise
-                for procs in cgroups.procs_files:
-                    with contextlib.suppress(OSError), open(procs, "w") as fh:
-                        fh.write(str(kernel_pid))
-            status = _seccomp_status(kernel_pid, limits)
-            result.confinement += "; " + status
-            # Under the seccomp filter the kernel cannot start a process: one scan for strays at the end is enough
-            # (a scan of /proc after every cell costs about 1 ms a cell).
-            scan_each_cell = not status.startswith("seccomp: no new processes")
-            deadline = start + limits.total_timeout
-            for index, cell in enumerate(nb.cells):
-                if cell.cell_type != "code" or not cell.source.strip():
-                    continue
-                remaining = deadline - time.monotonic()
-                if remaining <= 1:
-                    result.problem = (f"the notebook ran longer than {limits.total_timeout:g} s: it was stopped "
-                                      f"before cell {index + 1}")
-                    break
-                graded = is_graded_test(cell)
-                gid = cell.metadata.get("nbgrader", {}).get("grade_id") if graded else None
-                if graded:
-                    _empty(scratch.records)
-                client.timeout = max(1, int(min(limits.cell_timeout, remaining)))
-                client.reset_cell_cap()
-                began = time.monotonic()
-                try:
-                    await _execute_cell(client, cell, index, min(limits.cell_timeout + INTERRUPT_GRACE, remaining))
-                except DeadKernelError:
-                    result.problem = (f"the kernel died in cell {index + 1} (it exited, was killed, or ran out "
-                                      f"of memory or CPU time): the cells after it did not run")
-                    break
-                except _Stuck:
-                    result.problem = (f"cell {index + 1} did not stop when interrupted after "
-                                      f"{limits.cell_timeout:g} s: the kernel was stopped and the cells after "
-                                      f"it did not run")
-                    await _kill(km)
-                    break
-                except Exception as exc:  # protocol trouble with a misbehaving kernel: stop here
-                    result.problem = f"cell {index + 1} could not be run ({type(exc).__name__}: {str(exc)[:160]})"
-                    await _kill(km)
-                    break
-                finally:
-                    strays = _kill_strays(uid, kernel_pid) if scan_each_cell else 0
-                    if strays:
-                        result.incidents.append(f"cell {index + 1}: {strays} process(es) it started were killed")
-                    if graded and gid:
-                        _harvest(scratch.records, result.record_dir / _safe(gid))
-                result.cell_seconds[index] = time.monotonic() - began
-                if result.cell_seconds[index] >= limits.cell_timeout:
-                    result.timed_out.append(index)
-                    result.incidents.append(f"cell {index + 1} ran longer than {limits.cell_timeout:g} s and "
-                                            f"was interrupted")
-                if graded and gid and cell.get("execution_count") is not None:
-                    result.graded_run.append(gid)
-            if not scan_each_cell:
-                strays = _kill_strays(uid, kernel_pid)
-                if strays:
-                    result.incidents.append(f"{strays} process(es) the notebook started were killed")
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(setup.__aexit__(None, None, None), 15)
-            await _kill(km)
-            client.close_clients()
+        await _run_kernel(session, cgroups, namespace)
     finally:
-        if uid is None and kernel_pid:
-            kill_processes(session=kernel_pid)
+        if uid is None and session.kernel_pid:
+            kill_processes(session=session.kernel_pid)
         log.close()
         with contextlib.suppress(OSError):
             result.kernel_log = log_path.read_bytes()[-2000:].decode("utf-8", "replace")
         if launch.plan_path is not None:
             with contextlib.suppress(FileNotFoundError):
                 launch.plan_path.unlink()
-        for index in sorted(client.lost_output):
-            result.incidents.append(f"cell {index + 1}: output lost (a message over "
-                                    f"{limits.message_bytes / 2**20:.0f} MB, or output that did not stop)")
-        for index, dropped in sorted(client.truncated.items()):
-            result.incidents.append(f"cell {index + 1}: {dropped / 2**20:.1f} MB of output not kept "
-                                    f"(over the output limit)")
+        _report_outputs(client, result, limits)
+
+
+async def _run_kernel(session: _Session, cgroups, namespace: bool) -> None:
+    """Start the kernel, run the cells, stop it (whatever happened)."""
+    client, km, result, limits = session.client, session.km, session.result, session.limits
+    try:
+        setup = client.async_setup_kernel()
+        await asyncio.wait_for(setup.__aenter__(), limits.startup_timeout + 10)
+    except Exception as exc:  # the kernel did not start: nothing of the notebook ran
+        result.problem = f"the grading kernel did not start ({type(exc).__name__}: {str(exc)[:200]})"
+        atexit.unregister(client._cleanup_kernel)
+        await _kill(km)
+        return
+    try:
+        session.kernel_pid = kernel_pid = km.provisioner.pid if km.provisioner else None
+        if cgroups is not None and not namespace and kernel_pid:  # enter.py joins them otherwise
+            for procs in cgroups.procs_files:
+                with contextlib.suppress(OSError), open(procs, "w") as fh:
+                    fh.write(str(kernel_pid))
+        status = _seccomp_status(kernel_pid, limits)
+        result.confinement += "; " + status
+        # Under the seccomp filter the kernel cannot start a process: one scan for strays at the end is enough
+        # (a scan of /proc after every cell costs about 1 ms a cell).
+        session.scan_each_cell = not status.startswith("seccomp: no new processes")
+        await _run_cells(session)
+        if not session.scan_each_cell:
+            strays = _kill_strays(session.uid, kernel_pid)
+            if strays:
+                result.incidents.append(f"{strays} process(es) the notebook started were killed")
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(setup.__aexit__(None, None, None), 15)
+        await _kill(km)
+        client.close_clients()
+
+
+async def _run_cells(session: _Session) -> None:
+    """Every code cell in turn, within the notebook's deadline; stops at the first that ends the run."""
+    limits, result = session.limits, session.result
+    deadline = session.start + limits.total_timeout
+    for index, cell in enumerate(session.nb.cells):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        remaining = deadline - time.monotonic()
+        if remaining <= 1:
+            result.problem = (f"the notebook ran longer than {limits.total_timeout:g} s: it was stopped "
+                              f"before cell {index + 1}")
+            return
+        if not await _run_cell(session, cell, index, remaining):
+            return
+
+
+async def _run_cell(session: _Session, cell, index: int, remaining: float) -> bool:
+    """Run one cell under the cell timeout; around a graded test cell, empty the record folder before and
+    harvest its records after. False when the run cannot go on (``result.problem`` says why)."""
+    from nbclient.exceptions import DeadKernelError
+
+    client, limits, result, scratch = session.client, session.limits, session.result, session.scratch
+    graded = is_graded_test(cell)
+    gid = cell.metadata.get("nbgrader", {}).get("grade_id") if graded else None
+    if graded:
+        _empty(scratch.records)
+    client.timeout = max(1, int(min(limits.cell_timeout, remaining)))
+    client.reset_cell_cap()
+    began = time.monotonic()
+    try:
+        await _execute_cell(client, cell, index, min(limits.cell_timeout + INTERRUPT_GRACE, remaining))
+    except DeadKernelError:
+        result.problem = (f"the kernel died in cell {index + 1} (it exited, was killed, or ran out "
+                          f"of memory or CPU time): the cells after it did not run")
+        return False
+    except _Stuck:
+        result.problem = (f"cell {index + 1} did not stop when interrupted after {limits.cell_timeout:g} s: the "
+                          f"kernel was stopped and the cells after it did not run")
+        await _kill(session.km)
+        return False
+    except Exception as exc:  # protocol trouble with a misbehaving kernel: stop here
+        result.problem = f"cell {index + 1} could not be run ({type(exc).__name__}: {str(exc)[:160]})"
+        await _kill(session.km)
+        return False
+    finally:
+        strays = _kill_strays(session.uid, session.kernel_pid) if session.scan_each_cell else 0
+        if strays:
+            result.incidents.append(f"cell {index + 1}: {strays} process(es) it started were killed")
+        if graded and gid:
+            _harvest(scratch.records, result.record_dir / _safe(gid))
+    result.cell_seconds[index] = time.monotonic() - began
+    if result.cell_seconds[index] >= limits.cell_timeout:
+        result.timed_out.append(index)
+        result.incidents.append(f"cell {index + 1} ran longer than {limits.cell_timeout:g} s and was interrupted")
+    if graded and gid and cell.get("execution_count") is not None:
+        result.graded_run.append(gid)
+    return True
+
+
+def _report_outputs(client, result: Execution, limits: Limits) -> None:
+    for index in sorted(client.lost_output):
+        result.incidents.append(f"cell {index + 1}: output lost (a message over "
+                                f"{limits.message_bytes / 2**20:.0f} MB, or output that did not stop)")
+    for index, dropped in sorted(client.truncated.items()):
+        result.incidents.append(f"cell {index + 1}: {dropped / 2**20:.1f} MB of output not kept "
+                                f"(over the output limit)")
 
 
 def _seccomp_status(pid, limits: Limits) -> str:

@@ -274,6 +274,50 @@ except OSError as exc:
     print("forks refused after", n, exc)
 FORKED = n'''
 
+_NETWORK = """import errno, socket
+for host, port in (("1.1.1.1", 53), ("127.0.0.1", 22), ("127.0.0.1", 8888)):
+    s = socket.socket()
+    s.settimeout(2)
+    try:
+        s.connect((host, port))
+        print("connected to", host, port)
+    except OSError as exc:
+        print("network errno", host, port, exc.errno)
+    finally:
+        s.close()"""
+
+_PEEK_PROC = """import os
+pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+print("processes visible:", len(pids), "pid 1 visible:", os.path.exists("/proc/1/cmdline"))"""
+
+_FILL_DISK = """import errno, os
+written, err = 0, None
+try:
+    for n in range(512):  # up to 4 GB, in 8 MB files (under the per-file limit)
+        with open(f"fill{n}.bin", "wb") as fh:
+            fh.write(b"x" * 8 * 2**20)
+        written += 8
+except OSError as exc:
+    err = exc.errno
+finally:
+    for n in range(512):
+        if os.path.exists(f"fill{n}.bin"):
+            os.remove(f"fill{n}.bin")
+print("disk full after", written, "MB, errno", err)"""
+
+_PTRACE = """import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+print("ptrace", libc.ptrace(0, 0, None, None), ctypes.get_errno())  # PTRACE_TRACEME
+
+class iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+src, dst = ctypes.create_string_buffer(b"secret", 16), ctypes.create_string_buffer(16)
+local, remote = iovec(ctypes.addressof(dst), 16), iovec(ctypes.addressof(src), 16)
+ctypes.set_errno(0)
+print("process_vm_readv", libc.process_vm_readv(os.getpid(), ctypes.byref(local), 1, ctypes.byref(remote), 1, 0),
+      ctypes.get_errno())"""
+
 _INTERRUPT_PROOF = '''while True:
     try:
         while True:
@@ -328,6 +372,12 @@ ATTACKS = [
            TOTAL, before_tests=[_FORK_BOUNDED], limits={"no_new_processes": False}),
     Attack("kill_everyone", "runaway", "`os.kill(-1, 9)`: every process of its user", TOTAL,
            before_tests=["import os\nos.kill(-1, 9)"]),
+    Attack("network", "runaway", "connects to the internet and to local services", TOTAL,
+           before_tests=[_NETWORK]),
+    Attack("peek_proc", "runaway", "lists the machine's processes in /proc", TOTAL, before_tests=[_PEEK_PROC]),
+    Attack("fill_disk", "runaway", "writes files until the disk is full", TOTAL, before_tests=[_FILL_DISK]),
+    Attack("ptrace", "cheat", "ptrace and process_vm_readv (to read or change another process's memory)", 0.0,
+           before_tests=[_PTRACE], expected_without_scan=TOTAL),
     Attack("print_flood", "runaway", "prints 50 MB at once, then 200 000 lines", TOTAL,
            before_tests=['print("x" * 50_000_000)', 'for i in range(200_000):\n    print(i, "y" * 40)']),
     # --- cheating from inside the kernel

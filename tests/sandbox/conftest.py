@@ -160,6 +160,7 @@ def graded_class(root: Path, mode: str) -> dict:
         done = run_as(account(mode), ["-m", "backproplab.grading", *grade_arguments(root)], cwd=root, timeout=600)
     seconds = time.monotonic() - start
     return {"rc": done.returncode, "output": done.stdout + done.stderr, "seconds": seconds, "root": root,
+            "mode": mode,
             "before": before, "after": fingerprint(*watched), "graded": read_class(root)}
 
 

@@ -125,6 +125,8 @@ def run_as(who: Account, args: list[str], *, cwd: Path, env: dict | None = None,
     tools = _tools(who, interpreter) if paths else Path(interpreter).parent
     full = {"PATH": f"{tools}:/usr/bin:/bin", "HOME": str(who.home), "LANG": "C.UTF-8",
             "PYTHONPATH": os.pathsep.join([str(REPO), *paths]), **(env or {})}
+    if paths:  # the system's Python: this environment's Jupyter data (nbconvert's templates) all the same
+        full["JUPYTER_PATH"] = str(Path(sys.prefix) / "share" / "jupyter")
     command = [*_prefix(who), *([interpreter] if python else []), *args]
     if forbid_userns:
         command = [*_sudo(), sys.executable, "-c", _FORBIDDING, str(who.uid), str(who.gid),

@@ -1,0 +1,149 @@
+"""The kernel manager and notebook client of a confined run (:mod:`.execute`): the launch command is the
+confined one, the connection file is readable by the sandbox user, and outputs are capped as they arrive.
+
+Imported only by :func:`backproplab.sandbox.execute.execute_confined` (the grading kernel itself never
+imports nbclient or jupyter_client).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+
+import zmq
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+
+from backproplab.nbexec import patch_reply_polling
+
+patch_reply_polling()  # jupyter/nbclient#312: a missed reply must not cost a whole cell timeout
+
+
+class ConfinedKernelManager(AsyncKernelManager):
+    """An ``AsyncKernelManager`` whose launch command is the confined one and whose connection file the
+    sandbox user can read."""
+
+    def setup(self, command, uid, stderr, message_bytes):
+        self._bpl_command, self._bpl_uid, self._bpl_stderr = command, uid, stderr
+        self._bpl_message_bytes = message_bytes
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        return list(self._bpl_command)
+
+    def write_connection_file(self, **kwargs):
+        super().write_connection_file(**kwargs)
+        if self._bpl_uid is not None:
+            os.chown(self.connection_file, self._bpl_uid, self._bpl_uid)
+            os.chmod(self.connection_file, 0o400)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        kw["stdin"] = subprocess.DEVNULL
+        kw["stdout"] = self._bpl_stderr
+        kw["stderr"] = self._bpl_stderr
+        kw["env"] = {"PATH": "/usr/bin:/bin"}  # only the root half sees it; the kernel's is set by env -i
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    def client(self, **kwargs):
+        kc = super().client(**kwargs)
+        # A single message bigger than this never reaches the grader's memory: ZeroMQ drops it.
+        kc.context.setsockopt(zmq.MAXMSGSIZE, self._bpl_message_bytes)
+        return kc
+
+
+_OUTPUT_KINDS = ("stream", "display_data", "execute_result", "error", "update_display_data")
+
+
+class CappedClient(NotebookClient):
+    """nbclient's client keeping at most ``per_cell`` / ``total`` bytes of outputs."""
+
+    def setup_caps(self, per_cell: int, total: int):
+        self._cap_cell, self._cap_total = per_cell, total
+        self._used_total = 0
+        self.truncated: dict[int, int] = {}
+        self.lost_output: set[int] = set()
+        self.clients = []
+        self._saw_idle = False
+        self.reset_cell_cap()
+
+    def reset_cell_cap(self):
+        self._used_cell = 0
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        self.clients.append(kc)
+        return kc
+
+    def close_clients(self):
+        for kc in self.clients:
+            with contextlib.suppress(Exception):
+                kc.stop_channels()
+                kc.context.destroy(linger=0)
+
+    def _take(self, msg, kind: str, cell_index: int) -> tuple[int, bool]:
+        """``(bytes kept, first truncation of this cell)`` for an output message, trimming a long print."""
+        size = _size(msg.get("content")) + sum(len(b) for b in msg.get("buffers") or ())
+        room = min(self._cap_cell - self._used_cell, self._cap_total - self._used_total)
+        notice = False
+        if size > room:
+            dropped = size
+            if kind == "stream" and room > 0:  # keep the beginning of a long print
+                msg["content"]["text"] = msg["content"].get("text", "")[:room]
+                dropped, size = size - room, room
+            else:
+                size = 0
+            notice = cell_index not in self.truncated
+            self.truncated[cell_index] = self.truncated.get(cell_index, 0) + dropped
+        self._used_cell += size
+        self._used_total += size
+        return size, notice
+
+    def process_message(self, msg, cell, cell_index):
+        kind = msg.get("msg_type", "")
+        if kind == "status" and msg.get("content", {}).get("execution_state") == "idle":
+            self._saw_idle = True
+        notice = False
+        if kind in _OUTPUT_KINDS or kind.startswith("comm"):
+            size, notice = self._take(msg, kind, cell_index)
+            if size == 0:
+                if notice:
+                    cell.outputs.append(_notice())
+                return None
+        out = super().process_message(msg, cell, cell_index)
+        if notice:
+            cell.outputs.append(_notice())
+        return out
+
+    async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
+        self._saw_idle = False
+        out = await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+        if not self._saw_idle and self.kc is not None and cell.cell_type == "code" and cell.source.strip():
+            # The kernel's "idle" never arrived: ZeroMQ dropped a message over the size limit and
+            # closed the output channel (it does not reconnect after that). Open a new one.
+            self.lost_output.add(cell_index)
+            old, self.kc._iopub_channel = self.kc._iopub_channel, None
+            if old is not None:
+                old.close()
+            self.kc.iopub_channel  # noqa: B018 (connects)
+            await asyncio.sleep(0.2)
+        return out
+
+
+def _notice():
+    from nbformat.v4 import new_output
+
+    return new_output("stream", name="stderr",
+                      text="[backproplab grader: output truncated here — it exceeded the output limit]\n")
+
+
+def _size(obj) -> int:
+    if isinstance(obj, str):
+        return len(obj)
+    if isinstance(obj, (bytes, bytearray)):
+        return len(obj)
+    if isinstance(obj, dict):
+        return sum(len(str(k)) + _size(v) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return sum(_size(v) for v in obj)
+    return 8
