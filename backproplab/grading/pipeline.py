@@ -1,7 +1,8 @@
 """``backproplab grade``: from an LMS export to grades, feedback, a CSV and a summary, in one call.
 
 1. regenerate ``course/`` (``backproplab.release``) and record the assignments in the gradebook
-   (nbgrader's ``GenerateAssignment``, as ``nbgrader generate_assignment`` does);
+   (nbgrader's ``GenerateAssignment``, as ``nbgrader generate_assignment`` does); time each source notebook
+   once per version for its time budget (:mod:`.budgets`);
 2. import the export into ``autograder/submitted/`` (:mod:`.importer`; originals are only read);
 3. grade every (student, assignment) whose copy changed since it was last graded, on ``jobs`` workers
    (:mod:`.parallel`), the parent recording each result in the gradebook (:mod:`.gradebook`) and having
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from . import gradebook as gbmod
 from . import integrity, parallel
+from .budgets import ensure_budgets
 from .course import (
     GradingError,
     load_course,
@@ -38,6 +40,7 @@ from .report import Report, Row
 from .roster import read_roster
 from .similarity import write_reports as write_similarity
 from .state import State, submission_checksum
+from .worker import notebook_limits
 
 
 @dataclass
@@ -174,6 +177,10 @@ class _Run:
             state.registered.update({a: digests[a] for a in stale})
             state.save()
         self.lap("register")
+        # the time budgets, from the solutions' own run times (measured once per version of a source)
+        ensure_budgets(course, names, lambda source: notebook_limits(course.config, source),
+                       lambda text: _say(self.stderr, text))
+        self.lap("budgets")
 
     def import_export(self, gb, roster) -> None:
         self.infos = {a: read_assignment_info(self.course, gb, a) for a in self.names}

@@ -128,6 +128,7 @@ class NotebookTask:
     file_mode: int = 0o444
     accepted: tuple[str, ...] = ()  # cells whose scan findings the instructor accepted
     strict_scan: bool = False
+    budget: object = None  # backproplab.grading.budgets.Budget the limits were derived from (None: none)
 
 
 @dataclass

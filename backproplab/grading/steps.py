@@ -102,6 +102,8 @@ KERNEL_ENV = {"NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg",
 def run_confined(work: Work) -> bool:
     from backproplab.sandbox import execute_confined
 
+    from .budgets import timeout_note
+
     task = work.task
     env = {**KERNEL_ENV,
            # figures in the feedback pages when the instructor asks (headless.py)
@@ -114,6 +116,7 @@ def run_confined(work: Work) -> bool:
     work.result.run = RunReport(run.problem, list(run.incidents), run.confinement, run.seconds)
     if run.problem:
         work.notes.append(run.problem)
+    work.notes.extend(timeout_note(index, task.limits.cell_timeout, task.budget) for index in run.timed_out)
     return True
 
 

@@ -86,34 +86,42 @@ def _prepare_destination(task: GradingTask) -> Path:
     return dest
 
 
-def notebook_limits(config, source: Path):
-    """The kernel's :class:`~backproplab.sandbox.Limits`: the defaults, ``c.Execute.timeout`` per cell, then
-    the course's ``c.SandboxLimits.<field>`` and the source notebook's ``metadata.backproplab.limits``
-    (both the instructor's; never the submission's)."""
+def notebook_limits(config, source: Path, budget=None):
+    """The kernel's :class:`~backproplab.sandbox.Limits`: the defaults, ``c.Execute.timeout`` per cell, tightened
+    to the notebook's time budget (:mod:`.budgets`) when it has one, then the course's
+    ``c.SandboxLimits.<field>`` and the source notebook's ``metadata.backproplab.limits`` (both the
+    instructor's; never the submission's)."""
     from backproplab.sandbox import DEFAULT_LIMITS
 
-    changes = {"cell_timeout": float(config.Execute.timeout or DEFAULT_LIMITS.cell_timeout)}
-    changes.update(dict(config.get("SandboxLimits", {})))
+    from .budgets import budget_limits
+
+    ceiling = float(config.Execute.timeout or DEFAULT_LIMITS.cell_timeout)
+    limits = budget_limits(DEFAULT_LIMITS.with_(cell_timeout=ceiling), budget, ceiling)
+    changes = dict(config.get("SandboxLimits", {}))
     try:
         meta = json.loads(source.read_text(encoding="utf-8")).get("metadata", {})
         changes.update(meta.get("backproplab", {}).get("limits", {}))
     except (OSError, ValueError, AttributeError):
         pass
-    return DEFAULT_LIMITS.with_(**changes)
+    return limits.with_(**changes)
 
 
 def notebook_task(task: GradingTask, name: str, dest: Path) -> NotebookTask:
     """The one-notebook task for :func:`.steps.grade_notebook`, with this worker's course settings."""
     from backproplab.sandbox import derive_seed
 
+    from .budgets import find_budget
+
     course, config = _course(), _STATE["config"]
     submitted = task.files.get(name)
+    source = Path(task.source_dir) / f"{name}.ipynb"
+    budget = find_budget(course.root, task.assignment, source)
     return NotebookTask(
         name=name, student=task.student, assignment=task.assignment, release=task.notebooks[name],
         submission=Path(submitted) if submitted else None,
-        source=Path(task.source_dir) / f"{name}.ipynb", dest=dest,
+        source=source, dest=dest,
         seed=derive_seed(_STATE["secret"], task.student, task.assignment, name),
-        limits=notebook_limits(config, Path(task.source_dir) / f"{name}.ipynb"), config=config,
+        limits=notebook_limits(config, source, budget), config=config, budget=budget,
         file_mode=0o664 if course.coursedir.groupshared else 0o444,
         accepted=tuple(task.accepted), strict_scan=task.strict_scan)
 

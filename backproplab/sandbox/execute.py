@@ -58,6 +58,8 @@ class Execution:
     problem: str | None = None  # why the run stopped early (then later cells did not run), None if all ran
     incidents: list[str] = field(default_factory=list)  # timeouts, truncated outputs, killed processes
     graded_run: list[str] = field(default_factory=list)  # grade ids of the graded test cells that ran
+    cell_seconds: dict[int, float] = field(default_factory=dict)  # cell index -> wall seconds it ran
+    timed_out: list[int] = field(default_factory=list)  # indexes of the cells interrupted at the cell timeout
     seconds: float = 0.0
     confinement: str = ""
     kernel_log: str = ""  # the end of the kernel's stderr (start-up failures)
@@ -266,7 +268,9 @@ async def _run_cell(session: _Session, cell, index: int, remaining: float) -> bo
             result.incidents.append(f"cell {index + 1}: {strays} process(es) it started were killed")
         if graded and gid:
             _harvest(scratch.records, result.record_dir / _safe(gid))
-    if time.monotonic() - began >= limits.cell_timeout:
+    result.cell_seconds[index] = time.monotonic() - began
+    if result.cell_seconds[index] >= limits.cell_timeout:
+        result.timed_out.append(index)
         result.incidents.append(f"cell {index + 1} ran longer than {limits.cell_timeout:g} s and was interrupted")
     if graded and gid and cell.get("execution_count") is not None:
         result.graded_run.append(gid)

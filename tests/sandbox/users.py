@@ -8,6 +8,7 @@ sudo). Either way both modes run: nothing here skips.
 
 from __future__ import annotations
 
+import atexit
 import os
 import pwd
 import shutil
@@ -15,6 +16,7 @@ import site
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,9 +159,9 @@ def give(path: Path, who: Account) -> None:
 
 def workspace(who: Account, name: str) -> Path:
     """A fresh folder in ``who``'s home (where an instructor keeps a course), owned by ``who``."""
-    path = who.home / name
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
+    # unique per session: test runs of other worktrees may use the same account at the same time
+    path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=who.home))
+    path.chmod(0o755)  # as mkdir made it
+    atexit.register(shutil.rmtree, path, True)
     give(path, who)
     return path
