@@ -115,7 +115,7 @@ def plain_scores(root: Path, students: dict) -> dict:
         except subprocess.TimeoutExpired:
             note = "nbgrader did not finish in 2 minutes: stopped"
             if prefix:  # its kernel too: the processes this script started as the course's user
-                from backproplab.sandbox.confine import kill_processes
+                from backproplab.sandbox.processes import kill_processes
 
                 kill_processes(uid=PLAIN_UID)
         seconds = time.monotonic() - start

@@ -17,8 +17,8 @@ These are parts, not a grading path: one notebook is graded, start to finish, by
 suite and the benchmarks alike.
 
 Modules: ``limits`` (Limits), ``seeds`` (per-submission seeds), ``notebook`` (graded cells, check calls,
-hidden regions), ``confine`` (uid, namespace, cgroups, scratch), ``enter`` (root's half of the launch),
-``kernel`` (the kernel's entry point), ``poison``, ``execute`` (with ``kernelclient``), ``runsync``,
+hidden regions), ``confine`` (uid, namespaces, scratch), ``processes``, ``cgroups``, ``enter`` (root's half
+of the launch), ``kernel`` (the kernel's entry point), ``poison``, ``execute`` (with ``kernelclient``), ``runsync``,
 ``scan``, ``scoring``.
 """
 

@@ -26,21 +26,21 @@ In both modes :mod:`.landlock` (where the kernel has it) lets the kernel write o
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from .cgroups import Cgroups
 from .limits import Limits
+from .processes import count_tasks, kill_user
 
 #: uids handed to grading kernels (never in /etc/passwd; far above any real user's).
 UID_RANGE = range(1_900_000_000, 1_900_004_096)
@@ -208,136 +208,6 @@ class UidLease:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-
-
-# --------------------------------------------------------------------------------------- processes
-def _proc_fields(pid: str) -> tuple[int, int] | None:
-    """(real uid, session id) of a live process, or None when it is gone or a zombie (nothing to kill)."""
-    try:
-        with open(f"/proc/{pid}/status", "rb") as fh:
-            uid = next(int(line.split()[1]) for line in fh if line.startswith(b"Uid:"))
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read()
-        fields = stat[stat.rindex(b")") + 2:].split()
-        if fields[0] in (b"Z", b"X"):
-            return None
-        return uid, int(fields[3])
-    except (OSError, StopIteration, ValueError, IndexError):
-        return None
-
-
-def find_processes(*, uid: int | None = None, session: int | None = None, exclude: int | None = None) -> list[int]:
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == exclude:
-            continue
-        fields = _proc_fields(name)
-        if fields is None:
-            continue
-        if (uid is not None and fields[0] == uid) or (session is not None and fields[1] == session):
-            found.append(int(name))
-    return found
-
-
-def kill_processes(*, uid: int | None = None, session: int | None = None, exclude: int | None = None,
-                   rounds: int = 50) -> int:
-    """Stop, then kill, every process of ``uid`` (or of ``session``) but ``exclude``; returns how many.
-
-    Stopped processes cannot fork, so a fork bomb is frozen first and then killed as a whole."""
-    if uid is None and session is None:
-        return 0
-    if session is not None and uid is None and session == os.getsid(0):
-        return 0  # never the grader's own session
-    stopped: set[int] = set()
-    for _ in range(rounds):
-        new = [p for p in find_processes(uid=uid, session=session, exclude=exclude) if p not in stopped]
-        if not new:
-            break
-        for pid in new:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGSTOP)
-            stopped.add(pid)
-    for pid in stopped:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-    return len(stopped)
-
-
-def count_tasks(uid: int) -> int:
-    """Processes and threads of ``uid`` (what ``RLIMIT_NPROC`` counts)."""
-    n = 0
-    for pid in find_processes(uid=uid):
-        try:
-            n += len(os.listdir(f"/proc/{pid}/task"))
-        except OSError:
-            pass
-    return n
-
-
-def kill_user(uid: int) -> int:
-    return kill_processes(uid=uid)
-
-
-# ----------------------------------------------------------------------------------------- cgroups
-@dataclass
-class Cgroups:
-    """The run's cgroups: memory and process count for all its processes together (best effort)."""
-
-    dirs: list[Path] = field(default_factory=list)
-    procs_files: list[str] = field(default_factory=list)
-    applied: list[str] = field(default_factory=list)
-
-    @classmethod
-    def create(cls, name: str, limits: Limits) -> Cgroups:
-        self = cls()
-        base = Path("/sys/fs/cgroup")
-        v2 = base / "cgroup.controllers"
-        try:
-            if v2.exists():
-                controllers = v2.read_text().split()
-                if "memory" in controllers or "pids" in controllers:
-                    d = base / name
-                    d.mkdir()
-                    self.dirs.append(d)
-                    if "memory" in controllers:
-                        (d / "memory.max").write_text(str(limits.memory_bytes))
-                        with contextlib.suppress(OSError):
-                            (d / "memory.swap.max").write_text("0")
-                        self.applied.append("memory")
-                    if "pids" in controllers:
-                        (d / "pids.max").write_text(str(limits.max_processes))
-                        self.applied.append("pids")
-                    self.procs_files.append(str(d / "cgroup.procs"))
-                return self
-            for controller, knob, value in (("memory", "memory.limit_in_bytes", limits.memory_bytes),
-                                            ("pids", "pids.max", limits.max_processes)):
-                root = base / controller
-                if not (root / "cgroup.procs").exists():
-                    continue
-                d = root / name
-                d.mkdir()
-                self.dirs.append(d)
-                (d / knob).write_text(str(value))
-                self.procs_files.append(str(d / "cgroup.procs"))
-                self.applied.append(controller)
-        except OSError:
-            pass
-        return self
-
-    def remove(self) -> None:
-        for d in self.dirs:
-            for _ in range(50):
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    for pid in (d / "cgroup.procs").read_text().split() if (d / "cgroup.procs").exists() else ():
-                        with contextlib.suppress(OSError):
-                            os.kill(int(pid), signal.SIGKILL)
-                    time.sleep(0.05)
-        self.dirs.clear()
 
 
 # ---------------------------------------------------------------------------------------- scratch

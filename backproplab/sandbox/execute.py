@@ -27,20 +27,20 @@ from pathlib import Path
 
 from backproplab.sandbox.runsync import run_sync
 
+from .cgroups import Cgroups
 from .confine import (
     ACCEPT_WEAK_ENV,
-    Cgroups,
     Scratch,
     UidLease,
     build_launch,
     can_confine,
     kernel_env,
-    kill_processes,
     running_as_root,
     userns_problem,
 )
 from .limits import DEFAULT_LIMITS, Limits
 from .notebook import is_graded_test, read_notebook
+from .processes import kill_processes
 
 #: Seconds a timed-out cell gets to stop after the interrupt before the kernel is killed.
 INTERRUPT_GRACE = 5.0
