@@ -86,15 +86,15 @@ def grade(submissions: Path, *, root: Path | None = None, roster: Path | None = 
 
     stdout = sys.stdout if stdout == "-" else stdout
     stderr = sys.stderr if stderr == "-" else stderr
-    if not Path(submissions).exists():  # a typo is said alone, before the confinement notice
+    if not Path(submissions).exists():  # mistakes in the command are said alone, before the confinement notice
         raise GradingError(f"{submissions} does not exist")
+    lms_check_ready(lms or [], roster)
     _say(stderr, preflight(accept_weak_confinement))  # refuses, naming the setting, before anything is done
     with warnings.catch_warnings():
         # nbgrader's own Gradebook calls trigger SQLAlchemy autoflush warnings; they are harmless
         warnings.simplefilter("ignore", SAWarning)
         run = _Run(submissions, root=root, jobs=jobs, assignments=assignments, out=out, stderr=stderr,
                    accepted=accepted or {}, strict_scan=strict_scan, db_url=db_url, cluster=cluster)
-        lms_check_ready(lms or [], roster)
         run.prepare(release, force)
         gb = run.course.gradebook()
         try:

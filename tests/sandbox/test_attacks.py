@@ -9,6 +9,7 @@ or any feedback page.
 from __future__ import annotations
 
 import errno
+import re
 
 import pytest
 
@@ -70,7 +71,8 @@ def test_honest_students_are_not_affected(batch):
         assert grade.points == TOTAL, {g: s.message for g, s in grade.scores.items()}
         assert grade.run.problem is None and not any(s.findings for s in grade.scores.values())
         assert grade.result.notes == []
-        assert all("all 8 hidden random cases match" in s.message for s in grade.scores.values())
+        # every hidden trial and edge case of the exercise matched (their number is the exercise's)
+        assert all(re.search(r"all \d+ hidden random cases match", s.message) for s in grade.scores.values())
 
 
 def test_no_course_file_was_touched(batch):
