@@ -19,15 +19,34 @@ from backproplab.publish import runtime
 EXCLUDED = ("backproplab.grading", "backproplab.sandbox", "backproplab.publish", "backproplab.trusted",
             "backproplab.release", "backproplab.cli", "backproplab.nbexec")
 
+#: Notebooks not yet part of a learner build, with the modules that are theirs alone (left out of the build,
+#: never tabulated). Notebook 08's graded functions train networks (tables of every epoch's arrays exceed
+#: :data:`CELL_BUDGET`) and its debugging exercise's reference is compiled at run time from a source string
+#: that holds the correct lines: neither fits a table of a module-level function's results yet.
+UNPUBLISHED = {"08_training": ("backproplab.training", "backproplab.debugging", "backproplab.parts",
+                               "backproplab.datasets", "backproplab.data", "backproplab.checks.training",
+                               "backproplab.plots.training", "backproplab.widgets.training")}
+UNPUBLISHED_MODULES = tuple(m for modules in UNPUBLISHED.values() for m in modules)
+
+
+def unpublished(module: str) -> bool:
+    """Whether the dotted ``module`` is instructor-side or belongs to a notebook left out of the build."""
+    return any(module == e or module.startswith(e + ".") for e in EXCLUDED + UNPUBLISHED_MODULES)
+
 
 def key_of(fn) -> str:
     return f"{fn.__module__}.{fn.__qualname__}"
 
 
 def exercises() -> dict:
+    """The exercises of the notebooks a learner build holds."""
+    import importlib
+
     from backproplab.checks import REGISTRY
 
-    return dict(REGISTRY)
+    left_out = {ex.name for m in UNPUBLISHED_MODULES if m.startswith("backproplab.checks.")
+                for ex in importlib.import_module(m).EXERCISES}
+    return {name: ex for name, ex in REGISTRY.items() if name not in left_out}
 
 
 def targets() -> dict[str, types.FunctionType]:
@@ -49,7 +68,7 @@ def targets() -> dict[str, types.FunctionType]:
             found.update(_helpers(fn))
     lines = solution_lines()
     for info in pkgutil.walk_packages(backproplab.__path__, "backproplab."):
-        if info.name.startswith(EXCLUDED) or info.name.startswith(("backproplab.plots", "backproplab.widgets")):
+        if unpublished(info.name) or info.name.startswith(("backproplab.plots", "backproplab.widgets")):
             continue
         module = importlib.import_module(info.name)
         for name, value in vars(module).items():
@@ -176,7 +195,9 @@ def recording(functions: dict[str, types.FunctionType], tables: dict):
                 tables["reference"][(key, fp)] = runtime.pack(("raise", exc, runtime._after_state(params, before)),
                                                               pool)
             raise
-        if (key, fp) not in tables["reference"]:
+        # a function that makes a function (a check's mistake factory holding solution lines) is not data:
+        # not tabulated; the build never calls it (its callers are tables, or mistakes, themselves tables)
+        if (key, fp) not in tables["reference"] and not callable(result):
             tables["reference"][(key, fp)] = runtime.pack(
                 ("return", copy.deepcopy(result), runtime._after_state(params, before)), pool)
         return result
@@ -203,7 +224,8 @@ def recording(functions: dict[str, types.FunctionType], tables: dict):
 def tabulate(extra=None) -> dict:
     """Tables of every graded function and every mistake on the visible trials (and on what
     ``extra(tables)``, called while recording, computes: the notebooks' figures)."""
-    from backproplab.checking import _copy, trial_inputs
+    from backproplab.checking import trial_inputs
+    from backproplab.checking.values import _copy
 
     tables: dict = {"reference": {}, "mistake": {}, "arrays": {}}
     with recording(targets(), tables):

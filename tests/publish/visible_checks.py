@@ -17,10 +17,17 @@ def messages() -> dict[str, str]:
 
     out = {}
     for info in pkgutil.iter_modules(mutants.__path__):
-        module = importlib.import_module(f"tests.mutants.{info.name}")
+        try:
+            module = importlib.import_module(f"tests.mutants.{info.name}")
+        except ModuleNotFoundError as exc:  # a notebook a learner build leaves out (publish.record.UNPUBLISHED)
+            if not (exc.name or "").startswith("backproplab."):
+                raise
+            continue
         cases = [(ex, name, fn) for ex, items in getattr(module, "MUTANTS", {}).items() for name, fn in items]
         cases += [(ex, "correct", fn) for ex, fns in getattr(module, "CORRECT", {}).items() for fn in fns]
         for ex, name, fn in cases:
+            if ex not in REGISTRY:  # an exercise of a notebook a learner build leaves out (the test names them)
+                continue
             try:
                 message = run_check(REGISTRY[ex], fn).message
             except Exception as exc:  # a crash is a difference too
