@@ -6,6 +6,7 @@ The main CLI registers it with one line: ``add_grade_parser`` in ``backproplab.c
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import signal
 import sys
@@ -84,7 +85,9 @@ def run(args) -> int:
               accept_weak_confinement=args.accept_weak_confinement,
               accepted=read_acceptances(args.accept, args.accept_file), strict_scan=args.strict_scan,
               db_url=args.db_url, cluster=args.cluster)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # an interrupt that lands inside an event loop (a kernel being started) cancels its main task: only an
+        # interrupt cancels that task, so its CancelledError is the interrupt too
         print("\ninterrupted: everything graded so far is in the gradebook; run the same command again to "
               "grade the rest", file=sys.stderr)
         return 130
