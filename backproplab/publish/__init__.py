@@ -19,8 +19,10 @@ function replaces yet.
 
 from __future__ import annotations
 
+import copyreg
 import pickle
 import shutil
+import types
 from pathlib import Path
 
 from .record import UNPUBLISHED, run_notebooks, tabulate, targets, unpublished
@@ -120,6 +122,16 @@ def strip_markers(source: str) -> str:
                      if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
 
 
+def _plain_pickler(fh) -> pickle.Pickler:
+    """A pickler that writes exceptions the standard way, whatever a library registered for them (Dask's tblib
+    registers reducers for every exception class in the process; the build would then need tblib to load)."""
+    pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {cls: reduce for cls, reduce in copyreg.dispatch_table.items()
+                              if not (isinstance(cls, type) and issubclass(cls, BaseException))
+                              and cls is not types.TracebackType}
+    return pickler
+
+
 def publish(out: Path, *, course: Path | None = None) -> dict[str, int]:
     """Write the learner build into ``out`` (which must not exist or be empty). Returns {file: bytes}."""
     import tomllib
@@ -159,7 +171,7 @@ def publish(out: Path, *, course: Path | None = None) -> dict[str, int]:
             shutil.copy2(path, dest)
     shutil.copy2(Path(__file__).with_name("runtime.py"), out / "backproplab" / "_published.py")
     with open(out / "backproplab" / TABLE_FILE, "wb") as fh:
-        pickle.dump(tables, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        _plain_pickler(fh).dump(tables)
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     deps = "[\n" + "".join(f'    "{d}",\n' for d in _learner_dependencies()) + "]"
     (out / "pyproject.toml").write_text(PYPROJECT.format(version=meta["version"], dependencies=deps,
