@@ -77,7 +77,9 @@ def run(args) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise ValueError("--jobs must be at least 1")
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` or a scheduler: stop as cleanly as on Ctrl-C
+    # `kill`, a scheduler or Ctrl-C: stop cleanly, and ignore the SIGTERMs the kernels' cleanup may send our group
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous_int = signal.signal(signal.SIGINT, _interrupt)
     try:
         grade(args.submissions, root=args.course, roster=args.roster, jobs=args.jobs,
               assignments=args.assignments, out=args.out, release=args.release, force=args.force,
@@ -93,6 +95,7 @@ def run(args) -> int:
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
     return 0
 
 
@@ -114,6 +117,10 @@ def read_acceptances(items: list[str], path: Path | None = None) -> dict[str, li
 
 
 def _interrupt(signum, frame):
+    # One SIGTERM or SIGINT stops the run; the stop itself is bounded (parallel.STOP_GRACE + CLOSE_TIMEOUT), so a
+    # SIGTERM that reaches us while kernels and the cluster shut down (they share our process group) must not kill
+    # the coordinator half-way through its cleanup.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
