@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from backproplab.checking import diagnosis
+from backproplab.checking import diagnosis, formula
 from backproplab.checking.findings import (
     _order_finding,
     _precision_finding,
     _shape_finding,
     _value_finding,
+    factor_fits,
 )
 from backproplab.checking.model import CheckFinding, Exercise, Mistake
 from backproplab.checking.values import (
@@ -29,10 +30,12 @@ from backproplab.gradcheck import relative_error
 
 
 def _compare(exercise: Exercise, got_result, exp_result, args, bounds: list | None = None,
-             explain: bool = True) -> float:
+             explain: bool = True, search: bool | str = True) -> float:
     """Compare all outputs; return the worst relative error or raise a :class:`CheckFinding`. With ``bounds``
     (:func:`rounding_bounds`) an output is accepted when every entry is within its bound, else within
-    ``exercise.tol``. ``explain=False`` raises a bare finding for a wrong answer (the same verdict, no name)."""
+    ``exercise.tol``. ``explain=False`` raises a bare finding for a wrong answer (the same verdict, no name);
+    ``search=False`` explains without the generic search; ``search="<key>"`` tries only the explanation named
+    ``key`` (to confirm on another case a name found on one)."""
     names = exercise.outputs
     _check_structure(exercise, got_result, exp_result)
     gots = _as_outputs(got_result, len(names))
@@ -48,9 +51,10 @@ def _compare(exercise: Exercise, got_result, exp_result, args, bounds: list | No
     if not explain:
         raise CheckFinding(f"`{names[mismatch[0]]}` differs from the reference.")
     _precision_finding(gots, arrays, exps, names, exercise.tol)
-    _mistake_finding(exercise, args, arrays, exps, bounds, mismatch[0])  # specific mistakes first
+    if not isinstance(search, str):  # confirming a generic name: a hand-written mistake may coincide on a case
+        _mistake_finding(exercise, args, arrays, exps, bounds, mismatch[0])  # specific mistakes first
     _order_finding(arrays, exps, names, exercise.tol)
-    raise _generic_finding(exercise, args, arrays, exps, mismatch[0])
+    raise _generic_finding(exercise, args, arrays, exps, mismatch[0], search)
 
 
 def _check_structure(exercise: Exercise, got_result, exp_result) -> None:
@@ -108,18 +112,31 @@ def _error(got: np.ndarray, exp: np.ndarray) -> float | None:
     return relative_error(got, exp) if got.shape == exp.shape and np.all(np.isfinite(got)) else None
 
 
-def _generic_finding(exercise: Exercise, args, arrays, exps, i: int) -> CheckFinding:
+#: Findings the generic search may replace: nothing named, a constant factor, "close but not exact", NaN.
+_SEARCHED = frozenset({None, "scale", "approximate", "overflow"})
+
+
+def _generic_finding(exercise: Exercise, args, arrays, exps, i: int, search: bool | str = True) -> CheckFinding:
     """What every exercise shares (a factor, 1/m, an approximation), else the generic search
-    (:mod:`.diagnosis`), else the shape or the pattern of the error."""
+    (:mod:`.diagnosis`: the inputs transformed, then :mod:`.formula`: one slip in the reference's formula),
+    else the shape or the pattern of the error. ``search=False``: no search (a name that did not hold on
+    every case is taken back, :func:`backproplab.checking.run.evaluate`); ``search=key``: only that name."""
     names = exercise.outputs
     arg_names = diagnosis.argument_names(exercise.signature, len(args))
     g, e = arrays[i], exps[i]
     m = exercise.batch_size(args) if exercise.batch_size else None
     found = _value_finding(names[i], g, e, m, exercise.tol, _dims(args), exercise.exact) \
         if g.shape == e.shape else None
-    if found is None or found.mistake in (None, "scale"):
+    only = search if isinstance(search, str) else None
+    if only is not None and factor_fits(only, g, e, m, _dims(args)):  # confirming a factor on another case
+        return CheckFinding(f"`{names[i]}` is the same factor off.", only)
+    if search and (only is not None or found is None or found.mistake in _SEARCHED):
         named = diagnosis.transform_finding(lambda moved: _reference_outputs(exercise, moved), args, arg_names,
-                                            exercise.parts, names, arrays, exps)
+                                            exercise.parts, names, arrays, exps, only)
+        if named is None and all(a.shape == x.shape for a, x in zip(arrays, exps, strict=True)):
+            named = formula.formula_finding(
+                exercise.reference, lambda variant: _variant_outputs(exercise, variant, args), names[i],
+                lambda candidate: diagnosis.explains(arrays, exps, candidate), only)
         if named is not None:
             return CheckFinding(named[1], named[0], _error(g, e))
     if found is None:
@@ -131,6 +148,12 @@ def _generic_finding(exercise: Exercise, args, arrays, exps, i: int) -> CheckFin
         if pattern:
             return CheckFinding(f"{found.message} Pattern: {pattern}", None, found.rel_error)
     return found
+
+
+def _variant_outputs(exercise: Exercise, variant, args: tuple) -> list[np.ndarray]:
+    """What a variant of the reference (:mod:`.formula`) returns on ``args``, called as the exercise calls it."""
+    result = exercise.run(variant, _copy(args))
+    return [np.asarray(o, dtype=np.float64) for o in _as_outputs(result, len(exercise.outputs))]
 
 
 def _reference_outputs(exercise: Exercise, args: tuple) -> list[np.ndarray]:

@@ -27,6 +27,57 @@ import numpy as np
 #: Relative error within which an answer counts as "the same" as a transformed reference.
 MATCH_TOL = 1e-9
 
+#: Findings that describe an answer without claiming a cause (where it is wrong, a constant factor, an error
+#: raised, NaN in the result): never a wrong name.
+DESCRIPTIONS = frozenset({None, "scale", "exception", "shape", "overflow", "ambiguous", "approximate",
+                          "missing_key", "structure", "none"})
+
+#: The family of each generic finding: what kind of slip it claims (``negated:Y`` and ``sign`` both claim a
+#: sign slip). Keys ``kind:detail`` of this module are looked up by their kind.
+_FAMILIES = {
+    "sign": "sign", "negated": "sign",
+    "left_out": "left_out", "inverted": "inverted", "squared": "squared",
+    "extra_factor_2": "factor", "dropped_factor_2": "factor", "missing_1_over_m": "factor",
+    "double_1_over_m": "factor", "wrong_m": "factor",
+    "transpose": "transpose", "transposed": "transpose",
+    "keepdims": "axis", "bias_axis": "axis", "reduced": "axis", "not_reduced": "axis", "other_axis": "axis",
+    "used_for": "variable", "swapped": "variable", "reads_order": "variable", "other_output": "variable",
+    "output_order": "variable",
+    "boundary": "boundary",
+    # one slip in the reference's formula (backproplab.checking.formula)
+    "sign_in": "sign", "mul_div_in": "inverted", "factor_in": "factor", "term_in": "left_out",
+    "square_in": "factor", "two_in": "factor", "transpose_in": "transpose", "order_in": "order",
+    "axis_in": "axis", "boundary_in": "boundary",
+}
+
+
+#: Names read from a wrong shape, not from values (a lost keepdims gives (n,) for (1, n) on any input): each
+#: case of one slip may show another of them, (1,) for (1, 1) where n = 1.
+_BY_SHAPE = frozenset({"transpose", "keepdims", "bias_axis", "reduced", "not_reduced"})
+
+
+def is_generic_name(key: str | None) -> bool:
+    """The key names a slip by the generic diagnosis or the engine's shared findings (not a description, not
+    an exercise's own finding)."""
+    return key not in DESCRIPTIONS and key.split(":", 1)[0] in _FAMILIES
+
+
+def needs_confirming(key: str | None) -> bool:
+    """A generic name read from the values of one case, which must hold on the others too: values can make
+    two slips coincide (:func:`backproplab.checking.run.evaluate`); a name read from a shape cannot."""
+    return is_generic_name(key) and key not in _BY_SHAPE
+
+
+def family(key: str | None) -> str | None:
+    """What kind of slip a finding's key claims (``"sign"`` for ``"negated:Y"``); ``"scale"`` for a constant
+    factor; ``None`` for a description (:data:`DESCRIPTIONS`); the key itself for any other finding."""
+    if key == "scale":
+        return "scale"
+    if key in DESCRIPTIONS:
+        return None
+    kind = key.split(":", 1)[0]
+    return _FAMILIES.get(kind, kind)
+
 
 # ------------------------------------------------------------------------------------------ inputs
 def argument_names(signature: str, n: int) -> list[str]:
@@ -123,18 +174,21 @@ def _same(a: np.ndarray, b: np.ndarray, tol: float = MATCH_TOL) -> bool:
     return _rel(a[finite], b[finite]) <= tol
 
 
-def _explains(arrays: list, exps: list, candidate: list) -> bool:
+def explains(arrays: list, exps: list, candidate: list) -> bool:
     """The candidate explains the answer: every output equals the candidate's (or the right one), every wrong
-    output equals the candidate's, and the candidate differs from the right answer."""
+    output equals the candidate's, one output is wrong, and the candidate differs from the right answer. A
+    wrong output that is 0 everywhere is explained by nothing: many slips give 0 (a difference of two equal
+    terms, a factor vanished), and saying which one would be a guess."""
     if len(candidate) != len(arrays):
         return False
-    differs = False
+    differs = wrong = False
     for got, exp, cand in zip(arrays, exps, candidate, strict=True):
         right = _same(got, exp)
-        if not right and not _same(got, cand):
+        if not right and (not _same(got, cand) or not np.any(got)):
             return False
         differs = differs or not _same(cand, exp)
-    return differs
+        wrong = wrong or not right
+    return differs and wrong  # an answer right to MATCH_TOL (an approximation) is no slip's
 
 
 def _unique(found: list[tuple[str, str]]):
@@ -144,19 +198,22 @@ def _unique(found: list[tuple[str, str]]):
 
 
 def transform_finding(run_reference: Callable[[tuple], list], args: tuple, names: list[str], parts: dict,
-                      out_names: tuple, arrays: list, exps: list) -> tuple[str, str] | None:
+                      out_names: tuple, arrays: list, exps: list, only: str | None = None) -> tuple[str, str] | None:
     """``(key, sentence)`` naming the transformation of the inputs, or of one output's formula, that turns the
-    right answer into the learner's; ``None`` when none or more than one fits."""
+    right answer into the learner's; ``None`` when none or more than one fits. ``only``: try that key alone."""
     found = []
     for key, text, moved in _transforms(args, names, parts):
+        if only is not None and key != only:
+            continue
         try:
             with np.errstate(all="ignore"):
                 candidate = run_reference(moved)
         except Exception:  # noqa: BLE001  (a transformation the reference cannot compute explains nothing)
             continue
-        if _explains(arrays, exps, candidate):
+        if explains(arrays, exps, candidate):
             found.append((key, text))
-    for i, j in itertools.permutations(range(len(arrays)), 2):
+    for i, j in itertools.permutations(range(len(arrays)), 2) if only is None or \
+            only.startswith("other_output:") else ():
         if not _same(arrays[i], exps[i]) and _same(arrays[i], exps[j]) and not _same(exps[i], exps[j]):
             found.append((f"other_output:{out_names[j]}->{out_names[i]}",
                           f"the value of `{out_names[j]}`: `{out_names[i]}` is computed with `{out_names[j]}`'s "

@@ -75,7 +75,8 @@ def call_learner(exercise: Exercise, fn: Callable, args: tuple,
     return CheckOutcome(got, learner_args)
 
 
-def _judge(exercise: Exercise, args: tuple, outcome: CheckOutcome, explain: bool = True) -> float | str:
+def _judge(exercise: Exercise, args: tuple, outcome: CheckOutcome, explain: bool = True,
+           search: bool | str = True) -> float | str:
     """The relative error of one trial, or the pass note of an exercise's own ``judge``."""
     if outcome.error is not None:
         raise outcome.error
@@ -85,7 +86,7 @@ def _judge(exercise: Exercise, args: tuple, outcome: CheckOutcome, explain: bool
         else:
             expected = exercise.run(exercise.reference, _copy(args))
             bounds = rounding_bounds(exercise, args, expected) if exercise.exact else None
-            err = _compare(exercise, outcome.result, expected, args, bounds, explain)
+            err = _compare(exercise, outcome.result, expected, args, bounds, explain, search)
     if not _same(outcome.args_after, args):
         raise CheckFinding(f"`{exercise.name}` returns the right values but modifies its input arrays in place "
                            f"(e.g. `x += ...` or `x[...] = ...` on an argument). Work on a copy: the caller still "
@@ -156,6 +157,40 @@ def _reread(exercise: Exercise, fn: Callable, args: tuple, finding: CheckFinding
     return finding if named is None else CheckFinding(named[1], named[0], finding.rel_error)
 
 
+#: Hidden cases (seed 0) on which a generic name found on a visible case must hold too.
+CONFIRMING_CASES = 2
+
+
+def _held_on_every_case(exercise: Exercise, fn: Callable, trials: list, k: int, outcome: CheckOutcome,
+                        finding: CheckFinding) -> CheckFinding:
+    """``finding`` when its generic name holds on every case the learner's function gets wrong, the other
+    trials and :data:`CONFIRMING_CASES` hidden ones of a fixed seed (random shapes); else the same case
+    described without a name. A slip named from one case can be a coincidence of that case's values
+    (n_in − n_out = (n_in + n_out)/4 makes a sign slip "a factor 2"): a wrong name is worse than none."""
+    if not diagnosis.needs_confirming(finding.mistake) or finding.mistake in {mk.name for mk in exercise.mistakes}:
+        return finding
+    guard = _active_guard()
+    others = [t for j, t in enumerate(trials) if j != k]
+    others += trial_inputs(exercise, hidden=True, seed=0)[:CONFIRMING_CASES]
+    for other in others:
+        try:
+            _judge(exercise, other, call_learner(exercise, fn, other, guard), search=finding.mistake)
+        except CheckFinding as g:
+            if _reread(exercise, fn, other, g).mistake != finding.mistake:
+                break
+    else:
+        return finding
+    try:
+        _judge(exercise, trials[k], outcome, search=False)
+    except CheckFinding as described:
+        if not diagnosis.is_generic_name(described.mistake):
+            return described
+        return CheckFinding(f"{described.message} But that holds on this case only: the other cases do not fit "
+                            f"that slip, so it is not the explanation. Compare your formula with the exercise's, "
+                            f"term by term.", None, described.rel_error)
+    return finding
+
+
 def evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None,
              outcomes: Sequence[CheckOutcome] | None = None, explain: bool = True) -> CheckResult:
     """The verdict of a check: call ``fn`` on every trial, or judge recorded ``outcomes`` of those calls.
@@ -185,6 +220,7 @@ def evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None,
         except CheckFinding as f:
             if outcomes is None and explain:
                 f = _reread(exercise, fn, args, f)
+                f = _held_on_every_case(exercise, fn, trials, k, outcome, f)
             case = f"case {k + 1} of {len(trials)}" + (" (hidden, random shapes)" if hidden else "")
             return CheckResult(label, False, f"{label} — {case}: {f.message}", f.mistake, f.rel_error)
     if notes:
