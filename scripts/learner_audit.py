@@ -28,6 +28,7 @@ import copy
 import json
 import signal
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -164,6 +165,7 @@ def judge_name(ex, what: str, mistake: str | None) -> str:
 def audit(seeds: int, only: str | None = None) -> dict:
     problems, survivors, names, total = [], [], Counter(), 0
     explained: list[tuple[str, str, str]] = []
+    latency: list[tuple[float, str]] = []
     signal.signal(signal.SIGALRM, _timeout)
     for name, imports, fn in solution_functions():
         if only and name != only:
@@ -174,7 +176,9 @@ def audit(seeds: int, only: str | None = None) -> dict:
             try:
                 signal.alarm(20)
                 learner = _compile(name, imports, mutated)
+                start = time.process_time()
                 visible = run_check(ex, learner)
+                latency.append((1000 * (time.process_time() - start), f"{name}: {what}"))
                 graded = [evaluate(ex, learner, hidden=True, seed=s).passed for s in range(seeds)]
             except TimeoutError:
                 problems.append(f"{name}: {what}: the check took over 20 s")
@@ -192,7 +196,8 @@ def audit(seeds: int, only: str | None = None) -> dict:
                 how = judge_name(ex, what, visible.mistake)
                 names[how] += 1
                 explained.append((how, f"{name}: {what} [{slip_class(what)}]", visible.message))
-    return {"total": total, "problems": problems, "survivors": survivors, "names": names, "explained": explained}
+    return {"total": total, "problems": problems, "survivors": survivors, "names": names, "explained": explained,
+            "slowest": max(latency, default=(0.0, "none"))}
 
 
 def summary(r: dict) -> str:
@@ -205,7 +210,8 @@ def summary(r: dict) -> str:
             f"named by a hand-written mistake {n['hand-written']}; raised an error (shown at its line) "
             f"{n['raised']}; of the other {generic}, the generic diagnosis names {n['named correctly']} correctly "
             f"({100 * share:.0f} %), {n['named wrongly']} WRONGLY, describes {n['described only']} only; "
-            f"pass everywhere: {len(r['survivors'])}; problems: {len(r['problems'])}")
+            f"pass everywhere: {len(r['survivors'])}; problems: {len(r['problems'])}; slowest learner check "
+            f"(CPU time, one run): {r['slowest'][0]:.0f} ms ({r['slowest'][1]})")
 
 
 def main(argv=None) -> int:

@@ -35,7 +35,8 @@ def _compare(exercise: Exercise, got_result, exp_result, args, bounds: list | No
     (:func:`rounding_bounds`) an output is accepted when every entry is within its bound, else within
     ``exercise.tol``. ``explain=False`` raises a bare finding for a wrong answer (the same verdict, no name);
     ``search=False`` explains without the generic search; ``search="<key>"`` tries only the explanation named
-    ``key`` (to confirm on another case a name found on one)."""
+    ``key`` (to confirm on another case a name found on one); ``search=diagnosis.SEARCH_PAST_FACTORS`` searches
+    even where a factor is named."""
     names = exercise.outputs
     _check_structure(exercise, got_result, exp_result)
     gots = _as_outputs(got_result, len(names))
@@ -127,16 +128,18 @@ def _generic_finding(exercise: Exercise, args, arrays, exps, i: int, search: boo
     m = exercise.batch_size(args) if exercise.batch_size else None
     found = _value_finding(names[i], g, e, m, exercise.tol, _dims(args), exercise.exact) \
         if g.shape == e.shape else None
-    only = search if isinstance(search, str) else None
+    past = search == diagnosis.SEARCH_PAST_FACTORS
+    only = search if isinstance(search, str) and not past else None
     if only is not None and factor_fits(only, g, e, m, _dims(args)):  # confirming a factor on another case
         return CheckFinding(f"`{names[i]}` is the same factor off.", only)
-    if search and (only is not None or found is None or found.mistake in _SEARCHED):
+    if search and (past or only is not None or found is None or found.mistake in _SEARCHED):
+        budget = diagnosis.Budget()  # one for both searches
         named = diagnosis.transform_finding(lambda moved: _reference_outputs(exercise, moved), args, arg_names,
-                                            exercise.parts, names, arrays, exps, only)
-        if named is None and all(a.shape == x.shape for a, x in zip(arrays, exps, strict=True)):
+                                            exercise.parts, names, arrays, exps, only, budget)
+        if named is None and budget.left() and all(a.shape == x.shape for a, x in zip(arrays, exps, strict=True)):
             named = formula.formula_finding(
                 exercise.reference, lambda variant: _variant_outputs(exercise, variant, args), names[i],
-                lambda candidate: diagnosis.explains(arrays, exps, candidate), only)
+                lambda candidate: diagnosis.explains(arrays, exps, candidate), only, budget)
         if named is not None:
             return CheckFinding(named[1], named[0], _error(g, e))
     if found is None:

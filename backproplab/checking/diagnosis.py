@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,6 +27,36 @@ import numpy as np
 
 #: Relative error within which an answer counts as "the same" as a transformed reference.
 MATCH_TOL = 1e-9
+
+#: CPU time the searches (transformed inputs here, slips in the formula in :mod:`.formula`) may take together
+#: on one answer, in seconds: the message must stay fast (scripts/seed_sweep.py and scripts/learner_audit.py
+#: measure it). CPU time, not wall time, so that a loaded machine does not change the message. An unfinished
+#: search names nothing (another explanation could have fitted too).
+BUDGET = 0.02
+
+
+class Budget:
+    """The CPU time left to the searches on one answer. One evaluation that takes more than a quarter of it
+    spends it all: a reference that slow (numerical_gradients evaluates the network hundreds of times) cannot
+    be searched in time, and trying would only make the message slow."""
+
+    def __init__(self, seconds: float = BUDGET):
+        self.seconds = seconds
+        self.end = time.process_time() + seconds
+
+    def left(self) -> bool:
+        return time.process_time() < self.end
+
+    def run(self, fn: Callable, *args):
+        start = time.process_time()
+        try:
+            return fn(*args)
+        finally:
+            if time.process_time() - start > self.seconds / 4:
+                self.end = 0.0
+
+#: ``search=`` value of a comparison that runs the generic search even where the engine names a factor.
+SEARCH_PAST_FACTORS = "*"
 
 #: Findings that describe an answer without claiming a cause (where it is wrong, a constant factor, an error
 #: raised, NaN in the result): never a wrong name.
@@ -60,6 +91,12 @@ def is_generic_name(key: str | None) -> bool:
     """The key names a slip by the generic diagnosis or the engine's shared findings (not a description, not
     an exercise's own finding)."""
     return key not in DESCRIPTIONS and key.split(":", 1)[0] in _FAMILIES
+
+
+def searched(key: str | None) -> bool:
+    """The name was found by the search (transformed inputs, re-ordered inputs, a slip in the formula), not
+    read from a factor or a shape by the engine."""
+    return is_generic_name(key) and ":" in key
 
 
 def needs_confirming(key: str | None) -> bool:
@@ -198,16 +235,21 @@ def _unique(found: list[tuple[str, str]]):
 
 
 def transform_finding(run_reference: Callable[[tuple], list], args: tuple, names: list[str], parts: dict,
-                      out_names: tuple, arrays: list, exps: list, only: str | None = None) -> tuple[str, str] | None:
+                      out_names: tuple, arrays: list, exps: list, only: str | None = None,
+                      budget: Budget | None = None) -> tuple[str, str] | None:
     """``(key, sentence)`` naming the transformation of the inputs, or of one output's formula, that turns the
-    right answer into the learner's; ``None`` when none or more than one fits. ``only``: try that key alone."""
+    right answer into the learner's; ``None`` when none or more than one fits, or the ``budget`` ran out.
+    ``only``: try that key alone."""
     found = []
+    budget = budget or Budget()
     for key, text, moved in _transforms(args, names, parts):
         if only is not None and key != only:
             continue
+        if not budget.left():
+            return None
         try:
             with np.errstate(all="ignore"):
-                candidate = run_reference(moved)
+                candidate = budget.run(run_reference, moved)
         except Exception:  # noqa: BLE001  (a transformation the reference cannot compute explains nothing)
             continue
         if explains(arrays, exps, candidate):

@@ -13,20 +13,15 @@ of slip gives the learner's answer, quoting the part of the formula where it sit
 from __future__ import annotations
 
 import ast
-import copy
 import functools
 import inspect
 import textwrap
-import time
 import types
 from collections.abc import Callable
 
 import numpy as np
 
-#: CPU time the search may take on one answer, in seconds: the message must stay fast (scripts/seed_sweep.py
-#: measures it). CPU time, not wall time, so that a loaded machine does not change the message. A reference
-#: slower than that (numerical_gradients evaluates the network hundreds of times) gets no formula search.
-BUDGET = 0.02
+from backproplab.checking.diagnosis import Budget
 
 _SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult}
 _STRICT = {ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Lt: ast.LtE, ast.LtE: ast.Lt}
@@ -77,37 +72,49 @@ def _sites(fn: ast.FunctionDef):
 
 
 def _apply(node, change: str):
-    """The node after the slip (a new node, or ``node`` changed in place: it is a deep copy)."""
+    """Make the slip on ``node``: ``(new node, undo)``. The new node is ``node`` changed in place (``undo()``
+    restores it) or another node to put in its place (``undo`` is None)."""
     if change == "swap" and isinstance(node.op, ast.MatMult):
         node.left, node.right = node.right, node.left
-    elif change == "swap":
-        node.op = _SWAP[type(node.op)]()
-    elif change == "left":
-        return node.left
-    elif change == "right":
-        return node.right
-    elif change == "drop":
-        return node.value if isinstance(node, ast.Attribute) else node.operand
-    elif change == "other":
-        node.value = ast.Constant(1 - node.value.value)
-    elif change == "strict":
-        node.ops = [_STRICT[type(node.ops[0])]()]
-    elif change == "one":
-        return ast.Constant(1)
-    return node
+        return node, lambda: _swap_operands(node)
+    if change in ("swap", "other", "strict"):
+        field = {"swap": "op", "other": "value", "strict": "ops"}[change]
+        old = getattr(node, field)
+        setattr(node, field, _SWAP[type(old)]() if change == "swap" else
+                ast.copy_location(ast.Constant(1 - old.value), old) if change == "other" else
+                [_STRICT[type(old[0])]()])
+        return node, lambda: setattr(node, field, old)
+    if change in ("left", "right"):
+        return getattr(node, change), None
+    if change == "drop":
+        return (node.value if isinstance(node, ast.Attribute) else node.operand), None
+    return ast.copy_location(ast.Constant(1), node), None  # "one"
 
 
-class _Slip(ast.NodeTransformer):
-    def __init__(self, target, change: str):
-        self.target, self.change, self.before, self.after = target, change, "", ""
+def _swap_operands(node) -> None:
+    node.left, node.right = node.right, node.left
 
-    def visit(self, node):
-        if node is not self.target:
-            return self.generic_visit(node)
-        self.before = _text(node)
-        new = _apply(node, self.change)
-        self.after = _text(new)
-        return new
+
+def _parents(tree: ast.AST) -> dict[int, tuple[ast.AST, str, int | None]]:
+    """``id(node) -> (parent, field, index in the field's list or None)`` for every node of ``tree``."""
+    out = {}
+    for parent in ast.walk(tree):
+        for field, value in ast.iter_fields(parent):
+            if isinstance(value, list):
+                for k, child in enumerate(value):
+                    if isinstance(child, ast.AST):
+                        out[id(child)] = (parent, field, k)
+            elif isinstance(value, ast.AST):
+                out[id(value)] = (parent, field, None)
+    return out
+
+
+def _put(where: tuple[ast.AST, str, int | None], node: ast.AST) -> None:
+    parent, field, k = where
+    if k is None:
+        setattr(parent, field, node)
+    else:
+        getattr(parent, field)[k] = node
 
 
 def _text(node) -> str:
@@ -126,6 +133,8 @@ def _parse(fn: Callable) -> ast.FunctionDef | None:
                                                                    ast.YieldFrom)) for n in ast.walk(node)):
         return None
     node.decorator_list = []
+    if len(node.body) > 1 and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant):
+        node.body = node.body[1:]  # the docstring: nothing to slip in, and it slows each compilation
     return node
 
 
@@ -138,64 +147,105 @@ def _own(fn) -> bool:
 
 
 def _compile(node: ast.FunctionDef, fn: types.FunctionType, glob: dict):
-    module = ast.fix_missing_locations(ast.Module(body=[node], type_ignores=[]))
+    module = ast.Module(body=[node], type_ignores=[])
     namespace: dict = {}
     exec(compile(module, f"<slip in {fn.__name__}>", "exec"), glob, namespace)  # noqa: S102  (the course's own code)
     new = namespace[node.name]
-    return types.FunctionType(new.__code__, glob, fn.__name__, fn.__defaults__, None)
+    out = types.FunctionType(new.__code__, glob, fn.__name__, fn.__defaults__, None)
+    out.__kwdefaults__ = fn.__kwdefaults__
+    return out
+
+
+#: How deep the search follows the course functions a reference calls (the reference, its helpers, theirs).
+DEPTH = 2
+
+
+def _callees(fn, tree: ast.FunctionDef) -> list[tuple[str, types.FunctionType]]:
+    """The course functions ``fn``'s body calls by a global name."""
+    names = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
+    return [(name, fn.__globals__[name]) for name in names
+            if fn.__globals__.get(name) is not fn and _own(fn.__globals__.get(name))]
+
+
+def _rebind(chain: list[tuple[str, types.FunctionType]], changed):
+    """The outermost function of ``chain`` (``[(name, fn), ...]``, reference first) calling ``changed`` in place
+    of the innermost: each caller gets a copy of its globals with its callee replaced."""
+    for (_, caller), (name, _) in zip(reversed(chain[:-1]), reversed(chain[1:]), strict=True):
+        changed = types.FunctionType(caller.__code__, {**caller.__globals__, name: changed}, caller.__name__,
+                                     caller.__defaults__, None)
+    return changed
 
 
 @functools.lru_cache(maxsize=64)
 def variants(reference: Callable) -> tuple[tuple[str, str, str, Callable], ...]:
     """``(kind, before, after, function)`` for every one-slip variant of ``reference``: slips in its body, and
-    slips in each course function its body calls by name (the reference then calls the changed one)."""
+    slips in the course functions it calls by name, and in theirs (:data:`DEPTH`); the reference then calls
+    the changed one."""
     if not _own(reference):
         return ()
-    root = _parse(reference)
-    if root is None:
-        return ()
-    out = []
-    targets = [(reference, root, None)]
-    for name in sorted({n.id for n in ast.walk(root) if isinstance(n, ast.Name)}):
-        helper = reference.__globals__.get(name)
-        if helper is not reference and _own(helper):
-            parsed = _parse(helper)
-            if parsed is not None:
-                targets.append((helper, parsed, name))
-    for fn, tree, name in targets:
-        for kind, index, change in _sites(tree):
-            clone = copy.deepcopy(tree)
-            slip = _Slip(list(ast.walk(clone))[index], change)
-            clone = slip.visit(clone)
-            try:
-                changed = _compile(clone, fn, dict(fn.__globals__))
-                if name is not None:  # the reference, calling the changed helper
-                    glob = {**reference.__globals__, name: changed}
-                    changed = types.FunctionType(reference.__code__, glob, reference.__name__,
-                                                 reference.__defaults__, None)
-            except Exception:  # noqa: BLE001  (a slip that does not compile is no variant)
+    out, seen = [], {reference}
+    frontier = [[("", reference)]]
+    for depth in range(DEPTH + 1):
+        deeper = []
+        for chain in frontier:
+            fn = chain[-1][1]
+            tree = _parse(fn)
+            if tree is None:
                 continue
-            if slip.before != slip.after:
-                out.append((kind, slip.before, slip.after, changed))
+            out += _slips(fn, tree, chain)
+            if depth < DEPTH:
+                for name, callee in _callees(fn, tree):
+                    if callee not in seen:
+                        seen.add(callee)
+                        deeper.append([*chain, (name, callee)])
+        frontier = deeper
     return tuple(out)
 
 
+def _slips(fn, tree: ast.FunctionDef, chain: list) -> list[tuple[str, str, str, Callable]]:
+    """The variants of one function: each slip made on its tree in place, compiled, then undone."""
+    out = []
+    nodes = list(ast.walk(tree))
+    parents = _parents(tree)
+    for kind, index, change in _sites(tree):
+        node = nodes[index]
+        before = _text(node)
+        new, undo = _apply(node, change)
+        after = _text(new)
+        if undo is None:
+            _put(parents[id(node)], new)
+        try:
+            if before != after:
+                out.append((kind, before, after, _rebind(chain, _compile(tree, fn, dict(fn.__globals__)))))
+        except Exception:  # noqa: BLE001  (a slip that does not compile is no variant)
+            pass
+        finally:
+            if undo is None:
+                _put(parents[id(node)], node)
+            else:
+                undo()
+    return out
+
+
 def formula_finding(reference: Callable, run: Callable[[Callable], list], wrong: str,
-                    explains: Callable[[list], bool], only: str | None = None) -> tuple[str, str] | None:
+                    explains: Callable[[list], bool], only: str | None = None,
+                    budget: Budget | None = None) -> tuple[str, str] | None:
     """``(key, sentence)`` naming the one kind of slip in ``reference``'s formula that gives the learner's answer:
     ``run(variant)`` evaluates a variant on this trial's inputs, ``explains(outputs)`` says whether they are the
     learner's, ``wrong`` is the name of the first wrong output. ``None`` when no slip fits, or slips of two
-    kinds do (a wrong name is worse than none). ``only``: try the slips of that key alone."""
+    kinds do (a wrong name is worse than none), or the ``budget`` ran out. ``only``: try the slips of that key
+    alone."""
     found: dict[str, list[tuple[str, str]]] = {}
-    deadline = time.process_time() + BUDGET
-    for kind, before, after, fn in variants(reference):
+    candidates = variants(reference)  # compiled once per reference, outside the budget
+    budget = budget or Budget()
+    for kind, before, after, fn in candidates:
         if only is not None and f"{kind}:{before}" != only:
             continue
-        if time.process_time() > deadline:
+        if not budget.left():
             return None  # an unfinished search names nothing: another kind could have fitted too
         try:
             with np.errstate(all="ignore"):
-                candidate = run(fn)
+                candidate = budget.run(run, fn)
         except Exception:  # noqa: BLE001  (a variant that cannot run on these inputs is not the slip)
             continue
         if explains(candidate):

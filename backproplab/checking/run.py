@@ -157,38 +157,55 @@ def _reread(exercise: Exercise, fn: Callable, args: tuple, finding: CheckFinding
     return finding if named is None else CheckFinding(named[1], named[0], finding.rel_error)
 
 
-#: Hidden cases (seed 0) on which a generic name found on a visible case must hold too.
-CONFIRMING_CASES = 2
+#: Hidden cases (seed 0, random shapes) on which a generic name found on a visible case must hold too.
+CONFIRMING_CASES = 1
 
 
 def _held_on_every_case(exercise: Exercise, fn: Callable, trials: list, k: int, outcome: CheckOutcome,
                         finding: CheckFinding) -> CheckFinding:
     """``finding`` when its generic name holds on every case the learner's function gets wrong, the other
-    trials and :data:`CONFIRMING_CASES` hidden ones of a fixed seed (random shapes); else the same case
-    described without a name. A slip named from one case can be a coincidence of that case's values
-    (n_in − n_out = (n_in + n_out)/4 makes a sign slip "a factor 2"): a wrong name is worse than none."""
+    trials and :data:`CONFIRMING_CASES` hidden ones of a fixed seed (random shapes). Else the full search on
+    this case, past the engine's factors (a sign slip in ``β·v − lr·dw`` is "the opposite sign" while v = 0),
+    when its name holds everywhere; else this case described without a name. A name read from one case can
+    be a coincidence of its values (n_in − n_out = (n_in + n_out)/4 makes a sign slip "a factor 2"): a wrong
+    name is worse than none."""
     if not diagnosis.needs_confirming(finding.mistake) or finding.mistake in {mk.name for mk in exercise.mistakes}:
         return finding
     guard = _active_guard()
     others = [t for j, t in enumerate(trials) if j != k]
     others += trial_inputs(exercise, hidden=True, seed=0)[:CONFIRMING_CASES]
-    for other in others:
-        try:
-            _judge(exercise, other, call_learner(exercise, fn, other, guard), search=finding.mistake)
-        except CheckFinding as g:
-            if _reread(exercise, fn, other, g).mistake != finding.mistake:
-                break
-    else:
+
+    def holds(key: str) -> bool:
+        for other in others:
+            try:
+                _judge(exercise, other, call_learner(exercise, fn, other, guard), search=key)
+            except CheckFinding as g:
+                if _reread(exercise, fn, other, g).mistake != key:
+                    return False
+        return True
+
+    if holds(finding.mistake):
         return finding
+    retry = None if diagnosis.searched(finding.mistake) else \
+        _finding(exercise, trials[k], outcome, diagnosis.SEARCH_PAST_FACTORS)
+    if retry is not None and retry.mistake != finding.mistake and diagnosis.needs_confirming(retry.mistake) \
+            and holds(retry.mistake):
+        return retry
+    described = _finding(exercise, trials[k], outcome, False)
+    if described is None or not diagnosis.is_generic_name(described.mistake):
+        return described or finding
+    return CheckFinding(f"{described.message} But that holds on this case only: the other cases do not fit "
+                        f"that slip, so it is not the explanation. Compare your formula with the exercise's, "
+                        f"term by term.", None, described.rel_error)
+
+
+def _finding(exercise: Exercise, args: tuple, outcome: CheckOutcome, search: bool | str) -> CheckFinding | None:
+    """What the comparison of one trial says with this much search (``None`` if it passes)."""
     try:
-        _judge(exercise, trials[k], outcome, search=False)
-    except CheckFinding as described:
-        if not diagnosis.is_generic_name(described.mistake):
-            return described
-        return CheckFinding(f"{described.message} But that holds on this case only: the other cases do not fit "
-                            f"that slip, so it is not the explanation. Compare your formula with the exercise's, "
-                            f"term by term.", None, described.rel_error)
-    return finding
+        _judge(exercise, args, outcome, search=search)
+    except CheckFinding as f:
+        return f
+    return None
 
 
 def evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None,
