@@ -30,13 +30,14 @@ from backproplab.gradcheck import relative_error
 
 
 def _compare(exercise: Exercise, got_result, exp_result, args, bounds: list | None = None,
-             explain: bool = True, search: bool | str = True) -> float:
+             explain: bool = True, search: bool | str = True, cost: float = 0.0) -> float:
     """Compare all outputs; return the worst relative error or raise a :class:`CheckFinding`. With ``bounds``
     (:func:`rounding_bounds`) an output is accepted when every entry is within its bound, else within
     ``exercise.tol``. ``explain=False`` raises a bare finding for a wrong answer (the same verdict, no name);
     ``search=False`` explains without the generic search; ``search="<key>"`` tries only the explanation named
     ``key`` (to confirm on another case a name found on one); ``search=diagnosis.SEARCH_PAST_FACTORS`` searches
-    even where a factor is named."""
+    even where a factor is named. ``cost``: the CPU seconds one evaluation of the reference took (a reference
+    too slow to search, :class:`diagnosis.Budget`, gets no search)."""
     names = exercise.outputs
     _check_structure(exercise, got_result, exp_result)
     gots = _as_outputs(got_result, len(names))
@@ -55,7 +56,7 @@ def _compare(exercise: Exercise, got_result, exp_result, args, bounds: list | No
     if not isinstance(search, str):  # confirming a generic name: a hand-written mistake may coincide on a case
         _mistake_finding(exercise, args, arrays, exps, bounds, mismatch[0])  # specific mistakes first
     _order_finding(arrays, exps, names, exercise.tol)
-    raise _generic_finding(exercise, args, arrays, exps, mismatch[0], search)
+    raise _generic_finding(exercise, args, arrays, exps, mismatch[0], search, cost)
 
 
 def _check_structure(exercise: Exercise, got_result, exp_result) -> None:
@@ -117,7 +118,8 @@ def _error(got: np.ndarray, exp: np.ndarray) -> float | None:
 _SEARCHED = frozenset({None, "scale", "approximate", "overflow"})
 
 
-def _generic_finding(exercise: Exercise, args, arrays, exps, i: int, search: bool | str = True) -> CheckFinding:
+def _generic_finding(exercise: Exercise, args, arrays, exps, i: int, search: bool | str = True,
+                     cost: float = 0.0) -> CheckFinding:
     """What every exercise shares (a factor, 1/m, an approximation), else the generic search
     (:mod:`.diagnosis`: the inputs transformed, then :mod:`.formula`: one slip in the reference's formula),
     else the shape or the pattern of the error. ``search=False``: no search (a name that did not hold on
@@ -133,7 +135,7 @@ def _generic_finding(exercise: Exercise, args, arrays, exps, i: int, search: boo
     if only is not None and factor_fits(only, g, e, m, _dims(args)):  # confirming a factor on another case
         return CheckFinding(f"`{names[i]}` is the same factor off.", only)
     if search and (past or only is not None or found is None or found.mistake in _SEARCHED):
-        budget = diagnosis.Budget()  # one for both searches
+        budget = diagnosis.Budget(cost=cost)  # one for both searches
         named = diagnosis.transform_finding(lambda moved: _reference_outputs(exercise, moved), args, arg_names,
                                             exercise.parts, names, arrays, exps, only, budget)
         if named is None and budget.left() and all(a.shape == x.shape for a, x in zip(arrays, exps, strict=True)):

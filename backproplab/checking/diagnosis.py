@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from backproplab.activations import sigmoid, tanh
+
 #: Relative error within which an answer counts as "the same" as a transformed reference.
 MATCH_TOL = 1e-9
 
@@ -32,7 +34,7 @@ MATCH_TOL = 1e-9
 #: on one answer, in seconds: the message must stay fast (scripts/seed_sweep.py and scripts/learner_audit.py
 #: measure it). CPU time, not wall time, so that a loaded machine does not change the message. An unfinished
 #: search names nothing (another explanation could have fitted too).
-BUDGET = 0.02
+BUDGET = 0.03
 
 
 class Budget:
@@ -40,9 +42,10 @@ class Budget:
     spends it all: a reference that slow (numerical_gradients evaluates the network hundreds of times) cannot
     be searched in time, and trying would only make the message slow."""
 
-    def __init__(self, seconds: float = BUDGET):
+    def __init__(self, seconds: float = BUDGET, cost: float = 0.0):
+        """``cost``: the CPU seconds one evaluation of the reference is known to take."""
         self.seconds = seconds
-        self.end = time.process_time() + seconds
+        self.end = time.process_time() + seconds if cost <= seconds / 4 else 0.0
 
     def left(self) -> bool:
         return time.process_time() < self.end
@@ -72,8 +75,8 @@ _FAMILIES = {
     "double_1_over_m": "factor", "wrong_m": "factor",
     "transpose": "transpose", "transposed": "transpose",
     "keepdims": "axis", "bias_axis": "axis", "reduced": "axis", "not_reduced": "axis", "other_axis": "axis",
-    "used_for": "variable", "swapped": "variable", "reads_order": "variable", "other_output": "variable",
-    "output_order": "variable",
+    "used_for": "variable", "at_activation": "variable", "swapped": "variable", "reads_order": "variable",
+    "other_output": "variable", "output_order": "variable",
     "boundary": "boundary",
     # one slip in the reference's formula (backproplab.checking.formula)
     "sign_in": "sign", "mul_div_in": "inverted", "factor_in": "factor", "term_in": "left_out",
@@ -166,35 +169,67 @@ def replaced(args: tuple, path: tuple, new) -> tuple:
     return tuple(out)
 
 
-def _transforms(args: tuple, names: list[str], parts: dict) -> Iterator[tuple[str, str, tuple]]:
-    """``(key, text, transformed args)`` of the plausible slips on the inputs."""
+#: The activations whose derivative a learner may take at the activation ``a = f(z)`` instead of at ``z``.
+_ACTIVATIONS = (("σ", sigmoid), ("tanh", tanh))
+
+
+def _at_activation(label: str) -> bool:
+    """``z``, ``Z``, ``Z1``: the course's names of a pre-activation."""
+    return label[:1] in ("z", "Z") and label[1:].isdigit() or label in ("z", "Z")
+
+
+def _transposed_back(outputs: list) -> list:
+    return [o.T if np.ndim(o) == 2 else o for o in outputs]
+
+
+def _other_axis(args: tuple, names: list[str]) -> Iterator[tuple[str, str, tuple, Callable]]:
+    """Every 2-D input transposed, the 2-D outputs transposed back: a row-wise formula (a softmax, a sum over
+    a row) computed over the columns."""
+    arrays = [a for a in args if isinstance(a, np.ndarray)]
+    if arrays and all(a.ndim == 2 and a.dtype.kind == "f" and a.shape[0] != a.shape[1] for a in arrays):
+        moved = tuple(a.T if isinstance(a, np.ndarray) else a for a in args)
+        yield ("other_axis", "the right formula computed over the other axis: each column where each row "
+                             "belongs (a sum, max or mean with `axis=0` where `axis=1` belongs, or the other way "
+                             "round)", moved, _transposed_back)
+
+
+def _transforms(args: tuple, names: list[str], parts: dict) -> Iterator[tuple[str, str, tuple, Callable | None]]:
+    """``(key, text, transformed args, what to do to the outputs or None)`` of the plausible slips on the
+    inputs."""
+    yield from _other_axis(args, names)
     found = list(leaves(args, names, parts))
     for label, path, value in found:
+        if isinstance(value, np.ndarray) and _at_activation(label):
+            for act, f in _ACTIVATIONS:
+                yield (f"at_activation:{label}:{act}", f"the derivative taken at the activation {act}(`{label}`) "
+                                                       f"instead of at `{label}`: the formula is applied to "
+                                                       f"{act}(`{label}`), which it computes itself",
+                       replaced(args, path, f(value)), None)
         if np.any(value != 0):
             yield (f"negated:{label}", f"the right formula with `{label}` replaced by −`{label}`: a sign slip on "
                                       f"`{label}` (a difference written the wrong way round, or a lost minus)",
-                   replaced(args, path, -value))
+                   replaced(args, path, -value), None)
             yield (f"left_out:{label}", f"the right formula without the term in `{label}` (as if `{label}` were "
                                         f"0): a bias or a term is left out",
-                   replaced(args, path, value * 0.0))
+                   replaced(args, path, value * 0.0), None)
         if np.all(value != 0) and np.any(np.abs(value) != 1):
             yield (f"inverted:{label}", f"the right formula with `{label}` replaced by 1/`{label}`: a "
                                         f"multiplication by `{label}` written as a division (or the other way "
                                         f"round)",
-                   replaced(args, path, 1.0 / value))
+                   replaced(args, path, 1.0 / value), None)
         if isinstance(value, float) and value not in (0.0, 1.0, -1.0):
             yield (f"squared:{label}", f"the right formula with `{label}` applied twice (`{label}`² where "
                                        f"`{label}` belongs)",
-                   replaced(args, path, value * value))
+                   replaced(args, path, value * value), None)
         if isinstance(value, np.ndarray) and value.ndim == 2 and value.shape[0] == value.shape[1] > 1 \
                 and not np.allclose(value, value.T):
             yield (f"transposed:{label}", f"the right formula with `{label}` transposed: a `.T` too many or "
                                           f"missing on `{label}`",
-                   replaced(args, path, value.T))
+                   replaced(args, path, value.T), None)
     for (la, pa, va), (lb, _, vb) in itertools.permutations(found, 2):
         if np.shape(va) == np.shape(vb) and not np.array_equal(va, vb):
             yield (f"used_for:{lb}->{la}", f"the right formula with `{lb}` used where `{la}` belongs",
-                   replaced(args, pa, vb))
+                   replaced(args, pa, vb), None)
 
 
 # ---------------------------------------------------------------------------------------- comparing
@@ -242,7 +277,7 @@ def transform_finding(run_reference: Callable[[tuple], list], args: tuple, names
     ``only``: try that key alone."""
     found = []
     budget = budget or Budget()
-    for key, text, moved in _transforms(args, names, parts):
+    for key, text, moved, post in _transforms(args, names, parts):
         if only is not None and key != only:
             continue
         if not budget.left():
@@ -250,6 +285,7 @@ def transform_finding(run_reference: Callable[[tuple], list], args: tuple, names
         try:
             with np.errstate(all="ignore"):
                 candidate = budget.run(run_reference, moved)
+                candidate = post(candidate) if post is not None else candidate
         except Exception:  # noqa: BLE001  (a transformation the reference cannot compute explains nothing)
             continue
         if explains(arrays, exps, candidate):

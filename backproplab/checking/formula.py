@@ -65,10 +65,18 @@ def _sites(fn: ast.FunctionDef):
         elif isinstance(node, ast.keyword) and node.arg == "axis" and isinstance(node.value, ast.Constant) \
                 and node.value.value in (0, 1):
             yield "axis_in", i, "other"
+        elif isinstance(node, ast.keyword) and node.arg == "axis" and (
+                isinstance(node.value, ast.Name) or _is_minus_one(node.value)):
+            yield "axis_in", i, "zero"  # axis=axis, axis=-1: the rows' sum where the last axis's belongs
         elif isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _STRICT:
             yield "boundary_in", i, "strict"
         elif isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value == 2:
             yield "two_in", i, "one"
+
+
+def _is_minus_one(node) -> bool:
+    return isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and \
+        isinstance(node.operand, ast.Constant) and node.operand.value == 1
 
 
 def _apply(node, change: str):
@@ -77,11 +85,12 @@ def _apply(node, change: str):
     if change == "swap" and isinstance(node.op, ast.MatMult):
         node.left, node.right = node.right, node.left
         return node, lambda: _swap_operands(node)
-    if change in ("swap", "other", "strict"):
-        field = {"swap": "op", "other": "value", "strict": "ops"}[change]
+    if change in ("swap", "other", "zero", "strict"):
+        field = {"swap": "op", "other": "value", "zero": "value", "strict": "ops"}[change]
         old = getattr(node, field)
         setattr(node, field, _SWAP[type(old)]() if change == "swap" else
                 ast.copy_location(ast.Constant(1 - old.value), old) if change == "other" else
+                ast.copy_location(ast.Constant(0), old) if change == "zero" else
                 [_STRICT[type(old[0])]()])
         return node, lambda: setattr(node, field, old)
     if change in ("left", "right"):
@@ -157,7 +166,7 @@ def _compile(node: ast.FunctionDef, fn: types.FunctionType, glob: dict):
 
 
 #: How deep the search follows the course functions a reference calls (the reference, its helpers, theirs).
-DEPTH = 2
+DEPTH = 3
 
 
 def _callees(fn, tree: ast.FunctionDef) -> list[tuple[str, types.FunctionType]]:

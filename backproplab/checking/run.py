@@ -7,6 +7,7 @@ kernel (:mod:`backproplab.trusted`), with the same :func:`evaluate`.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -84,9 +85,11 @@ def _judge(exercise: Exercise, args: tuple, outcome: CheckOutcome, explain: bool
         if exercise.judge is not None:
             err = exercise.judge(outcome.result, args)
         else:
+            start = time.process_time()
             expected = exercise.run(exercise.reference, _copy(args))
+            cost = time.process_time() - start  # the searches for a name evaluate the reference many times
             bounds = rounding_bounds(exercise, args, expected) if exercise.exact else None
-            err = _compare(exercise, outcome.result, expected, args, bounds, explain, search)
+            err = _compare(exercise, outcome.result, expected, args, bounds, explain, search, cost)
     if not _same(outcome.args_after, args):
         raise CheckFinding(f"`{exercise.name}` returns the right values but modifies its input arrays in place "
                            f"(e.g. `x += ...` or `x[...] = ...` on an argument). Work on a copy: the caller still "
