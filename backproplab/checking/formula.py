@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from backproplab.checking.diagnosis import Budget
+from backproplab.checking.diagnosis import Budget, family
 
 _SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult}
 _STRICT = {ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Lt: ast.LtE, ast.LtE: ast.Lt}
@@ -242,8 +242,8 @@ def formula_finding(reference: Callable, run: Callable[[Callable], list], wrong:
     """``(key, sentence)`` naming the one kind of slip in ``reference``'s formula that gives the learner's answer:
     ``run(variant)`` evaluates a variant on this trial's inputs, ``explains(outputs)`` says whether they are the
     learner's, ``wrong`` is the name of the first wrong output. ``None`` when no slip fits, or slips of two
-    kinds do (a wrong name is worse than none), or the ``budget`` ran out. ``only``: try the slips of that key
-    alone."""
+    families (:func:`~backproplab.checking.diagnosis.family`) do (a wrong name is worse than none), or the
+    ``budget`` ran out. ``only``: try the slips of that key alone."""
     found: dict[str, list[tuple[str, str]]] = {}
     candidates = variants(reference)  # compiled once per reference, outside the budget
     budget = budget or Budget()
@@ -259,7 +259,7 @@ def formula_finding(reference: Callable, run: Callable[[Callable], list], wrong:
             continue
         if explains(candidate):
             found.setdefault(kind, []).append((before, after))
-    if len(found) != 1:
+    if len({family(kind) for kind in found}) != 1:  # a 2 written 1 is also a factor left out: one family
         return None
     kind, where = next(iter(found.items()))
     places = " or ".join(f"`{b}` written `{a}`" for b, a in list(dict.fromkeys(where))[:2])
