@@ -402,3 +402,17 @@ def test_a_factor_is_confirmed_where_another_factor_comes_first():
     e = np.arange(1.0, 7.0).reshape(2, 3)
     assert factor_fits("dropped_factor_2", 0.5 * e, e, 2) and factor_fits("double_1_over_m", 0.5 * e, e, 2)
     assert not factor_fits("extra_factor_2", 0.5 * e, e, 2) and not factor_fits("sign", e + 1.0, e, 2)
+
+
+def _bce_grad_second_term_times(P, Y):
+    return (-Y / P + (1 - Y) * (1 - P)) / P.shape[0]  # a `/` written `*` in the term for Y = 0
+
+
+def test_the_pattern_says_which_input_values_the_wrong_entries_share():
+    """The reference computes bce_grad in another form, so no slip in its formula is this one: the pattern
+    says the wrong entries are exactly where Y = 0, the term to look at."""
+    from backproplab.checks import REGISTRY
+
+    r = run_check(REGISTRY["bce_grad"], _bce_grad_second_term_times)
+    assert not r.passed and r.mistake is None and "exactly those where `Y` = 0" in r.message, r.message
+    assert run_check(REGISTRY["bce_grad"], REGISTRY["bce_grad"].reference).passed

@@ -360,6 +360,9 @@ def pattern_text(name: str, got: np.ndarray, exp: np.ndarray, wrong: np.ndarray,
             bits.append(f"only column(s) {_list(cols)} of `{name}` are wrong, every entry of them")
         else:
             bits.append(f"the wrong entries of `{name}` lie in rows {_list(rows)} and columns {_list(cols)}")
+    where = _where(wrong, inputs)
+    if where:
+        bits.append(f"the wrong entries are exactly those where {where}")
     diff = got - exp
     if not (np.all(np.isfinite(diff)) and np.any(diff != 0)):
         return ("; ".join(bits) + ".") if bits else ""
@@ -381,6 +384,21 @@ def pattern_text(name: str, got: np.ndarray, exp: np.ndarray, wrong: np.ndarray,
                 bits.append(f"the error is exactly {c:.4g} × `{label}`")
                 break
     return ("; ".join(bits) + ".") if bits else ""
+
+
+def _where(wrong: np.ndarray, inputs: list[tuple[str, Any]]) -> str:
+    """``"`Y` = 0"`` when the wrong entries are exactly where an input of the same shape is 0 (or 1, or
+    positive, or negative): the term of the formula for those entries is the one to look at."""
+    if not wrong.any() or wrong.all():
+        return ""
+    for label, value in inputs:
+        if not isinstance(value, np.ndarray) or value.shape != wrong.shape:
+            continue
+        for text, mask in ((f"`{label}` = 0", value == 0), (f"`{label}` = 1", value == 1),
+                           (f"`{label}` > 0", value > 0), (f"`{label}` < 0", value < 0)):
+            if np.array_equal(mask, wrong):
+                return text
+    return ""
 
 
 def _list(idx) -> str:
