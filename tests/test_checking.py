@@ -416,3 +416,27 @@ def test_the_pattern_says_which_input_values_the_wrong_entries_share():
     r = run_check(REGISTRY["bce_grad"], _bce_grad_second_term_times)
     assert not r.passed and r.mistake is None and "exactly those where `Y` = 0" in r.message, r.message
     assert run_check(REGISTRY["bce_grad"], REGISTRY["bce_grad"].reference).passed
+
+
+def _dense_forward_operands_swapped(X, W, b):
+    return W @ X + b, (X, W, b)
+
+
+def _dense_backward_missing_T(dZ, cache):
+    X, W, b = cache
+    return dZ @ W, X.T @ dZ, dZ.sum(axis=0, keepdims=True)
+
+
+def test_an_error_is_named_by_the_one_slip_that_raises_it_on_every_case():
+    """`W @ X` raises numpy's matmul error with the very sizes the reference's `X @ W` written `W @ X` gives, on
+    every case: named. `dZ @ W` raises the same text as `W.T` written `W` AND as `X.T @ dZ` written `dZ @ X.T`,
+    on every shape: two slips, no name, the error shown at its line."""
+    from backproplab.checks import REGISTRY
+
+    ex = REGISTRY["dense_forward"]
+    r = run_check(ex, _dense_forward_operands_swapped)
+    assert r.mistake == "order_in:X @ W", r.message
+    assert "raised ValueError" in r.message and "`X @ W` written `W @ X`" in r.message
+    assert run_check(ex, ex.reference).passed
+    r = run_check(REGISTRY["dense_backward"], _dense_backward_missing_T)
+    assert r.mistake == "exception" and "written" not in r.message, r.message

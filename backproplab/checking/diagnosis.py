@@ -81,7 +81,7 @@ _FAMILIES = {
     # one slip in the reference's formula (backproplab.checking.formula)
     "sign_in": "sign", "mul_div_in": "inverted", "factor_in": "factor", "term_in": "left_out",
     "square_in": "factor", "two_in": "factor", "transpose_in": "transpose", "order_in": "order",
-    "axis_in": "axis", "boundary_in": "boundary",
+    "axis_in": "axis", "keepdims_in": "axis", "boundary_in": "boundary",
 }
 
 
@@ -236,6 +236,11 @@ def _transforms(args: tuple, names: list[str], parts: dict) -> Iterator[tuple[st
 def _rel(a: np.ndarray, b: np.ndarray) -> float:
     denom = np.linalg.norm(a.ravel()) + np.linalg.norm(b.ravel())
     return 0.0 if denom == 0 else float(np.linalg.norm((a - b).ravel()) / denom)
+
+
+def same(a, b, tol: float = MATCH_TOL) -> bool:
+    """``a`` and ``b`` are the same values (to :data:`MATCH_TOL`), NaN and inf at the same places."""
+    return _same(a, b, tol)
 
 
 def _same(a: np.ndarray, b: np.ndarray, tol: float = MATCH_TOL) -> bool:

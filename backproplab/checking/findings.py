@@ -203,6 +203,13 @@ def _exception_finding(exercise: Exercise, exc: BaseException) -> CheckFinding:
     if isinstance(exc, ValueError) and ("matmul" in text or "aligned" in text or "broadcast" in text):
         hint = " Shapes do not fit: " + (exercise.shape_hint or "write the shape of every operand next to the "
                                                                 "formula.")
-    return CheckFinding(f"`{exercise.name}` raised {type(exc).__name__}: {text}{where}.{hint}", "exception")
+    return CheckFinding(f"`{exercise.name}` raised {type(exc).__name__}: {text}{where}.{hint}", "exception",
+                        raised=error_signature(exc))
+
+
+def error_signature(exc: BaseException) -> tuple[str, str]:
+    """``(type name, first line of the text)``: two errors with the same signature are the same error (numpy's
+    shape errors name the sizes that do not fit)."""
+    return type(exc).__name__, (str(exc).splitlines() or [""])[0]
 
 

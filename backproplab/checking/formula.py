@@ -4,10 +4,12 @@ The transformations of :mod:`.diagnosis` change what goes *into* the reference (
 left out). A slip inside a formula (``s * (1 - s)`` written ``s / (1 - s)``, a term of a sum left out, a sum
 over the other axis, ``>`` where ``>=`` belongs) changes nothing an input can express. This module rewrites the
 reference's own code, one plausible slip at a time (:func:`variants`): in the reference's body and in the
-``backproplab`` functions it calls directly, each ``+``/``-`` swapped, ``*``/``/`` swapped, a factor or a term
-left out, a square dropped, a ``.T`` dropped, the operands of ``@`` swapped, a minus dropped, ``axis=`` changed,
-a comparison's strictness changed, a 2 written 1. :func:`formula_finding` names the slip when exactly one kind
-of slip gives the learner's answer, quoting the part of the formula where it sits, as the course writes it.
+``backproplab`` functions it calls, up to :data:`DEPTH` calls deep, each ``+``/``-`` swapped, ``*``/``/``
+swapped, a factor or a term left out, a square dropped, a ``.T`` dropped, the operands of ``@`` swapped, a minus
+dropped, ``axis=`` changed, ``keepdims`` lost, a comparison's strictness changed, a 2 written 1.
+:func:`formula_finding` names the slip when exactly one family of slips gives the learner's answer, quoting the
+part of the formula where it sits, as the course writes it; :func:`raising_finding` names an error the
+learner's code raised when one slip raises the very same error.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import sys
 import textwrap
 import types
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +41,7 @@ KINDS = {
     "transpose_in": "a `.T` missing",
     "order_in": "the operands of a matrix product in the wrong order",
     "axis_in": "a sum (or max) over the other axis",
+    "keepdims_in": "a `keepdims=True` lost (a row's sum no longer broadcasts back over the row)",
     "boundary_in": "a comparison's strictness (`>` for `>=` or the other way round): the entries exactly at "
                    "the boundary are wrong",
     "two_in": "a factor 2 left out (a 2 written 1)",
@@ -68,6 +73,9 @@ def _sites(fn: ast.FunctionDef):
         elif isinstance(node, ast.keyword) and node.arg == "axis" and (
                 isinstance(node.value, ast.Name) or _is_minus_one(node.value)):
             yield "axis_in", i, "zero"  # axis=axis, axis=-1: the rows' sum where the last axis's belongs
+        elif isinstance(node, ast.keyword) and node.arg == "keepdims" and isinstance(node.value, ast.Constant) \
+                and node.value.value is True:
+            yield "keepdims_in", i, "false"
         elif isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _STRICT:
             yield "boundary_in", i, "strict"
         elif isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value == 2:
@@ -85,12 +93,13 @@ def _apply(node, change: str):
     if change == "swap" and isinstance(node.op, ast.MatMult):
         node.left, node.right = node.right, node.left
         return node, lambda: _swap_operands(node)
-    if change in ("swap", "other", "zero", "strict"):
-        field = {"swap": "op", "other": "value", "zero": "value", "strict": "ops"}[change]
+    if change in ("swap", "other", "zero", "false", "strict"):
+        field = {"swap": "op", "other": "value", "zero": "value", "false": "value", "strict": "ops"}[change]
         old = getattr(node, field)
         setattr(node, field, _SWAP[type(old)]() if change == "swap" else
                 ast.copy_location(ast.Constant(1 - old.value), old) if change == "other" else
                 ast.copy_location(ast.Constant(0), old) if change == "zero" else
+                ast.copy_location(ast.Constant(False), old) if change == "false" else
                 [_STRICT[type(old[0])]()])
         return node, lambda: setattr(node, field, old)
     if change in ("left", "right"):
@@ -186,8 +195,9 @@ def _rebind(chain: list[tuple[str, types.FunctionType]], changed):
 
 
 @functools.lru_cache(maxsize=64)
-def variants(reference: Callable) -> tuple[tuple[str, str, str, Callable], ...]:
-    """``(kind, before, after, function)`` for every one-slip variant of ``reference``: slips in its body, and
+def variants(reference: Callable) -> tuple[tuple[str, str, str, Callable, types.CodeType], ...]:
+    """``(kind, before, after, function, code)`` for every one-slip variant of ``reference`` (``code``: that of
+    the course function the slip is in): slips in its body, and
     slips in the course functions it calls by name, and in theirs (:data:`DEPTH`); the reference then calls
     the changed one."""
     if not _own(reference):
@@ -211,7 +221,7 @@ def variants(reference: Callable) -> tuple[tuple[str, str, str, Callable], ...]:
     return tuple(out)
 
 
-def _slips(fn, tree: ast.FunctionDef, chain: list) -> list[tuple[str, str, str, Callable]]:
+def _slips(fn, tree: ast.FunctionDef, chain: list) -> list[tuple[str, str, str, Callable, types.CodeType]]:
     """The variants of one function: each slip made on its tree in place, compiled, then undone."""
     out = []
     nodes = list(ast.walk(tree))
@@ -225,7 +235,8 @@ def _slips(fn, tree: ast.FunctionDef, chain: list) -> list[tuple[str, str, str, 
             _put(parents[id(node)], new)
         try:
             if before != after:
-                out.append((kind, before, after, _rebind(chain, _compile(tree, fn, dict(fn.__globals__)))))
+                changed = _rebind(chain, _compile(tree, fn, dict(fn.__globals__)))
+                out.append((kind, before, after, changed, fn.__code__))
         except Exception:  # noqa: BLE001  (a slip that does not compile is no variant)
             pass
         finally:
@@ -234,6 +245,31 @@ def _slips(fn, tree: ast.FunctionDef, chain: list) -> list[tuple[str, str, str, 
             else:
                 undo()
     return out
+
+
+def _run_here(reference: Callable, run: Callable[[Callable], Any], budget: Budget) -> list:
+    """The variants of ``reference`` whose slip is in a function that ``run(reference)`` (this case) calls:
+    a slip in code these inputs never reach (the cross-entropy branch of an MSE network) cannot be the one.
+    Compiled once per reference, outside the budget."""
+    every = variants(reference)
+    codes: set = set()
+
+    def profile(frame, event, arg):
+        if event == "call":
+            codes.add(frame.f_code)
+
+    before = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        with np.errstate(all="ignore"):
+            budget.run(run, reference)
+    except Exception:  # noqa: BLE001  (the reference raising here: search every variant)
+        codes = set()
+    finally:
+        sys.setprofile(before)
+    if reference.__code__ not in codes:  # a harness with its own profiler (strict_call) hid the calls
+        codes = {code for *_, code in every}
+    return [(kind, b, a, fn) for kind, b, a, fn, code in every if code in codes]
 
 
 def formula_finding(reference: Callable, run: Callable[[Callable], list], wrong: str,
@@ -245,9 +281,8 @@ def formula_finding(reference: Callable, run: Callable[[Callable], list], wrong:
     families (:func:`~backproplab.checking.diagnosis.family`) do (a wrong name is worse than none), or the
     ``budget`` ran out. ``only``: try the slips of that key alone."""
     found: dict[str, list[tuple[str, str]]] = {}
-    candidates = variants(reference)  # compiled once per reference, outside the budget
     budget = budget or Budget()
-    for kind, before, after, fn in candidates:
+    for kind, before, after, fn in _run_here(reference, run, budget):
         if only is not None and f"{kind}:{before}" != only:
             continue
         if not budget.left():
@@ -265,3 +300,25 @@ def formula_finding(reference: Callable, run: Callable[[Callable], list], wrong:
     places = " or ".join(f"`{b}` written `{a}`" for b, a in list(dict.fromkeys(where))[:2])
     return (f"{kind}:{where[0][0]}",
             f"`{wrong}` equals the right formula with one slip, {KINDS[kind]}: {places}.")
+
+
+def raising_finding(reference: Callable, raised_by: Callable[[Callable], tuple | None], raised: tuple,
+                    holds: Callable[[Callable], bool]) -> tuple[str, str] | None:
+    """``(key, sentence)`` naming the one family of slips in ``reference``'s formula that raises the very error
+    the learner's code raised (``raised``; ``raised_by(variant)`` is the error a variant raises on this case, or
+    None) and with which the learner's function agrees on every other case (``holds``): a `.T` missing raises
+    numpy's matmul error with the same sizes. ``None`` otherwise."""
+    found: dict[str, list[tuple[str, str, str, Callable]]] = {}
+    budget = Budget()
+    for kind, before, after, fn in _run_here(reference, raised_by, budget):
+        if not budget.left():
+            return None
+        if budget.run(raised_by, fn) == raised:
+            found.setdefault(family(kind), []).append((kind, before, after, fn))
+    held = [matches for matches in found.values() if holds(matches[0][3])]  # other cases tell slips apart
+    if len(held) != 1:
+        return None
+    (matches,) = held
+    kind, before, after, fn = matches[0]
+    places = " or ".join(f"`{b}` written `{a}`" for b, a in list(dict.fromkeys((b, a) for _, b, a, _ in matches))[:2])
+    return f"{kind}:{before}", f"The right formula raises exactly this error with one slip, {KINDS[kind]}: {places}."

@@ -123,13 +123,16 @@ class CheckResult:
 
 
 class CheckFinding(Exception):
-    """Internal: a learner-facing finding that ends one trial."""
+    """Internal: a learner-facing finding that ends one trial. ``raised``: ``(type name, first line)`` of the
+    error the learner's code raised, when that is the finding."""
 
-    def __init__(self, message: str, mistake: str | None = None, rel_error: float | None = None):
+    def __init__(self, message: str, mistake: str | None = None, rel_error: float | None = None,
+                 raised: tuple[str, str] | None = None):
         super().__init__(message)
         self.message = message
         self.mistake = mistake
         self.rel_error = rel_error
+        self.raised = raised
 
 
 # ----------------------------------------------------------------------------------------------- seeds

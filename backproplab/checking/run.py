@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from backproplab import records
-from backproplab.checking import diagnosis
+from backproplab.checking import diagnosis, formula
 from backproplab.checking.compare import _compare, _reference_outputs
-from backproplab.checking.findings import _exception_finding
+from backproplab.checking.findings import _exception_finding, error_signature
 from backproplab.checking.model import CheckFinding, CheckResult, Exercise, trial_inputs
 from backproplab.checking.values import _as_outputs, _copy, _same, rounding_bounds
 from backproplab.gradcheck import verdict
@@ -214,6 +214,43 @@ def _finding(exercise: Exercise, args: tuple, outcome: CheckOutcome, search: boo
     return None
 
 
+def _raised_by_a_slip(exercise: Exercise, fn: Callable, trials: list, k: int,
+                      finding: CheckFinding) -> CheckFinding:
+    """``finding`` (an error the learner's code raised) with the slip of the reference's formula that raises the
+    same error, when the learner's function agrees with that slip on every other case (:mod:`.formula`)."""
+    if finding.mistake != "exception" or finding.raised is None:
+        return finding
+    guard = _active_guard()
+    others = [t for j, t in enumerate(trials) if j != k] + trial_inputs(exercise, hidden=True,
+                                                                         seed=0)[:CONFIRMING_CASES]
+
+    def raised_by(variant, args=trials[k]):
+        try:
+            with np.errstate(all="ignore"):
+                exercise.run(variant, _copy(args))
+        except Exception as exc:  # noqa: BLE001  (the error is what is compared)
+            return error_signature(exc)
+        return None
+
+    def agrees(variant, args) -> bool:
+        outcome = call_learner(exercise, fn, args, guard)
+        if outcome.error is not None:
+            return outcome.error.raised is not None and outcome.error.raised == raised_by(variant, args)
+        try:
+            with np.errstate(all="ignore"):
+                mine = _as_outputs(outcome.result, len(exercise.outputs))
+                theirs = _as_outputs(exercise.run(variant, _copy(args)), len(exercise.outputs))
+            return all(diagnosis.same(a, b) for a, b in zip(mine, theirs, strict=True))
+        except Exception:  # noqa: BLE001  (what cannot be compared does not agree)
+            return False
+
+    named = formula.raising_finding(exercise.reference, raised_by, finding.raised,
+                                    lambda variant: all(agrees(variant, args) for args in others))
+    if named is None:
+        return finding
+    return CheckFinding(f"{finding.message} {named[1]}", named[0], finding.rel_error)
+
+
 def evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None,
              outcomes: Sequence[CheckOutcome] | None = None, explain: bool = True) -> CheckResult:
     """The verdict of a check: call ``fn`` on every trial, or judge recorded ``outcomes`` of those calls.
@@ -244,6 +281,7 @@ def evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None,
             if outcomes is None and explain:
                 f = _reread(exercise, fn, args, f)
                 f = _held_on_every_case(exercise, fn, trials, k, outcome, f)
+                f = _raised_by_a_slip(exercise, fn, trials, k, f)
             case = f"case {k + 1} of {len(trials)}" + (" (hidden, random shapes)" if hidden else "")
             return CheckResult(label, False, f"{label} — {case}: {f.message}", f.mistake, f.rel_error)
     if notes:
