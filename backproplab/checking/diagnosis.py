@@ -182,7 +182,7 @@ def _transposed_back(outputs: list) -> list:
     return [o.T if np.ndim(o) == 2 else o for o in outputs]
 
 
-def _other_axis(args: tuple, names: list[str]) -> Iterator[tuple[str, str, tuple, Callable]]:
+def _other_axis(args: tuple) -> Iterator[tuple[str, str, tuple, Callable]]:
     """Every 2-D input transposed, the 2-D outputs transposed back: a row-wise formula (a softmax, a sum over
     a row) computed over the columns."""
     arrays = [a for a in args if isinstance(a, np.ndarray)]
@@ -196,7 +196,7 @@ def _other_axis(args: tuple, names: list[str]) -> Iterator[tuple[str, str, tuple
 def _transforms(args: tuple, names: list[str], parts: dict) -> Iterator[tuple[str, str, tuple, Callable | None]]:
     """``(key, text, transformed args, what to do to the outputs or None)`` of the plausible slips on the
     inputs."""
-    yield from _other_axis(args, names)
+    yield from _other_axis(args)
     found = list(leaves(args, names, parts))
     for label, path, value in found:
         if isinstance(value, np.ndarray) and _at_activation(label):

@@ -29,7 +29,6 @@ from backproplab.checking.diagnosis import Budget, family
 
 _SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult}
 _STRICT = {ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Lt: ast.LtE, ast.LtE: ast.Lt}
-_OP = {ast.Add: "+", ast.Sub: "−", ast.Mult: "*", ast.Div: "/"}
 
 #: What each kind of slip is called in a message.
 KINDS = {
@@ -196,10 +195,9 @@ def _rebind(chain: list[tuple[str, types.FunctionType]], changed):
 
 @functools.lru_cache(maxsize=64)
 def variants(reference: Callable) -> tuple[tuple[str, str, str, Callable, types.CodeType], ...]:
-    """``(kind, before, after, function, code)`` for every one-slip variant of ``reference`` (``code``: that of
-    the course function the slip is in): slips in its body, and
-    slips in the course functions it calls by name, and in theirs (:data:`DEPTH`); the reference then calls
-    the changed one."""
+    """``(kind, before, after, function, code)`` for every one-slip variant of ``reference``: slips in its body
+    and in the course functions it calls by name, and in theirs (:data:`DEPTH`), the reference then calling the
+    changed one; ``code`` is that of the function the slip is in."""
     if not _own(reference):
         return ()
     out, seen = [], {reference}

@@ -167,6 +167,13 @@ def _reread(exercise: Exercise, fn: Callable, args: tuple, finding: CheckFinding
 CONFIRMING_CASES = 1
 
 
+def _other_cases(exercise: Exercise, trials: list, k: int) -> list[tuple]:
+    """The cases on which a name found on case ``k`` must hold too: the check's other trials and
+    :data:`CONFIRMING_CASES` hidden ones."""
+    return [t for j, t in enumerate(trials) if j != k] + trial_inputs(exercise, hidden=True,
+                                                                        seed=0)[:CONFIRMING_CASES]
+
+
 def _held_on_every_case(exercise: Exercise, fn: Callable, trials: list, k: int, outcome: CheckOutcome,
                         finding: CheckFinding) -> CheckFinding:
     """``finding`` when its generic name holds on every case the learner's function gets wrong, the other
@@ -178,8 +185,7 @@ def _held_on_every_case(exercise: Exercise, fn: Callable, trials: list, k: int, 
     if not diagnosis.needs_confirming(finding.mistake) or finding.mistake in {mk.name for mk in exercise.mistakes}:
         return finding
     guard = _active_guard()
-    others = [t for j, t in enumerate(trials) if j != k]
-    others += trial_inputs(exercise, hidden=True, seed=0)[:CONFIRMING_CASES]
+    others = _other_cases(exercise, trials, k)
 
     def holds(key: str) -> bool:
         for other in others:
@@ -221,8 +227,7 @@ def _raised_by_a_slip(exercise: Exercise, fn: Callable, trials: list, k: int,
     if finding.mistake != "exception" or finding.raised is None:
         return finding
     guard = _active_guard()
-    others = [t for j, t in enumerate(trials) if j != k] + trial_inputs(exercise, hidden=True,
-                                                                         seed=0)[:CONFIRMING_CASES]
+    others = _other_cases(exercise, trials, k)
 
     def raised_by(variant, args=trials[k]):
         try:
