@@ -194,6 +194,8 @@ def _held_on_every_case(exercise: Exercise, fn: Callable, trials: list, k: int, 
             except CheckFinding as g:
                 if _reread(exercise, fn, other, g).mistake != key:
                     return False
+            except Exception:  # noqa: BLE001  (the reference cannot answer this case: the learner build's
+                continue       # tables hold the visible cases only; no evidence either way)
         return True
 
     if holds(finding.mistake):
@@ -222,10 +224,13 @@ def _finding(exercise: Exercise, args: tuple, outcome: CheckOutcome, search: boo
 
 def _raised_by_a_slip(exercise: Exercise, fn: Callable, trials: list, k: int,
                       finding: CheckFinding) -> CheckFinding:
-    """``finding`` (an error the learner's code raised) with the slip of the reference's formula that raises the
-    same error, when the learner's function agrees with that slip on every other case (:mod:`.formula`)."""
-    if finding.mistake != "exception" or finding.raised is None:
-        return finding
+    """``finding`` (numpy's matmul error raised by the learner's code) with the slip of the reference's formula
+    that raises the same error, when the learner's function agrees with that slip on every other case
+    (:mod:`.formula`). Only matmul errors: their sizes fit a `.T` missing and operands swapped alike, which the
+    search tells apart; a broadcast error already says which shapes meet, and the learner build (which holds
+    no reference to search, :mod:`backproplab.publish`) must say what the full package says on every mutant."""
+    if finding.mistake != "exception" or finding.raised is None or "matmul" not in finding.raised[1]:
+        return finding  # a broadcast error says which shapes meet, and the exercise's shape hint why
     guard = _active_guard()
     others = _other_cases(exercise, trials, k)
 
