@@ -116,7 +116,8 @@ def run_confined(work: Work) -> bool:
     work.result.run = RunReport(run.problem, list(run.incidents), run.confinement, run.seconds)
     if run.problem:
         work.notes.append(run.problem)
-    work.notes.extend(timeout_note(index, task.limits.cell_timeout, task.budget) for index in run.timed_out)
+    work.notes.extend(timeout_note(index, task.limits, task.budget, over_cpu=True) for index in run.over_cpu)
+    work.notes.extend(timeout_note(index, task.limits, task.budget, over_cpu=False) for index in run.timed_out)
     return True
 
 
