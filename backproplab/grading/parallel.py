@@ -69,9 +69,9 @@ class GradingWorker(_plugin_base()):
         _kill_descendants()
 
 
-def _kill_descendants() -> None:
-    """SIGKILL every process below this one (the confined kernels a worker started): a worker that stops
-    must not leave a kernel looping behind it."""
+def _kill_descendants(spare: int | None = None) -> None:
+    """SIGKILL every process below this one (the confined kernels a worker started) but ``spare`` and its own:
+    a worker that stops must not leave a kernel looping behind it."""
     me = os.getpid()
     children: dict[int, list[int]] = {}
     for name in os.listdir("/proc"):
@@ -79,7 +79,7 @@ def _kill_descendants() -> None:
             with contextlib.suppress(OSError, IndexError, ValueError):
                 fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
                 children.setdefault(int(fields[1]), []).append(int(name))
-    stack, below = list(children.get(me, [])), []
+    stack, below = [p for p in children.get(me, []) if p != spare], []
     while stack:
         pid = stack.pop()
         below.append(pid)
@@ -121,8 +121,12 @@ def connect(cluster: str | None, jobs: int, root: str, log_path: str | None):
         client = Client(cluster, timeout=30)
         log_path = None  # remote workers log where their cluster logs
     else:
-        local = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=None,
-                             silence_logs=logging.ERROR, worker_class="distributed.Nanny")
+        try:
+            local = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
+                                 dashboard_address=None, silence_logs=logging.ERROR, worker_class="distributed.Nanny")
+        except BaseException:
+            _abandon_starting_cluster()
+            raise
         client = Client(local)
     try:
         client.register_plugin(GradingWorker(root, log_path), name=GradingWorker.name)
@@ -133,6 +137,22 @@ def connect(cluster: str | None, jobs: int, root: str, log_path: str | None):
         if local is not None:
             with contextlib.suppress(Exception):
                 local.close(timeout=STOP_GRACE)
+
+
+def _abandon_starting_cluster() -> None:
+    """An interrupt (or a failure) while the local cluster starts: the cluster object was never returned, so
+    nothing can close it. Kill its worker processes (this process's children) now, and spare distributed's
+    exit hook and asyncio the half-started cluster they would report in tracebacks after "interrupted"."""
+    import atexit
+
+    from distributed.deploy import spec
+
+    atexit.unregister(spec.close_clusters)
+    for name in ("asyncio", "distributed", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    from multiprocessing import resource_tracker
+
+    _kill_descendants(spare=getattr(resource_tracker._resource_tracker, "_pid", None))  # it cleans up after them
 
 
 def run(grade_tasks: list[GradingTask], *, feedback_tasks: list[FeedbackTask] = (), jobs: int, root: str,
