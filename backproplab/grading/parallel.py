@@ -122,8 +122,12 @@ def connect(cluster: str | None, jobs: int, root: str, log_path: str | None):
         log_path = None  # remote workers log where their cluster logs
     else:
         try:
+            # no dashboard; the scheduler's HTTP endpoints on a free port (by default 8787, taken by any other
+            # cluster on the machine: "Port 8787 is already in use" in the instructor's terminal)
             local = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
-                                 dashboard_address=None, silence_logs=logging.ERROR, worker_class="distributed.Nanny")
+                                 dashboard_address=None,
+                                 scheduler_kwargs={"dashboard_address": ":0", "dashboard": False},
+                                 silence_logs=logging.ERROR, worker_class="distributed.Nanny")
         except BaseException:
             _abandon_starting_cluster()
             raise
