@@ -22,6 +22,7 @@ from pathlib import Path
 from backproplab.sandbox.notebook import BEGIN_HIDDEN, END_HIDDEN, is_graded_test, strip_hidden
 
 from .protocol import FeedbackNotebook, FeedbackResult, FeedbackTask
+from .shipping import write_text_atomic
 
 SAFE_MIMETYPES = ("text/plain", "image/png", "image/jpeg")
 AFTER_TESTS = "(output not shown: this cell ran after the graded tests)\n"
@@ -158,11 +159,9 @@ def write_pages(folder: Path, pages: dict[str, str], file_mode: int = 0o644) -> 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, page in pages.items():
-        out, tmp = folder / f"{name}.html", folder / f".{name}.html.tmp"
+        out = folder / f"{name}.html"
         try:
-            tmp.write_text(page, encoding="utf-8")
-            os.chmod(tmp, file_mode)
-            os.replace(tmp, out)
+            write_text_atomic(out, page, file_mode)
             written.append(str(out))
         except OSError:
             logging.getLogger(__name__).error("feedback %s:\n%s", out, traceback.format_exc())

@@ -87,6 +87,14 @@ def write_files(folder: Path, files: dict[str, bytes], mode: int | None = None) 
             os.chmod(target, mode)
 
 
+def write_text_atomic(path: Path, text: str, mode: int) -> None:
+    """``path`` holds ``text`` (with ``mode``) or what it held before, never half of it."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
 class Unpacked:
     """A worker's temporary folder holding one task's files: ``submitted/``, ``source/`` and ``autograded/``
     (the supporting files; the autograded notebooks are written there). Removed on exit."""
@@ -139,10 +147,8 @@ def store(course, result: TaskResult) -> None:
     mode = 0o664 if course.coursedir.groupshared else 0o444
     for name, nb in result.notebooks.items():
         if nb.notebook is not None:
-            out, tmp = dest / f"{name}.ipynb", dest / f".{name}.ipynb.tmp"
-            tmp.write_text(nb.notebook, encoding="utf-8")
-            os.chmod(tmp, mode)
-            os.replace(tmp, out)
+            out = dest / f"{name}.ipynb"
+            write_text_atomic(out, nb.notebook, mode)
             nb.autograded, nb.notebook = str(out), None
         else:
             nb.autograded = None
