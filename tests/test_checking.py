@@ -440,3 +440,33 @@ def test_an_error_is_named_by_the_one_slip_that_raises_it_on_every_case():
     assert run_check(ex, ex.reference).passed
     r = run_check(REGISTRY["dense_backward"], _dense_backward_missing_T)
     assert r.mistake == "exception" and "written" not in r.message, r.message
+
+
+def test_a_tolerance_exercise_accepts_a_correct_answer_where_the_output_cancels():
+    """``tol`` is relative: an output that cancels to ~0 (Z = XW + b with b = −XW) has no relative digits, and a
+    correct product summed in another order differs by rounding residues of ~1e-15 (relative error 1). Where
+    ``tol`` fails, the bound that rounding explains at these inputs decides; a real error still fails."""
+    from backproplab.checking.compare import _compare
+    from backproplab.checking.model import CheckFinding
+    from backproplab.checks import REGISTRY
+
+    ex = REGISTRY["dense_forward"]
+    rng = np.random.default_rng(3)
+    X = np.repeat(rng.normal(size=(1, 5)), 4, axis=0)
+    W = rng.normal(size=(5, 3))
+    b = -(X @ W)[:1]
+    args = (X, W, b)
+    expected = ex.run(ex.reference, args)
+
+    def reordered(X, W, b):
+        Z = np.zeros((X.shape[0], W.shape[1]))
+        for k in reversed(range(X.shape[1])):
+            Z += np.outer(X[:, k], W[k])
+        return Z + b, (X, W, b)
+
+    got = ex.run(reordered, args)
+    assert np.abs(got[0] - expected[0]).max() > 0  # not the same bits: the reference's own order differs
+    assert _compare(ex, got, expected, args) == 0.0
+    off = (got[0] + 1e-9, got[1])
+    with pytest.raises(CheckFinding):
+        _compare(ex, off, expected, args)

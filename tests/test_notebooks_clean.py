@@ -2,12 +2,15 @@
 
 Committed without outputs, execution counts or saved widget state; nbformat 4.5 with a unique id on
 every cell; a title cell first and a set-up cell that imports backproplab; no solution or hidden test
-left in the learner notebooks.
+left in the learner notebooks; the approximation policy of the checks stated before the first exercise
+that asks for an analytic gradient.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -63,3 +66,31 @@ def test_no_solution_left_in_course(rel):
     text = (ROOT / rel).read_text(encoding="utf-8")
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
         assert marker not in text, f"{rel} contains {marker!r}: learners would see it (run `make release`)"
+
+
+#: The words of ``checking.APPROXIMATION_POLICY`` every notebook with an analytic-gradient exercise says before it.
+POLICY_PHRASE = "is for checking a gradient, never for computing the answer"
+
+
+def test_the_policy_phrase_is_the_checks_own():
+    from backproplab.checking import APPROXIMATION_POLICY
+
+    assert POLICY_PHRASE in APPROXIMATION_POLICY
+
+
+def test_approximation_policy_stated_before_the_first_gradient_exercise(notebook):
+    """Every exercise whose check is ``exact`` (an analytic gradient: a finite difference is rejected) comes
+    after a Markdown cell that tells the learner so, in the words of ``APPROXIMATION_POLICY``."""
+    rel, nb = notebook
+    topic = Path(rel).parent.name.split("_", 1)[1]
+    exercises = importlib.import_module(f"backproplab.checks.{topic}").EXERCISES
+    answers = {f"ex-{ex.name.replace('_', '-')}" for ex in exercises if ex.exact}
+    ids = [cell.get("id") for cell in nb.cells]
+    assert answers <= set(ids), f"{rel}: no answer cell {sorted(answers - set(ids))} of its exact exercises"
+    if not answers:
+        return
+    first = min(ids.index(answer) for answer in answers)
+    before = " ".join(" ".join(cell.source.split()) for cell in nb.cells[:first] if cell.cell_type == "markdown")
+    assert POLICY_PHRASE in before, (
+        f"{rel}: the cell {ids[first]!r} asks for an analytic gradient, but no Markdown cell before it says that "
+        f"a finite-difference estimate {POLICY_PHRASE} (checking.APPROXIMATION_POLICY)")

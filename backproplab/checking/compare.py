@@ -25,6 +25,7 @@ from backproplab.checking.values import (
     _fmt_shape,
     _to_float_array,
     _within,
+    rounding_bounds,
 )
 from backproplab.gradcheck import relative_error
 
@@ -33,7 +34,9 @@ def _compare(exercise: Exercise, got_result, exp_result, args, bounds: list | No
              explain: bool = True, search: bool | str = True, cost: float = 0.0) -> float:
     """Compare all outputs; return the worst relative error or raise a :class:`CheckFinding`. With ``bounds``
     (:func:`rounding_bounds`) an output is accepted when every entry is within its bound, else within
-    ``exercise.tol``. ``explain=False`` raises a bare finding for a wrong answer (the same verdict, no name);
+    ``exercise.tol`` or, where that fails, within the bounds rounding explains at these inputs (an
+    ill-conditioned input: ``tol`` is relative, and an output that cancels to ~0 has no relative digits).
+    ``explain=False`` raises a bare finding for a wrong answer (the same verdict, no name);
     ``search=False`` explains without the generic search; ``search="<key>"`` tries only the explanation named
     ``key`` (to confirm on another case a name found on one); ``search=diagnosis.SEARCH_PAST_FACTORS`` searches
     even where a factor is named. ``cost``: the CPU seconds one evaluation of the reference took (a reference
@@ -45,11 +48,15 @@ def _compare(exercise: Exercise, got_result, exp_result, args, bounds: list | No
     arrays = [_to_float_array(g, nm) for g, nm in zip(gots, names, strict=True)]
     if bounds is None:
         mismatch = [i for i, (g, e) in enumerate(zip(arrays, exps, strict=True)) if not _close(g, e, exercise.tol)]
+        if mismatch:  # at inputs where the problem cancels, rounding alone moves a correct answer past ``tol``
+            derived = rounding_bounds(exercise, args, exp_result)
+            mismatch = [i for i in mismatch if not _within(arrays[i], exps[i], derived[i])]
     else:
         mismatch = [i for i, (g, e, b) in enumerate(zip(arrays, exps, bounds, strict=True))
                     if not _within(g, e, b)]
-    if not mismatch:
-        return max((relative_error(g, e) for g, e in zip(arrays, exps, strict=True)), default=0.0)
+    if not mismatch:  # an output that matches only to rounding (it cancels) matches: it adds no error
+        return max((relative_error(g, e) if _close(g, e, exercise.tol) else 0.0
+                    for g, e in zip(arrays, exps, strict=True)), default=0.0)
     if not explain:
         raise CheckFinding(f"`{names[mismatch[0]]}` differs from the reference.")
     _precision_finding(gots, arrays, exps, names, exercise.tol)

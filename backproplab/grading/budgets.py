@@ -7,20 +7,20 @@ from the instructor's own solution:
 
 * **measured at first grading**: :func:`ensure_budgets` (in the parent, before any submission runs) runs each
   source notebook ``solutions/<assignment>/<notebook>.ipynb`` once in a confined kernel, exactly as a
-  submission runs, and stores its slowest cell's and its whole run's wall seconds in
+  submission runs, and stores the CPU seconds of its slowest cell and the wall seconds of its whole run in
   ``autograder/budgets.json`` (keyed by the source notebook's checksum: an edited source is measured again);
-* **the budget**: each cell may run ``MULTIPLE`` times the solution's slowest cell, at least ``CELL_FLOOR``
-  seconds and never more than ``c.Execute.timeout``; the whole notebook ``MULTIPLE`` times the solution's
-  run, at least ``NOTEBOOK_FLOOR`` seconds (:func:`budget_limits`). Timeouts are wall-clock seconds, and a
-  busy machine stretches every run: the times are stored as they would be on an idle machine (divided by the
-  load per core when measured, :func:`load_factor`) and the budget is stretched by the load per core when a
-  notebook is graded (at most ``MAX_STRETCH`` times), so that a correct answer graded on a busier machine
-  than the one that measured the solution is never stopped. The course's ``c.SandboxLimits`` and the
-  source's ``metadata.backproplab.limits`` (the instructor's explicit choices) still win over it;
+* **the budget is computation, not waiting**: each cell may compute for ``MULTIPLE`` times the solution's
+  slowest cell, at least ``CELL_FLOOR`` seconds of the kernel's CPU time (:meth:`Budget.cell_cpu`). CPU time
+  does not grow when the machine is busy — other workers, other tests, a neighbour's job — so a correct answer
+  is never stopped because the grading machine was loaded (a wall-clock budget was: seen in CI). A cell that
+  computes nothing (``time.sleep``, ``input()``) is stopped by wall clock at ``WAIT_MULTIPLE`` times its CPU
+  budget (:meth:`Budget.cell_timeout`), never more than ``c.Execute.timeout``; the whole notebook may run
+  ``MULTIPLE`` times the solution's run, at least ``NOTEBOOK_FLOOR`` seconds, stretched by the load per core
+  when it is graded (:func:`load_factor`, at most ``MAX_STRETCH`` times). The course's ``c.SandboxLimits`` and
+  the source's ``metadata.backproplab.limits`` (the instructor's explicit choices) still win over it;
 * **when a cell exceeds it** the kernel is interrupted (a loop that ignores the interrupt is killed
   ``INTERRUPT_GRACE`` seconds later), the next cells run, and the learner's feedback says so in plain words
-  (:func:`timeout_note`). A hidden ``while True: pass`` thus costs a worker ``CELL_FLOOR`` seconds on an idle
-  machine, not 120.
+  (:func:`timeout_note`). A hidden ``while True: pass`` thus costs a worker ``CELL_FLOOR`` seconds, not 120.
 
 A solution that could not be measured (it failed to run, or a cell hit the configured timeout) gets no budget:
 its notebook keeps ``c.Execute.timeout``, and the grader says so.
@@ -37,12 +37,14 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-#: A cell may run this many times as long as the solution's slowest cell (and the notebook as its whole run).
+#: A cell may compute this many times as long as the solution's slowest cell (the notebook: its whole run).
 MULTIPLE = 10.0
-#: ... but at least this many seconds: kernel hiccups and a busy machine never cost a correct answer.
+#: ... but at least this many seconds of CPU time: kernel hiccups never cost a correct answer.
 CELL_FLOOR = 2.0
+#: A cell that waits instead of computing is stopped after this many times its CPU budget of wall clock.
+WAIT_MULTIPLE = 10.0
 NOTEBOOK_FLOOR = 120.0
-#: The most a busy machine stretches a budget.
+#: The most a busy machine stretches the notebook's whole-run budget.
 MAX_STRETCH = 10.0
 #: The seed the solution runs with when it is measured (its records are thrown away).
 _MEASURE_SEED = 0
@@ -53,12 +55,17 @@ class Budget:
     """A source notebook's measured run time and the budget derived from it."""
 
     checksum: str  # of the source notebook measured
-    slowest_cell: float  # seconds of the solution's slowest cell, on an idle machine
-    solution_seconds: float  # seconds of the solution's whole run (kernel start included), on an idle machine
+    slowest_cell_cpu: float  # CPU seconds of the solution's slowest cell
+    solution_seconds: float  # wall seconds of the solution's whole run (kernel start included), idle machine
     measured: str  # when (UTC)
 
-    def cell_timeout(self, stretch: float = 1.0) -> float:
-        return max(CELL_FLOOR, MULTIPLE * self.slowest_cell) * stretch
+    def cell_cpu(self) -> float:
+        """CPU seconds a cell may compute."""
+        return max(CELL_FLOOR, MULTIPLE * self.slowest_cell_cpu)
+
+    def cell_timeout(self) -> float:
+        """Wall seconds a cell may run (what it waits counts here, not in its CPU budget)."""
+        return WAIT_MULTIPLE * self.cell_cpu()
 
     def total_timeout(self, stretch: float = 1.0) -> float:
         return max(NOTEBOOK_FLOOR, MULTIPLE * self.solution_seconds) * stretch
@@ -111,8 +118,10 @@ def measure(source: Path, limits) -> tuple[Budget | None, str | None]:
                                files_from=source.parent, env=dict(KERNEL_ENV))
     if run.problem or run.timed_out:
         return None, run.problem or f"a cell of the solution ran longer than {limits.cell_timeout:g} s"
+    if run.cell_seconds and not run.cell_cpu:
+        return None, "the kernel's CPU time could not be read"
     stretch = min(stretch, load_factor())  # the calmer of the two moments: a larger budget, never a smaller
-    slowest = max(run.cell_seconds.values(), default=0.0) / stretch
+    slowest = max(run.cell_cpu.values(), default=0.0)
     return Budget(_checksum(source), round(slowest, 4), round(run.seconds / stretch, 3),
                   time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())), None
 
@@ -135,9 +144,9 @@ def ensure_budgets(course, assignments, limits_for, say=lambda text: None) -> No
                 say(f"{key}: the solution could not be timed ({problem}); its cells keep the configured timeout")
             else:
                 data[key] = asdict(budget)
-                say(f"{key}: the solution runs in {budget.solution_seconds:.1f} s (slowest cell "
-                    f"{budget.slowest_cell:.2f} s) on an idle machine: each cell of a submission may take "
-                    f"{budget.cell_timeout():g} s (more while the machine is busy)")
+                say(f"{key}: the solution runs in {budget.solution_seconds:.1f} s (its slowest cell computes for "
+                    f"{budget.slowest_cell_cpu:.2f} s): each cell of a submission may compute for "
+                    f"{budget.cell_cpu():g} s of CPU time and run for {budget.cell_timeout():g} s")
             changed = True
     if changed:
         tmp = path.with_suffix(".json.tmp")
@@ -146,20 +155,30 @@ def ensure_budgets(course, assignments, limits_for, say=lambda text: None) -> No
 
 
 def budget_limits(limits, budget: Budget | None, ceiling: float, stretch: float | None = None):
-    """``limits`` with the budget's timeouts, stretched by ``stretch`` (default: :func:`load_factor` now), never
-    over ``ceiling`` (the configured ``c.Execute.timeout``) and the limits' own ``total_timeout``."""
+    """``limits`` with the budget's limits: its CPU seconds per cell, its wall seconds per cell (never over
+    ``ceiling``, the configured ``c.Execute.timeout``) and its whole run stretched by ``stretch`` (default:
+    :func:`load_factor` now; never over the limits' own ``total_timeout``)."""
     if budget is None:
         return limits
     stretch = load_factor() if stretch is None else stretch
     # whole seconds (nbclient's timeout is an int), rounded up: the learner gets at least the budget
-    return limits.with_(cell_timeout=float(min(ceiling, math.ceil(budget.cell_timeout(stretch)))),
+    return limits.with_(cell_cpu_seconds=budget.cell_cpu(),
+                        cell_timeout=float(min(ceiling, math.ceil(budget.cell_timeout()))),
                         total_timeout=float(min(limits.total_timeout, math.ceil(budget.total_timeout(stretch)))))
 
 
-def timeout_note(index: int, seconds: float, budget: Budget | None) -> str:
-    """What the learner reads when cell ``index`` (0-based) was stopped at its time limit."""
-    why = (f" ({MULTIPLE:g} times what the instructor's solution needs for its slowest cell, at least "
-           f"{CELL_FLOOR:g} s, more while the grading machine is busy)" if budget is not None else "")
-    return (f"cell {index + 1} was stopped after {seconds:g} s, the time each cell of this notebook may take{why}. "
-            "It may loop forever or do far more work than the exercise needs; the cells after it still ran, "
-            "with whatever it had done so far")
+def timeout_note(index: int, limits, budget: Budget | None, over_cpu: bool) -> str:
+    """What the learner reads when cell ``index`` (0-based) was stopped at its CPU limit (``over_cpu``) or at
+    its wall-clock limit."""
+    after = (f"it had computed for {limits.cell_cpu_seconds:g} s (CPU time), the most each cell of this notebook "
+             f"may compute" if over_cpu else
+             f"it had run for {limits.cell_timeout:g} s, the longest each cell of this notebook may run")
+    why = ""
+    if budget is not None:
+        why = (f" ({MULTIPLE:g} times what the instructor's solution computes in its slowest cell, at least "
+               f"{CELL_FLOOR:g} s" + ("" if over_cpu else f", and {WAIT_MULTIPLE:g} times that while waiting")
+               + ")")
+    return (f"cell {index + 1} was stopped after {after}{why}. It may loop forever"
+            + (" or do far more work than the exercise needs" if over_cpu else " or wait for something that "
+               "never comes (input, sleep, a network)")
+            + "; the cells after it still ran, with whatever it had done so far")

@@ -109,14 +109,15 @@ def run_confined(work: Work) -> bool:
            # figures in the feedback pages when the instructor asks (headless.py)
            "BACKPROPLAB_DRAW": os.environ.get("BACKPROPLAB_DRAW", "0")}
     work.execution = execute_confined(work.nb, record_dir=work.records, seed=task.seed, limits=task.limits,
-                                      files_from=task.dest, env=env)
+                                      files_from=task.dest, env=env, hide=task.hide)
     run = work.execution
     work.nb = run.nb
     work.result.seconds = run.seconds
     work.result.run = RunReport(run.problem, list(run.incidents), run.confinement, run.seconds)
     if run.problem:
         work.notes.append(run.problem)
-    work.notes.extend(timeout_note(index, task.limits.cell_timeout, task.budget) for index in run.timed_out)
+    work.notes.extend(timeout_note(index, task.limits, task.budget, over_cpu=True) for index in run.over_cpu)
+    work.notes.extend(timeout_note(index, task.limits, task.budget, over_cpu=False) for index in run.timed_out)
     return True
 
 

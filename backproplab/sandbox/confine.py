@@ -349,6 +349,7 @@ def build_launch(*, scratch: Scratch, connection_file: str, env: dict[str, str],
               # submissions that fail their graded cells. Feedback pages show the trusted verdict in graded
               # cells, never their traceback; a learner's own error still shows its line.
               "--InteractiveShell.xmode=Plain",
+              f"--output-cap={int(limits.output_bytes_per_cell)}",
               *(["--no-new-processes"] if limits.no_new_processes else [])]
     environment = [tool("env"), "-i", *(f"{k}={v}" for k, v in sorted(env.items())), *kernel]
     if uid is None:

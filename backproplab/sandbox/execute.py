@@ -59,7 +59,9 @@ class Execution:
     incidents: list[str] = field(default_factory=list)  # timeouts, truncated outputs, killed processes
     graded_run: list[str] = field(default_factory=list)  # grade ids of the graded test cells that ran
     cell_seconds: dict[int, float] = field(default_factory=dict)  # cell index -> wall seconds it ran
+    cell_cpu: dict[int, float] = field(default_factory=dict)  # cell index -> the kernel's CPU seconds in it
     timed_out: list[int] = field(default_factory=list)  # indexes of the cells interrupted at the cell timeout
+    over_cpu: list[int] = field(default_factory=list)  # ... interrupted at the cell's CPU limit
     seconds: float = 0.0
     confinement: str = ""
     kernel_log: str = ""  # the end of the kernel's stderr (start-up failures)
@@ -167,7 +169,7 @@ async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, e
     client = CappedClient(nb, km=km, timeout=max(1, int(limits.cell_timeout)), allow_errors=True,
                           interrupt_on_timeout=True, startup_timeout=int(limits.startup_timeout),
                           shutdown_kernel="immediate", iopub_timeout=2, raise_on_iopub_timeout=False,
-                          record_timing=False, resources={"metadata": {"path": str(scratch.work)}})
+                          record_timing=True, resources={"metadata": {"path": str(scratch.work)}})
     client.setup_caps(limits.output_bytes_per_cell, limits.output_bytes_total)
     session = _Session(nb, result, scratch, limits, uid, km, client, start)
     try:
@@ -187,6 +189,9 @@ async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, e
 async def _run_kernel(session: _Session, cgroups, namespace: bool) -> None:
     """Start the kernel, run the cells, stop it (whatever happened)."""
     client, km, result, limits = session.client, session.km, session.result, session.limits
+    # nbclient's setup adds loop handlers for SIGINT and SIGTERM and, removing them, leaves SIGTERM at SIG_DFL:
+    # the caller's own handlers (``backproplab grade`` stopping cleanly on SIGTERM) would be gone for good
+    asyncio.get_running_loop().add_signal_handler = _keep_the_callers_signal_handlers
     try:
         setup = client.async_setup_kernel()
         await asyncio.wait_for(setup.__aenter__(), limits.startup_timeout + 10)
@@ -218,6 +223,10 @@ async def _run_kernel(session: _Session, cgroups, namespace: bool) -> None:
         client.close_clients()
 
 
+def _keep_the_callers_signal_handlers(*_args, **_kwargs):
+    raise RuntimeError("signal handlers belong to the caller of execute_confined")  # nbclient skips them then
+
+
 async def _run_cells(session: _Session) -> None:
     """Every code cell in turn, within the notebook's deadline; stops at the first that ends the run."""
     limits, result = session.limits, session.result
@@ -246,16 +255,18 @@ async def _run_cell(session: _Session, cell, index: int, remaining: float) -> bo
         _empty(scratch.records)
     client.timeout = max(1, int(min(limits.cell_timeout, remaining)))
     client.reset_cell_cap()
-    began = time.monotonic()
+    began, cpu_began = time.monotonic(), kernel_cpu_seconds(session.kernel_pid)
+    over_cpu = False
     try:
-        await _execute_cell(client, cell, index, min(limits.cell_timeout + INTERRUPT_GRACE, remaining))
+        over_cpu = await _execute_cell(session, cell, index, min(limits.cell_timeout + INTERRUPT_GRACE, remaining),
+                                       cpu_began)
     except DeadKernelError:
         result.problem = (f"the kernel died in cell {index + 1} (it exited, was killed, or ran out "
                           f"of memory or CPU time): the cells after it did not run")
         return False
-    except _Stuck:
-        result.problem = (f"cell {index + 1} did not stop when interrupted after {limits.cell_timeout:g} s: the "
-                          f"kernel was stopped and the cells after it did not run")
+    except _Stuck as stuck:
+        result.problem = (f"cell {index + 1} did not stop when interrupted {stuck}: the kernel was stopped and "
+                          f"the cells after it did not run")
         await _kill(session.km)
         return False
     except Exception as exc:  # protocol trouble with a misbehaving kernel: stop here
@@ -268,8 +279,16 @@ async def _run_cell(session: _Session, cell, index: int, remaining: float) -> bo
             result.incidents.append(f"cell {index + 1}: {strays} process(es) it started were killed")
         if graded and gid:
             _harvest(scratch.records, result.record_dir / _safe(gid))
+        cell.get("metadata", {}).pop("execution", None)  # nbclient's timings (:func:`_replied`)
     result.cell_seconds[index] = time.monotonic() - began
-    if result.cell_seconds[index] >= limits.cell_timeout:
+    cpu_ended = kernel_cpu_seconds(session.kernel_pid)
+    if cpu_began is not None and cpu_ended is not None:
+        result.cell_cpu[index] = cpu_ended - cpu_began
+    if over_cpu:
+        result.over_cpu.append(index)
+        result.incidents.append(f"cell {index + 1} computed for more than {limits.cell_cpu_seconds:g} s of CPU "
+                                f"time and was interrupted")
+    elif result.cell_seconds[index] >= limits.cell_timeout:
         result.timed_out.append(index)
         result.incidents.append(f"cell {index + 1} ran longer than {limits.cell_timeout:g} s and was interrupted")
     if graded and gid and cell.get("execution_count") is not None:
@@ -281,9 +300,9 @@ def _report_outputs(client, result: Execution, limits: Limits) -> None:
     for index in sorted(client.lost_output):
         result.incidents.append(f"cell {index + 1}: output lost (a message over "
                                 f"{limits.message_bytes / 2**20:.0f} MB, or output that did not stop)")
-    for index, dropped in sorted(client.truncated.items()):
-        result.incidents.append(f"cell {index + 1}: {dropped / 2**20:.1f} MB of output not kept "
-                                f"(over the output limit)")
+    for index in sorted(client.truncated):
+        result.incidents.append(f"cell {index + 1}: output past the limits ({limits.output_bytes_per_cell / 2**10:g} "
+                                f"KB a cell, {limits.output_bytes_total / 2**10:g} KB in all) not kept")
 
 
 def _seccomp_status(pid, limits: Limits) -> str:
@@ -300,20 +319,72 @@ def _seccomp_status(pid, limits: Limits) -> str:
 
 
 class _Stuck(Exception):
-    """A cell still running ``INTERRUPT_GRACE`` seconds after its interrupt."""
+    """A cell still running ``INTERRUPT_GRACE`` seconds after its interrupt (the text says which limit)."""
 
 
-async def _execute_cell(client, cell, index, hard_timeout: float) -> None:
-    """nbclient's ``async_execute_cell`` with a hard deadline. (Cancelling it makes nbclient raise
-    ``DeadKernelError``, so the deadline is told apart here.)"""
+#: Seconds the grader may take to collect a cell's output after the kernel has replied, besides nbclient's
+#: ``iopub_timeout`` (reopening a lost output channel: :meth:`.kernelclient.CappedClient._iopub_ready`).
+IOPUB_PATIENCE = 12.0
+#: How often the kernel's CPU time is read while a cell runs under a CPU limit (seconds).
+CPU_POLL = 0.1
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def kernel_cpu_seconds(pid: int | None) -> float | None:
+    """CPU seconds the process ``pid`` has used (all its threads, and its children it has waited for)."""
+    if not pid:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+        fields = stat[stat.rindex(b")") + 2:].split()  # fields[0] is field 3 (state) of proc(5)
+        return sum(int(v) for v in fields[11:15]) / _CLOCK_TICKS  # utime, stime, cutime, cstime
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+async def _execute_cell(session: _Session, cell, index, hard_timeout: float, cpu_began: float | None) -> bool:
+    """nbclient's ``async_execute_cell`` with a hard wall-clock deadline and, under a CPU limit, an interrupt
+    once the kernel has computed for ``limits.cell_cpu_seconds`` in this cell. True if that interrupt was sent.
+    (Cancelling the cell makes nbclient raise ``DeadKernelError``, so the deadline is told apart here.)"""
+    client, limits = session.client, session.limits
     task = asyncio.ensure_future(client.async_execute_cell(cell, index))
-    done, _ = await asyncio.wait({task}, timeout=hard_timeout)
-    if not done:
-        task.cancel()
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await task
-        raise _Stuck()
+    deadline = time.monotonic() + hard_timeout
+    watch_cpu = limits.cell_cpu_seconds is not None and cpu_began is not None
+    over_cpu = extended = False
+    while True:
+        now = time.monotonic()
+        step = deadline - now
+        if watch_cpu and not over_cpu:
+            step = min(step, CPU_POLL)
+        done, _ = await asyncio.wait({task}, timeout=max(0.0, step))
+        if done:
+            break
+        now = time.monotonic()
+        if now >= deadline and not extended and _replied(cell):
+            # the kernel has answered: what is left is the grader collecting its output (nbclient waits up to
+            # iopub_timeout for it, and a lost output channel is reopened); the kernel is not stuck
+            extended, deadline = True, now + client.iopub_timeout + IOPUB_PATIENCE
+            continue
+        if now >= deadline:
+            task.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await task
+            raise _Stuck(f"after {limits.cell_cpu_seconds:g} s of CPU time" if over_cpu
+                         else f"after {limits.cell_timeout:g} s")
+        used = kernel_cpu_seconds(session.kernel_pid) if watch_cpu and not over_cpu else None
+        if used is not None and used - cpu_began > limits.cell_cpu_seconds:
+            over_cpu = True
+            with contextlib.suppress(Exception):
+                await session.km.interrupt_kernel()
+            deadline = min(deadline, now + INTERRUPT_GRACE)
     task.result()
+    return over_cpu
+
+
+def _replied(cell) -> bool:
+    """Whether the kernel's reply to ``cell`` has arrived (nbclient's ``record_timing`` notes when)."""
+    return "shell.execute_reply" in cell.get("metadata", {}).get("execution", {})
 
 
 async def _kill(km) -> None:

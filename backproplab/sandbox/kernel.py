@@ -8,7 +8,11 @@ An ordinary IPython kernel, started after what must happen before any learner co
 2. graded checks run the learner's function with the exercise's reference poisoned (:mod:`.poison`);
 3. a seccomp filter (:mod:`.seccomp`): signals to itself only, no ``ptrace``, and with
    ``--no-new-processes`` no ``fork``/``vfork``/``clone`` of processes;
-4. the launcher's own arguments are gone from ``sys.argv``.
+4. the launcher's own arguments are gone from ``sys.argv``;
+5. with ``--output-cap=N``, each cell's printed text (``sys.stdout`` and ``sys.stderr`` together) stops a
+   little past the grader's own cap of ``N`` bytes a cell: a flood of prints is dropped where it is made
+   instead of being serialised, sent and thrown away by the grader (a cell printing 200 MB took seconds to
+   answer an interrupt). This saves time only; the grader's caps (:mod:`.kernelclient`) are the limit.
 """
 
 from __future__ import annotations
@@ -34,8 +38,45 @@ def main() -> None:
 
     if not seccomp.install(os.getpid(), no_fork=no_fork):
         print("backproplab sandbox: seccomp unavailable: prlimit limits only", file=sys.stderr)
+    caps = [a for a in sys.argv if a.startswith("--output-cap=")]
+    for arg in caps:
+        sys.argv.remove(arg)
     sys.argv[0] = "ipykernel_launcher"
-    kernelapp.launch_new_instance()
+    app = kernelapp.IPKernelApp.instance()
+    app.initialize()
+    if caps:
+        cap_printed_text(app.shell, int(caps[-1].split("=", 1)[1]) + _CAP_MARGIN)
+    app.start()
+
+
+#: Bytes printed past the grader's cap (so that the grader still sees, and says, that it truncated).
+_CAP_MARGIN = 4096
+
+
+def cap_printed_text(shell, per_cell: int) -> None:
+    """Drop what a cell writes to ``sys.stdout``/``sys.stderr`` past ``per_cell`` characters."""
+    room = [per_cell]
+
+    def reset(*_):
+        room[0] = per_cell
+
+    def capped(write):
+        def write_capped(text):
+            if room[0] <= 0:
+                return len(text)
+            if len(text) > room[0]:
+                write(text[:room[0]])
+                room[0] = 0
+                return len(text)
+            room[0] -= len(text)
+            return write(text)
+
+        return write_capped
+
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.write = capped(stream.write)
+    shell.events.register("pre_execute", reset)
 
 
 if __name__ == "__main__":

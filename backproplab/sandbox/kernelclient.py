@@ -7,10 +7,11 @@ imports nbclient or jupyter_client).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
+import queue
 import subprocess
+import time
 
 import zmq
 from jupyter_client.manager import AsyncKernelManager
@@ -126,8 +127,24 @@ class CappedClient(NotebookClient):
             if old is not None:
                 old.close()
             self.kc.iopub_channel  # noqa: B018 (connects)
-            await asyncio.sleep(0.2)
+            await self._iopub_ready()
         return out
+
+    async def _iopub_ready(self, patience: float = 10.0) -> bool:
+        """Wait until the new output channel hears the kernel (ZeroMQ's subscriptions start late: what the
+        next cell printed, and its "idle", would be lost, and each such cell would wait for ``iopub_timeout``).
+        A ``kernel_info`` request makes the kernel publish its status; nbclient ignores the replies."""
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline:
+            self.kc.kernel_info()
+            try:
+                while True:
+                    msg = await self.kc.get_iopub_msg(timeout=0.5)
+                    if msg.get("msg_type") == "status":
+                        return True
+            except (TimeoutError, queue.Empty):
+                continue
+        return False
 
 
 def _notice():

@@ -20,6 +20,10 @@ class Limits:
     that size) and, when the kernel supports cgroups, ``memory_bytes`` and ``max_processes`` for all the
     kernel's processes together.
 
+    Computation: ``cell_cpu_seconds`` of the kernel's CPU time per cell (None: no such limit), then the kernel
+    is interrupted and the run goes on. CPU time does not grow when the machine is busy, so a correct answer
+    is never stopped by a neighbour's load.
+
     Wall clock: ``cell_timeout`` seconds per cell (then the kernel is interrupted and the run goes on),
     ``total_timeout`` for the whole notebook (then the kernel is killed), ``startup_timeout`` for the kernel
     to answer. Output: at most ``output_bytes_per_cell`` / ``output_bytes_total`` of outputs are kept in the
@@ -37,6 +41,7 @@ class Limits:
     open_files: int = 256
     scratch_bytes: int = 256 * MB
     cell_timeout: float = 120.0
+    cell_cpu_seconds: float | None = None
     total_timeout: float = 1800.0
     startup_timeout: float = 60.0
     output_bytes_per_cell: int = 1 * MB

@@ -26,10 +26,11 @@ def _looping(nb):
 
 
 def _sleeping_past_the_budget(nb):
-    """A cell that stops by itself: later than the budget however busy the machine, sooner than 120 s."""
+    """A cell that waits (no computation) and stops by itself: later than its wall-clock limit, sooner than
+    120 s."""
     nb = copy.deepcopy(nb)
     index = nb.cells.index(cell(nb, "ex-cube"))
-    seconds = budgets.CELL_FLOOR * budgets.MAX_STRETCH + 5
+    seconds = budgets.CELL_FLOOR * budgets.WAIT_MULTIPLE + 5
     nb.cells.insert(index, new_code_cell(f"import time\ntime.sleep({seconds})", id="slow"))
     return nb
 
@@ -50,21 +51,24 @@ def test_a_looping_cell_costs_the_budget_not_the_configured_timeout(tmp_path):
     budget = find_budget(root, FIXTURE, source)
     stored = json.loads((root / "autograder" / "budgets.json").read_text())[f"{FIXTURE}/{FIXTURE}"]
     assert budget is not None and stored["checksum"] == budget.checksum
-    assert 0 < budget.slowest_cell < budgets.CELL_FLOOR / budgets.MULTIPLE  # the fixture's cells take ms
-    assert budget.cell_timeout() == budgets.CELL_FLOOR
+    assert 0 < budget.slowest_cell_cpu < budgets.CELL_FLOOR / budgets.MULTIPLE  # the fixture's cells take ms
+    assert budget.cell_cpu() == budgets.CELL_FLOOR
+    assert budget.cell_timeout() == budgets.CELL_FLOOR * budgets.WAIT_MULTIPLE
 
     results = {r.student: r.notebooks[FIXTURE] for r in run.results}
     assert {s: sum(v or 0 for v in nb.grades.values()) for s, nb in results.items()} == {
         "alice": 5.0, "loopy": 3.0, "slow": 5.0}  # the loop never defined square(); cube's cell still ran
     note = re.compile(
-        r"cell 3 was stopped after (\d+) s, the time each cell of this notebook may take "
-        rf"\({budgets.MULTIPLE:g} times what the instructor's solution needs for its slowest cell, at least "
-        rf"{budgets.CELL_FLOOR:g} s, more while the grading machine is busy\)\. It may loop forever or do far "
-        "more work than the exercise needs; the cells after it still ran, with whatever it had done so far$")
+        r"cell 3 was stopped after it had computed for (\d+) s \(CPU time\), the most each cell of this notebook "
+        rf"may compute \({budgets.MULTIPLE:g} times what the instructor's solution computes in its slowest cell, "
+        rf"at least {budgets.CELL_FLOOR:g} s\)\. It may loop forever or do far more work than the exercise needs; "
+        "the cells after it still ran, with whatever it had done so far$")
     stopped = [m for n in results["loopy"].notes if (m := note.match(n))]
-    assert len(stopped) == 1
-    assert budgets.CELL_FLOOR <= int(stopped[0].group(1)) <= budgets.CELL_FLOOR * budgets.MAX_STRETCH
-    assert any(n.startswith("cell 5 was stopped after") for n in results["slow"].notes)
+    assert len(stopped) == 1, results["loopy"].notes
+    assert int(stopped[0].group(1)) == budgets.CELL_FLOOR
+    waited = [n for n in results["slow"].notes if n.startswith("cell 5 was stopped after it had run for 20 s, "
+                                                               "the longest each cell of this notebook may run")]
+    assert len(waited) == 1 and "wait for something that never comes" in waited[0], results["slow"].notes
     assert not any("was stopped" in n for n in results["alice"].notes)
     page = (root / "autograder" / "feedback" / "loopy" / FIXTURE / f"{FIXTURE}.html").read_text()
     assert "cell 3 was stopped after" in page
@@ -81,12 +85,16 @@ def test_a_looping_cell_costs_the_budget_not_the_configured_timeout(tmp_path):
 def test_the_budget_has_a_floor_a_ceiling_and_the_instructors_explicit_limits_win(tmp_path):
     from traitlets.config import Config
 
-    fast = Budget("x", slowest_cell=0.01, solution_seconds=1.0, measured="now")
-    slow = Budget("x", slowest_cell=30.0, solution_seconds=40.0, measured="now")
-    assert budget_limits(DEFAULT_LIMITS, fast, 120, 1).cell_timeout == budgets.CELL_FLOOR
+    fast = Budget("x", slowest_cell_cpu=0.01, solution_seconds=1.0, measured="now")
+    slow = Budget("x", slowest_cell_cpu=3.0, solution_seconds=40.0, measured="now")
+    assert budget_limits(DEFAULT_LIMITS, fast, 120, 1).cell_cpu_seconds == budgets.CELL_FLOOR
+    assert budget_limits(DEFAULT_LIMITS, fast, 120, 1).cell_timeout == budgets.CELL_FLOOR * budgets.WAIT_MULTIPLE
     assert budget_limits(DEFAULT_LIMITS, fast, 120, 1).total_timeout == budgets.NOTEBOOK_FLOOR
-    assert budget_limits(DEFAULT_LIMITS, fast, 120, 3).cell_timeout == 3 * budgets.CELL_FLOOR  # a busy machine
+    # a busy machine stretches the whole run, never the computation a cell may do
+    assert budget_limits(DEFAULT_LIMITS, fast, 120, 3).cell_cpu_seconds == budgets.CELL_FLOOR
+    assert budget_limits(DEFAULT_LIMITS, fast, 120, 3).total_timeout == 3 * budgets.NOTEBOOK_FLOOR
     assert budget_limits(DEFAULT_LIMITS, slow, 120, 1).cell_timeout == 120  # never over c.Execute.timeout
+    assert budget_limits(DEFAULT_LIMITS, slow, 1000, 1).cell_cpu_seconds == 30
     assert budget_limits(DEFAULT_LIMITS, slow, 1000, 1).cell_timeout == 300
     assert budget_limits(DEFAULT_LIMITS, slow, 1000, 1).total_timeout == 400
     assert budget_limits(DEFAULT_LIMITS, None, 120) == DEFAULT_LIMITS
@@ -96,11 +104,12 @@ def test_the_budget_has_a_floor_a_ceiling_and_the_instructors_explicit_limits_wi
     source.write_text(json.dumps({"metadata": {}, "cells": []}))
     config = Config()
     config.Execute.timeout = 120
-    stretched = notebook_limits(config, source, fast).cell_timeout
-    assert budgets.CELL_FLOOR <= stretched <= budgets.CELL_FLOOR * budgets.MAX_STRETCH
+    assert notebook_limits(config, source, fast).cell_cpu_seconds == budgets.CELL_FLOOR
     assert notebook_limits(config, source, None).cell_timeout == 120
-    config.SandboxLimits.cell_timeout = 3
-    assert notebook_limits(config, source, fast).cell_timeout == 3
+    assert notebook_limits(config, source, None).cell_cpu_seconds is None
+    config.SandboxLimits.cell_timeout = 3  # the instructor's own time per cell: the measured budget is off
+    assert (notebook_limits(config, source, fast).cell_timeout, notebook_limits(config, source, fast)
+            .cell_cpu_seconds) == (3, None)
     source.write_text(json.dumps({"metadata": {"backproplab": {"limits": {"cell_timeout": 42}}}, "cells": []}))
     assert notebook_limits(config, source, fast).cell_timeout == 42
 
@@ -110,7 +119,7 @@ def test_a_budget_of_another_version_or_a_damaged_file_is_not_used(tmp_path):
     (root / "autograder").mkdir()
     source = root / "nb.ipynb"
     source.write_text("{}")
-    entry = {"checksum": "0" * 64, "slowest_cell": 0.1, "solution_seconds": 1.0, "measured": "now"}
+    entry = {"checksum": "0" * 64, "slowest_cell_cpu": 0.1, "solution_seconds": 1.0, "measured": "now"}
     (root / "autograder" / "budgets.json").write_text(json.dumps({"A/nb": entry}))
     assert find_budget(root, "A", source) is None
     (root / "autograder" / "budgets.json").write_text("not json")

@@ -110,7 +110,8 @@ from tests.sandbox.conftest import read_class
 if __name__ == "__main__":  # the grading workers are spawned
     root = Path(sys.argv[1])
     grade(root / "export", root=root, jobs=2, assignments=["ps1"], release=False, stdout=None, stderr=None)
-    print(json.dumps({k: [g.points, g.run.confinement, g.run.problem] for k, g in read_class(root).items()}))
+    print(json.dumps({k: [g.points, g.run.confinement, g.run.problem, g.run.incidents]
+                      for k, g in read_class(root).items()}))
 """
 
 
@@ -170,7 +171,7 @@ def test_grading_as_an_ordinary_user(shared_tmp):
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert {k: v[0] for k, v in out.items()} == {"honest": 6.0, "infinite_loop": 6.0, "fork_bomb": 6.0,
-                                                 "print_flood": 6.0, "kill_everyone": 6.0, "eq_override": 3.0}
+                                                 "print_flood": 6.0, "kill_everyone": 6.0, "eq_override": 3.0}, out
     assert all("a user namespace of its own" in v[1] and "seccomp: no new processes" in v[1] for v in out.values())
 
 
@@ -232,3 +233,61 @@ def test_root_without_mount_namespace_still_switches_user(tmp_path, monkeypatch)
     uid = int(run.nb.cells[3].outputs[0]["text"].split()[1])
     assert uid in UID_RANGE
     assert sum(s.points for s in score_submission(source_notebook(), run.nb, tmp_path, 7).values()) == TOTAL
+
+
+# ---------------------------------------------------------------------------------------- CPU budget
+def test_a_cpu_budget_stops_computation_not_a_busy_machine(tmp_path):
+    """``cell_cpu_seconds`` counts what the kernel computes: a cell that needs 0.6 s of CPU passes under a 1 s
+    budget while six busy loops share the machine's cores (its wall time is several times its CPU time); a
+    loop is interrupted once it has computed for the budget, and the next cell runs."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from backproplab.sandbox import execute_confined
+    from tests.sandbox.conftest import TEST_LIMITS
+
+    work = ("import time\nstart = time.process_time()\nwhile time.process_time() - start < 0.6:\n    pass\n"
+            "print('done', round(time.process_time() - start, 1))")
+    nb = new_notebook(cells=[new_code_cell(work), new_code_cell("while True:\n    pass"),
+                             new_code_cell("print('after')")])
+    # a session each: with the scheduler's autogroups, busy loops of one session would share one core's worth
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True) for _ in range(6)]
+    try:
+        run = execute_confined(nb, record_dir=tmp_path / "records", seed=1,
+                               limits=TEST_LIMITS.with_(cell_cpu_seconds=1.0, cell_timeout=60))
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert run.problem is None, run.problem
+    assert run.nb.cells[0].outputs[0]["text"] == "done 0.6\n"
+    assert run.over_cpu == [1] and run.timed_out == []
+    assert run.cell_seconds[0] > 1.0, run.cell_seconds  # slower than the budget on the wall clock: not stopped
+    assert 1.0 < run.cell_cpu[1] < 2.5 and run.cell_seconds[1] < 30, (run.cell_cpu, run.cell_seconds)
+    assert run.nb.cells[1].outputs[-1]["ename"] == "KeyboardInterrupt"
+    assert run.nb.cells[2].outputs[0]["text"] == "after\n"
+    assert "cell 2 computed for more than 1 s of CPU time and was interrupted" in run.incidents
+
+
+def test_running_a_kernel_keeps_the_callers_signal_handlers(tmp_path):
+    """nbclient adds loop handlers for SIGINT and SIGTERM while a kernel starts and, removing them, leaves
+    SIGTERM at its default action: ``backproplab grade``, which runs kernels in its main thread (the solutions'
+    budgets), then died of a SIGTERM instead of stopping cleanly (exit -15 in test_cluster's random interrupts)."""
+    import signal
+
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from backproplab.sandbox import execute_confined
+    from tests.sandbox.conftest import TEST_LIMITS
+
+    def mine(signum, frame):
+        raise AssertionError("not called")
+
+    previous = signal.signal(signal.SIGTERM, mine), signal.signal(signal.SIGINT, mine)
+    try:
+        run = execute_confined(new_notebook(cells=[new_code_cell("1 + 1")]), record_dir=tmp_path / "records",
+                               seed=1, limits=TEST_LIMITS)
+        assert run.problem is None, run.problem
+        assert signal.getsignal(signal.SIGTERM) is mine and signal.getsignal(signal.SIGINT) is mine
+    finally:
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
