@@ -1,7 +1,7 @@
 """nbgrader's formgrader (the instructor's manual-grading UI, a Jupyter server extension) on a PostgreSQL
 gradebook that ``backproplab grade --db`` filled (issue 17): a real Jupyter server with the extension, run
-from the course's ``autograder/`` folder as an instructor starts it, against a real PostgreSQL server; driven
-through formgrader's own HTTP API and pages."""
+from the course's ``autograder/`` folder as an instructor starts it (INSTRUCTORS.md), against a real PostgreSQL
+server; driven through formgrader's own HTTP API and pages, and its manual-grading form in headless Chromium."""
 
 from __future__ import annotations
 
@@ -153,13 +153,21 @@ def _grade_by_hand(server: Formgrader, root: Path, db: str, export: Path, tmp_pa
         assert gb.find_comment("ex-cube", FIXTURE, FIXTURE, "student_ben").manual_comment == NOTE
         assert gb.find_submission(FIXTURE, "student_ben").score == 3.0
 
-    # a forced re-grade (the course configuration's db_url now) keeps the hand-given point and comment
+    # the same by hand in formgrader's own page, in Chromium: a point for cat's square() test and a comment
+    _grade_in_chromium(server, notebooks["student_cat"]["id"])
+    with Gradebook(db, "backproplab") as gb:
+        assert gb.find_grade("test-square", FIXTURE, FIXTURE, "student_cat").manual_score == 1.0
+        assert gb.find_comment("ex-square", FIXTURE, FIXTURE, "student_cat").manual_comment == NOTE
+    expected = {**expected, "student_cat": 1.0}
+
+    # a forced re-grade (the course configuration's db_url now) keeps the hand-given points and comments
     again = _grade(export, "--course", root, "--jobs", 1, "--out", tmp_path / "out-again", "--no-release",
                    "-a", FIXTURE, "--force")
     assert again.returncode == 0, again.stdout + again.stderr
     assert _scores(tmp_path / "out-again", FIXTURE) == {**expected, "student_ben": 3.0}
     with Gradebook(db, "backproplab") as gb:
         assert gb.find_comment("ex-cube", FIXTURE, FIXTURE, "student_ben").manual_comment == NOTE
+        assert gb.find_comment("ex-square", FIXTURE, FIXTURE, "student_cat").manual_comment == NOTE
     # and formgrader, still running, shows the re-graded gradebook
     again = {s["student"]: s["score"] for s in server.api("GET", f"submissions/{FIXTURE}")}
     assert again == {**expected, "student_ben": 3.0}
@@ -167,3 +175,44 @@ def _grade_by_hand(server: Formgrader, root: Path, db: str, export: Path, tmp_pa
         **expected, "student_ben": 3.0}
     cube_now = server.api("GET", f"grade/{cube}")
     assert (cube_now["auto_score"], cube_now["manual_score"]) == (0.0, 1.0)
+
+
+def _grade_in_chromium(server: Formgrader, submission: str) -> None:
+    """Type a score and a comment into formgrader's manual-grading form of ``submission`` in headless
+    Chromium (its page saves each field when it loses focus) and wait until formgrader answered both saves."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM_ARGS, find_chromium
+
+    exe = find_chromium()
+    assert exe, "no Chromium: run `make browser` (scripts/ensure-chromium.sh)"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(60_000)
+            errors = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            # the instructor logs in with the server's token (a session cookie for the page's own API calls)
+            page.goto(f"{server.url}/login?next=/formgrader/submissions/{submission}/")
+            page.fill("input[name=password]", server.token)
+            page.keyboard.press("Enter")
+            page.wait_for_url(f"**/formgrader/submissions/{submission}/")
+            try:  # the form has loaded the grades from formgrader's API
+                page.wait_for_function("() => document.querySelector('input.score#test-square')?.placeholder === '0'")
+            except Exception as exc:
+                raise AssertionError(f"{exc}\n{errors}\n{server.log_tail()}") from None
+            saved = []
+            page.on("response", lambda r: saved.append((r.url.split("/formgrader/api/")[1].split("/")[0], r.status))
+                    if "/formgrader/api/" in r.url and r.request.method == "PUT" else None)
+            page.fill("#test-square", "1")  # saved when the focus moves on, to the comment
+            page.fill("#ex-square-comment", NOTE)
+            page.locator("#ex-square-comment").blur()  # the instructor clicks elsewhere: the comment is saved
+            deadline = time.monotonic() + 60
+            while len(saved) < 2 and time.monotonic() < deadline:
+                page.wait_for_timeout(200)
+            assert sorted(saved) == [("comment", 200), ("grade", 200)], (saved, errors, server.log_tail())
+            # nbconvert's template loads MathJax from a CDN, out of reach here; nothing else may fail
+            assert [e for e in errors if e != "MathJax is not defined"] == [], errors
+        finally:
+            browser.close()
