@@ -137,6 +137,8 @@ def _grade_by_hand(server: Formgrader, root: Path, db: str, export: Path, tmp_pa
     # her name in the breadcrumb, her autograded notebook with the stub's error in the graded cell's output
     assert ">student_ben</a>" in page and f"autograded/student_ben/{FIXTURE}/{FIXTURE}.ipynb" in page, page[:6000]
     assert page.count("NotImplementedError") >= 1 and "student_ann" not in page, page[-3000:]
+    status, page = server.request("GET", "/formgrader")  # redirects to its assignments page
+    assert status == 200 and "Manage Assignments" in page, page[-2000:]
     status, page = server.request("GET", f"/formgrader/manage_submissions/{FIXTURE}")
     assert status == 200 and FIXTURE in page, page[-2000:]
     status, page = server.request("GET", f"/formgrader/manage_students/student_ben/{FIXTURE}")
