@@ -470,3 +470,27 @@ def test_a_tolerance_exercise_accepts_a_correct_answer_where_the_output_cancels(
     off = (got[0] + 1e-9, got[1])
     with pytest.raises(CheckFinding):
         _compare(ex, off, expected, args)
+
+
+def _shapes(value) -> list:
+    if isinstance(value, np.ndarray):
+        return [value.shape]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _shapes(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _shapes(v)]
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 50:  # a size argument (n_in, n_out)
+        return [("size", value)]
+    return []
+
+
+@pytest.mark.parametrize("name", sorted(__import__("backproplab.checks", fromlist=["REGISTRY"]).REGISTRY))
+def test_the_learners_check_shows_more_than_one_shape(name):
+    """Code that hard-codes the printed shape must fail the learner's own check, not only grading (issue 14): every
+    exercise with array or size arguments shows at least two different shapes across its visible cases."""
+    from backproplab.checking import trial_inputs
+    from backproplab.checks import REGISTRY
+
+    seen = {tuple(_shapes(args)) for args in trial_inputs(REGISTRY[name], hidden=False, seed=None)}
+    # (scalar exercises, graph_backward, numerical_derivative, train_digits, have no shape to hard-code)
+    assert len(seen) > 1 or seen == {()}, f"{name}: every visible case has the shapes {seen}"

@@ -189,6 +189,15 @@ def of_ranks(make_inputs: Callable[[np.random.Generator, bool], tuple], *ranks: 
     return tuple(edge(r) for r in ranks)
 
 
+def another_shape(make_inputs: Callable[[np.random.Generator, bool], tuple]):
+    """An edge case drawn as a hidden trial is (random shapes from the case's own seed): the learner's check
+    then also shows a shape besides the printed ones, so code that hard-codes a printed shape fails there,
+    not only in grading."""
+    def make(rng):
+        return make_inputs(np.random.default_rng(int(rng.integers(2**63))), True)  # not the visible trials' draw
+    return make
+
+
 def trial_inputs(exercise: Exercise, hidden: bool, seed: int | None) -> list[tuple]:
     """The arguments of every trial of a check (visible, or hidden drawn from ``seed``/:func:`grading_seed`):
     the exercise's own trials, then one per edge case (visible and hidden alike, so that an answer the graded

@@ -15,7 +15,7 @@ import weakref
 import numpy as np
 
 from backproplab import debugging, training
-from backproplab.checking import CheckFinding, Exercise, Mistake, visible_case
+from backproplab.checking import CheckFinding, Exercise, Mistake, another_shape, visible_case
 from backproplab.datasets import load_digits, one_hot
 from backproplab.gradcheck import relative_error
 from backproplab.optimizers import adam
@@ -335,6 +335,7 @@ TRAIN_STEP = Exercise(
               "new_configs, loss)",
     reference=training.train_step,
     make_inputs=_step_inputs,
+    edge_cases=(another_shape(_step_inputs),),  # a shape besides the printed ones
     outputs=STEP_OUTPUTS,
     call=run_steps,
     shape_hint="new_params[key] has the shape of params[key]; the loss is one number.",
@@ -434,6 +435,7 @@ TRAIN = Exercise(
               "callback=None) -> (params, losses)",
     reference=training.train,
     make_inputs=_train_inputs,
+    edge_cases=(another_shape(_train_inputs),),  # a shape besides the printed ones
     outputs=TRAIN_OUTPUTS,
     call=run_train,
     shape_hint="losses holds one loss per step: epochs × ⌈m / batch_size⌉ numbers; the callback is called once "
@@ -647,6 +649,7 @@ FIXED_LOSS_AND_GRADS = Exercise(
     signature="fixed_loss_and_grads(params, X, Y, l2=0.0) -> (loss, grads)",
     reference=debugging.backward_with(None)[1],
     make_inputs=_fixed_inputs,
+    edge_cases=(another_shape(_fixed_inputs),),  # a shape besides the printed ones
     outputs=("loss", *debugging.GRADIENT_KEYS),
     call=_loss_and_grads_outputs,
     exact=True,  # finite differences (right to about 1e-10) are not a backward pass
