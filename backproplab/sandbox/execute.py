@@ -27,6 +27,7 @@ from pathlib import Path
 
 from backproplab.sandbox.runsync import run_sync
 
+from . import forked
 from .cgroups import Cgroups
 from .confine import (
     ACCEPT_WEAK_ENV,
@@ -34,8 +35,10 @@ from .confine import (
     UidLease,
     build_launch,
     can_confine,
+    fork_request,
     kernel_env,
     running_as_root,
+    template_env,
     userns_problem,
 )
 from .limits import DEFAULT_LIMITS, Limits
@@ -157,15 +160,26 @@ async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, e
     kernel_vars = {"BACKPROPLAB_RECORD_DIR": str(scratch.records), "BACKPROPLAB_GRADING_SEED": str(int(seed)),
                    "NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", **env}
     connection_file = str(scratch.run / "kernel.json")
-    launch = build_launch(scratch=scratch, connection_file=connection_file,
-                          env=kernel_env(scratch, kernel_vars, python), limits=limits, python=python, uid=uid,
-                          cgroups=cgroups, hide=hide, keep=keep, namespace=namespace)
-    result.confinement = launch.description
     log_path = scratch.root / "kernel.log"
     log = open(log_path, "wb")  # noqa: SIM115 (closed below, after the kernel is gone)
+    kernel_environment = kernel_env(scratch, kernel_vars, python)
+    launch = spawn = None
+    if forked.enabled():
+        request, result.confinement = fork_request(
+            scratch=scratch, connection_file=connection_file, env=kernel_environment, limits=limits, python=python,
+            uid=uid, cgroups=cgroups, hide=hide, keep=keep, log=log_path, namespace=namespace)
+        command = [python, "-m", "backproplab.sandbox.forkserver"]  # (what it is called; the template forks it)
+
+        def spawn():
+            return forked.template(python, template_env(python)).spawn(request)
+    else:
+        launch = build_launch(scratch=scratch, connection_file=connection_file, env=kernel_environment,
+                              limits=limits, python=python, uid=uid, cgroups=cgroups, hide=hide, keep=keep,
+                              namespace=namespace)
+        command, result.confinement = launch.command, launch.description
     km = ConfinedKernelManager(kernel_name="python3", transport="ipc", ip=str(scratch.run / "kernel"),
                                connection_file=connection_file)
-    km.setup(launch.command, uid, log, limits.message_bytes)
+    km.setup(command, uid, log, limits.message_bytes, spawn=spawn)
     client = CappedClient(nb, km=km, timeout=max(1, int(limits.cell_timeout)), allow_errors=True,
                           interrupt_on_timeout=True, startup_timeout=int(limits.startup_timeout),
                           shutdown_kernel="immediate", iopub_timeout=2, raise_on_iopub_timeout=False,
@@ -180,7 +194,7 @@ async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, e
         log.close()
         with contextlib.suppress(OSError):
             result.kernel_log = log_path.read_bytes()[-2000:].decode("utf-8", "replace")
-        if launch.plan_path is not None:
+        if launch is not None and launch.plan_path is not None:
             with contextlib.suppress(FileNotFoundError):
                 launch.plan_path.unlink()
         _report_outputs(client, result, limits)

@@ -26,9 +26,12 @@ class ConfinedKernelManager(AsyncKernelManager):
     """An ``AsyncKernelManager`` whose launch command is the confined one and whose connection file the
     sandbox user can read."""
 
-    def setup(self, command, uid, stderr, message_bytes):
+    def setup(self, command, uid, stderr, message_bytes, spawn=None):
+        """``spawn``: None (``command`` is run), or a function returning a :class:`.forked.ForkedKernel`
+        (a kernel forked from the template; ``command`` then only names it)."""
         self._bpl_command, self._bpl_uid, self._bpl_stderr = command, uid, stderr
         self._bpl_message_bytes = message_bytes
+        self._bpl_spawn = spawn
 
     def format_kernel_cmd(self, extra_arguments=None):
         return list(self._bpl_command)
@@ -40,6 +43,16 @@ class ConfinedKernelManager(AsyncKernelManager):
             os.chmod(self.connection_file, 0o400)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
+        if self._bpl_spawn is not None:
+            import asyncio
+
+            provisioner = self.provisioner
+            provisioner.process = await asyncio.get_running_loop().run_in_executor(None, self._bpl_spawn)
+            # signals go to the kernel itself (LocalProvisioner would use its process group): ForkedKernel
+            # signals only a kernel the template has not reaped, so never a recycled process id
+            provisioner.pid, provisioner.pgid = provisioner.process.pid, None
+            self._reconcile_connection_info(provisioner.connection_info)
+            return
         kw["stdin"] = subprocess.DEVNULL
         kw["stdout"] = self._bpl_stderr
         kw["stderr"] = self._bpl_stderr
