@@ -105,6 +105,8 @@ class Template:
 
     def _drain(self) -> None:
         """Read what the template has said without waiting (exit notices)."""
+        if self._sock.fileno() < 0:  # closed
+            return
         self._sock.setblocking(False)
         try:
             while True:

@@ -59,7 +59,9 @@ def preload() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
+    import ipykernel.debugger  # noqa: F401  (debugpy: half a second, imported by every kernel's init)
     import ipykernel.ipkernel  # noqa: F401
+    import ipykernel.zmqshell  # noqa: F401
     import ipywidgets  # noqa: F401
     import matplotlib.pyplot  # noqa: F401
 
@@ -98,7 +100,10 @@ def _last_cap() -> int:
 
 def _drop_privileges(uid: int | None) -> None:
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
-    for cap in range(_last_cap() + 1):
+    # root, or root of its own user namespace; an ordinary user without namespaces has no capability to drop
+    # (and may not empty its bounding set, which then never grants one: no_new_privs)
+    privileged = os.geteuid() == 0
+    for cap in range(_last_cap() + 1) if privileged else ():
         _check(_libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), f"dropping capability {cap}")
     _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
     if uid is not None:
@@ -108,14 +113,15 @@ def _drop_privileges(uid: int | None) -> None:
     header = (ctypes.c_uint32 * 2)(_CAPABILITY_VERSION_3, 0)
     data = (ctypes.c_uint32 * 6)()
     _check(_libc.capset(header, data), "capset")
-    _verify(uid)
+    _verify(uid, bounding=privileged)
 
 
-def _verify(uid: int | None) -> None:
-    """Fail closed unless ``/proc/self/status`` shows no capability, ``no_new_privs`` and the expected uid."""
+def _verify(uid: int | None, bounding: bool) -> None:
+    """Fail closed unless ``/proc/self/status`` shows no capability (and, if it was ``bounding``, an empty
+    bounding set), ``no_new_privs`` and the expected uid."""
     with open("/proc/self/status") as fh:
         status = dict(line.rstrip("\n").split(":\t", 1) for line in fh if ":\t" in line)
-    for name in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+    for name in ("CapInh", "CapPrm", "CapEff", "CapAmb", *(["CapBnd"] if bounding else [])):
         if int(status.get(name, "1"), 16) != 0:
             raise OSError(1, f"{name} is {status.get(name)} after dropping every capability")
     if status.get("NoNewPrivs", "0").strip() != "1":
