@@ -311,6 +311,8 @@ def template_env(python: str) -> dict[str, str]:
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
+        # ipykernel imports debugpy, which warns on stderr about frozen modules unless told not to check
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
     if os.environ.get("PYTHONPATH"):  # where the grader finds its packages, the kernel finds them too
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]

@@ -43,7 +43,7 @@ from .confine import (
 )
 from .limits import DEFAULT_LIMITS, Limits
 from .notebook import is_graded_test, read_notebook
-from .processes import kill_processes
+from .processes import cpu_seconds, kill_processes
 
 #: Seconds a timed-out cell gets to stop after the interrupt before the kernel is killed.
 INTERRUPT_GRACE = 5.0
@@ -269,7 +269,7 @@ async def _run_cell(session: _Session, cell, index: int, remaining: float) -> bo
         _empty(scratch.records)
     client.timeout = max(1, int(min(limits.cell_timeout, remaining)))
     client.reset_cell_cap()
-    began, cpu_began = time.monotonic(), kernel_cpu_seconds(session.kernel_pid)
+    began, cpu_began = time.monotonic(), cpu_seconds(session.kernel_pid)
     over_cpu = False
     try:
         over_cpu = await _execute_cell(session, cell, index, min(limits.cell_timeout + INTERRUPT_GRACE, remaining),
@@ -295,7 +295,7 @@ async def _run_cell(session: _Session, cell, index: int, remaining: float) -> bo
             _harvest(scratch.records, result.record_dir / _safe(gid))
         cell.get("metadata", {}).pop("execution", None)  # nbclient's timings (:func:`_replied`)
     result.cell_seconds[index] = time.monotonic() - began
-    cpu_ended = kernel_cpu_seconds(session.kernel_pid)
+    cpu_ended = cpu_seconds(session.kernel_pid)
     if cpu_began is not None and cpu_ended is not None:
         result.cell_cpu[index] = cpu_ended - cpu_began
     if over_cpu:
@@ -341,20 +341,6 @@ class _Stuck(Exception):
 IOPUB_PATIENCE = 12.0
 #: How often the kernel's CPU time is read while a cell runs under a CPU limit (seconds).
 CPU_POLL = 0.1
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def kernel_cpu_seconds(pid: int | None) -> float | None:
-    """CPU seconds the process ``pid`` has used (all its threads, and its children it has waited for)."""
-    if not pid:
-        return None
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read()
-        fields = stat[stat.rindex(b")") + 2:].split()  # fields[0] is field 3 (state) of proc(5)
-        return sum(int(v) for v in fields[11:15]) / _CLOCK_TICKS  # utime, stime, cutime, cstime
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 async def _execute_cell(session: _Session, cell, index, hard_timeout: float, cpu_began: float | None) -> bool:
@@ -386,7 +372,7 @@ async def _execute_cell(session: _Session, cell, index, hard_timeout: float, cpu
                 await task
             raise _Stuck(f"after {limits.cell_cpu_seconds:g} s of CPU time" if over_cpu
                          else f"after {limits.cell_timeout:g} s")
-        used = kernel_cpu_seconds(session.kernel_pid) if watch_cpu and not over_cpu else None
+        used = cpu_seconds(session.kernel_pid) if watch_cpu and not over_cpu else None
         if used is not None and used - cpu_began > limits.cell_cpu_seconds:
             over_cpu = True
             with contextlib.suppress(Exception):

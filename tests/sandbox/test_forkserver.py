@@ -13,6 +13,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from backproplab.sandbox import execute_confined, forked
 from backproplab.sandbox.confine import template_env
+from backproplab.sandbox.processes import children_of
 from tests.sandbox.conftest import TEST_LIMITS
 
 FIRST = '''
@@ -66,16 +67,7 @@ def test_a_child_that_cannot_confine_itself_never_becomes_a_kernel(tmp_path):
 
 
 def _children(pid: int) -> list[int]:
-    found = []
-    for name in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        if name.isdigit() and int(stat[stat.rindex(b")") + 2:].split()[1]) == pid:
-            found.append(int(name))
-    return found
+    return children_of().get(pid, [])
 
 
 def test_the_template_takes_its_kernels_with_it_and_the_next_run_gets_a_new_one(tmp_path):
