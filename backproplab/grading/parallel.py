@@ -74,8 +74,10 @@ class GradingWorker(_plugin_base()):
 def _kill_descendants(spare: int | None = None) -> None:
     """SIGKILL every process below this one (the confined kernels a worker started) but ``spare`` and its own:
     a worker that stops must not leave a kernel looping behind it."""
+    from backproplab.sandbox import forked
     from backproplab.sandbox.processes import children_of
 
+    forked.close_all()  # the kernel templates first: they kill and reap their kernels, and are reaped
     me = os.getpid()
     children = children_of()
     stack, below = [p for p in children.get(me, []) if p != spare], []
