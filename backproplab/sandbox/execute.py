@@ -170,8 +170,10 @@ async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, e
             uid=uid, cgroups=cgroups, hide=hide, keep=keep, log=log_path, namespace=namespace)
         command = [python, "-m", "backproplab.sandbox.forkserver"]  # (what it is called; the template forks it)
 
+        imports = {k: kernel_environment[k] for k in forked.IMPORT_ENV if k in kernel_environment}
+
         def spawn():
-            return forked.template(python, template_env(python)).spawn(request)
+            return forked.template(python, {**template_env(python), **imports}).spawn(request)
     else:
         launch = build_launch(scratch=scratch, connection_file=connection_file, env=kernel_environment,
                               limits=limits, python=python, uid=uid, cgroups=cgroups, hide=hide, keep=keep,

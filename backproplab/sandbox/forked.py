@@ -23,6 +23,9 @@ import time
 
 #: ``0`` turns the kernel template off (each kernel then starts a new interpreter).
 SWITCH_ENV = "BACKPROPLAB_KERNEL_TEMPLATE"
+#: Variables of a kernel's environment that decide what its imports do (:mod:`backproplab.headless`): a template
+#: is started with the kernel's values, and kernels with other values get another template.
+IMPORT_ENV = ("NBGRADER_EXECUTION", "BACKPROPLAB_DRAW")
 #: Seconds the template may take to import what it preloads.
 START_TIMEOUT = 120.0
 
@@ -185,13 +188,13 @@ class ForkedKernel:
         self.send_signal(signal.SIGTERM)
 
 
-_TEMPLATES: dict[tuple[str, int], Template] = {}
+_TEMPLATES: dict[tuple, Template] = {}
 _STARTING = threading.Lock()
 
 
 def template(python: str, env: dict[str, str]) -> Template:
-    """This process's template for ``python`` (started, or restarted if it died)."""
-    key = (python, os.getpid())
+    """This process's template for ``python`` and the environment ``env`` (started, or restarted if it died)."""
+    key = (python, os.getpid(), tuple(sorted(env.items())))
     with _STARTING:
         current = _TEMPLATES.get(key)
         if current is None or not current.alive:
@@ -199,6 +202,11 @@ def template(python: str, env: dict[str, str]) -> Template:
                 current.close()
             current = _TEMPLATES[key] = Template(python, env)
     return current
+
+
+def templates() -> list[Template]:
+    """This process's templates."""
+    return [found for key, found in _TEMPLATES.items() if key[1] == os.getpid()]
 
 
 @atexit.register

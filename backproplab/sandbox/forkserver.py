@@ -52,22 +52,27 @@ _RLIMITS = {"cpu": resource.RLIMIT_CPU, "as": resource.RLIMIT_AS, "nproc": resou
 
 
 def preload() -> None:
-    """What every course notebook's first cells import, beyond :func:`.kernel.prepare`."""
+    """What every grading kernel imports before its first cell, and what the course's notebooks import first.
+
+    The template's environment holds the kernel's :data:`.forked.IMPORT_ENV` (``NBGRADER_EXECUTION``,
+    ``BACKPROPLAB_DRAW``), so :mod:`backproplab.plots` and :mod:`backproplab.widgets` are imported exactly as a
+    kernel would import them: stand-ins while grading (:mod:`backproplab.headless`; matplotlib and ipywidgets
+    then stay unloaded, as in a kernel started the other way), the real modules when drawing."""
     from backproplab.sandbox import kernel
 
     kernel.prepare()
-    import matplotlib
-
-    matplotlib.use("Agg")
     import ipykernel.debugger  # noqa: F401  (debugpy: half a second, imported by every kernel's init)
     import ipykernel.ipkernel  # noqa: F401
     import ipykernel.zmqshell  # noqa: F401
-    import ipywidgets  # noqa: F401
-    import matplotlib.pyplot  # noqa: F401
 
     import backproplab.plots  # noqa: F401
     import backproplab.widgets  # noqa: F401
+    from backproplab import headless
     from backproplab.sandbox import enter, landlock, seccomp  # noqa: F401
+
+    if not headless.active():
+        import ipywidgets  # noqa: F401
+        import matplotlib.pyplot  # noqa: F401
 
 
 # ------------------------------------------------------------------------------------------ the child

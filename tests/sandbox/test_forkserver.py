@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 
+import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from backproplab.sandbox import execute_confined, forked
@@ -49,7 +50,7 @@ def test_each_kernel_is_a_new_process_of_one_template_and_nothing_passes_between
     assert first.confinement.startswith("kernel forked from a template")
     pid1, parent1, rest1 = _printed(first)
     pid2, parent2, rest2 = _printed(second)
-    assert pid1 != pid2 and parent1 == parent2 == str(_template().process.pid)
+    assert pid1 != pid2 and parent1 == parent2 and int(parent1) in [t.process.pid for t in forked.templates()]
     assert rest1 == "['left.txt']"
     assert rest2 == "[] False False False", rest2  # no file, no module attribute, no module of the first run
 
@@ -71,17 +72,16 @@ def _children(pid: int) -> list[int]:
 
 
 def test_the_template_takes_its_kernels_with_it_and_the_next_run_gets_a_new_one(tmp_path):
-    template = _template()
     runs = []
     sleeper = new_notebook(cells=[new_code_cell("import time\ntime.sleep(60)")])
     worker = threading.Thread(target=lambda: runs.append(execute_confined(
         sleeper, record_dir=tmp_path / "r", seed=1, limits=TEST_LIMITS.with_(cell_timeout=120))))
     worker.start()
     deadline = time.monotonic() + 60
-    while not _children(template.process.pid) and time.monotonic() < deadline:
+    while not (kernels := [k for t in forked.templates() for k in _children(t.process.pid)]):
+        assert time.monotonic() < deadline, "no kernel was forked"
         time.sleep(0.1)
-    kernels = _children(template.process.pid)
-    assert kernels, "no kernel was forked"
+    before = {t.process.pid for t in forked.templates()}
     time.sleep(1)
     started = time.monotonic()
     forked.close_all()
@@ -94,4 +94,27 @@ def test_the_template_takes_its_kernels_with_it_and_the_next_run_gets_a_new_one(
     again = execute_confined(new_notebook(cells=[new_code_cell("print(6 * 7)")]), record_dir=tmp_path / "r2",
                              seed=1, limits=TEST_LIMITS)
     assert again.problem is None and again.nb.cells[0].outputs[0]["text"] == "42\n"
-    assert _template().process.pid != template.process.pid
+    assert forked.templates() and not before & {t.process.pid for t in forked.templates()}
+
+
+HEADLESS = """
+import sys
+from backproplab import plots, widgets
+print("RUN", plots.loss_curves.__doc__.startswith("Stand-in"), widgets.loss_explorer.__doc__.startswith("Stand-in"),
+      "matplotlib" in sys.modules, "ipywidgets" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("draw", ["0", "1"])
+@pytest.mark.parametrize("launch", ["1", "0"], ids=["template", "exec"])
+def test_a_grading_kernel_draws_only_when_asked_however_it_is_started(tmp_path, monkeypatch, launch, draw):
+    """The template imports the figures' modules with the kernel's NBGRADER_EXECUTION and BACKPROPLAB_DRAW, so a
+    forked kernel is headless exactly when a kernel started as a new interpreter is (backproplab.headless)."""
+    monkeypatch.setenv(forked.SWITCH_ENV, launch)
+    run = execute_confined(new_notebook(cells=[new_code_cell(HEADLESS)]), record_dir=tmp_path / "r", seed=1,
+                           limits=TEST_LIMITS, env={"BACKPROPLAB_DRAW": draw})
+    assert run.problem is None, run.kernel_log
+    assert run.confinement.startswith("kernel forked") == (launch == "1")
+    headless = "True" if draw == "0" else "False"
+    drawing = "False" if draw == "0" else "True"
+    assert _printed(run) == [headless, headless, f"{drawing} {drawing}"], _printed(run)
