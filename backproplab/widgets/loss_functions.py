@@ -14,7 +14,11 @@ from matplotlib.colors import to_hex
 from backproplab.plots.loss_functions import LOSS_COLORS, example_losses
 from backproplab.widgets.activation_functions import figure_png
 
-__all__ = ["loss_explorer"]
+__all__ = ["PREDICTIONS", "loss_explorer"]
+
+#: The predictions the explorer's slider offers, 0.01 to 0.99 (a finite set: a learner build draws from tables
+#: recorded on it).
+PREDICTIONS = tuple(k / 100 for k in range(1, 100))
 
 
 def _loss_figure(p: float, y: float):
@@ -44,9 +48,9 @@ def _loss_figure(p: float, y: float):
 def loss_explorer(p: float = 0.3, y: int = 1):
     """Prediction slider and target toggle -> MSE and BCE of one example, their slopes, and their gradients
     with respect to the logit (through the sigmoid)."""
-    p_w = w.FloatSlider(value=p, min=0.01, max=0.99, step=0.01, description="prediction p",
-                        continuous_update=False, readout_format=".2f", style={"description_width": "initial"},
-                        layout=w.Layout(width="420px"))
+    p_w = w.SelectionSlider(options=[(f"{v:.2f}", v) for v in PREDICTIONS], value=p, description="prediction p",
+                            continuous_update=False, style={"description_width": "initial"},
+                            layout=w.Layout(width="420px"))
     y_w = w.ToggleButtons(options=[("y = 0", 0), ("y = 1", 1)], value=y, description="target",
                           style={"button_width": "70px"})
     table = w.HTML()

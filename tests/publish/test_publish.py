@@ -23,6 +23,7 @@ import nbformat
 import pytest
 
 from backproplab.publish import publish, strip_markers
+from backproplab.publish.explorers import explorer_call
 from backproplab.publish.record import UNPUBLISHED, UNPUBLISHED_MODULES, code_only, exercises, solution_lines, targets
 from tests.grading.classbuilder import REPO, dumps, make_course, write_zip
 from tests.grading.test_grade import read_csv, run_grade
@@ -289,6 +290,66 @@ def test_the_notebooks_run_in_a_kernel_on_the_build(build, monkeypatch):
     assert set(failures) <= skipped
 
 
+def _explorers(nb) -> list[tuple[str, str]]:
+    """``(cell id:explorer, expression)`` of every explorer cell of ``nb`` (code ending in ``widgets.NAME(...)``)."""
+    found = []
+    for cell in nb.cells:
+        call = explorer_call(cell.source) if cell.cell_type == "code" else None
+        if call:
+            found.append((f"{cell.get('id')}:{call[0]}", call[1]))
+    return found
+
+
+def explorer_moves(root: Path, answered: bool) -> dict:
+    """Every explorer of the notebooks under ``root/course``, in a real kernel importing ``root``'s package, after
+    the notebook ran (``answered``: with the solutions in its answer cells, else as released), moved through
+    reachable positions (:mod:`tests.publish.explorer_moves`): ``{notebook:cell:explorer: [move, ...]}``."""
+    from nbclient import NotebookClient
+
+    mover = (Path(__file__).with_name("explorer_moves.py")).read_text()
+    found = {}
+    env = {**os.environ, "PYTHONPATH": str(root), "MPLBACKEND": "Agg"}
+    for path in sorted((root / "course").glob("*/*.ipynb")):
+        nb = _answered(path) if answered else nbformat.read(path, as_version=4)
+        explorers = _explorers(nb)
+        if not explorers:
+            continue
+        nb.cells.append(nbformat.v4.new_code_cell(f"{mover}\nreport({explorers!r}, globals())"))
+        old = os.environ.copy()
+        os.environ.update(env)
+        try:
+            NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
+                           resources={"metadata": {"path": str(path.parent)}}).execute()
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
+        text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
+        errors = [o for o in nb.cells[-1].outputs if o.get("output_type") == "error"]
+        assert not errors and "EXPLORER-MOVES " in text, (path.name, errors, text[-2000:])
+        moves = json.loads(text.split("EXPLORER-MOVES ", 1)[1].splitlines()[0])
+        found.update({f"{path.name}:{label}": m for label, m in moves.items()})
+    return found
+
+
+@pytest.mark.parametrize("answered", [False, True], ids=["as-released", "answered"])
+def test_every_explorer_redraws_in_the_build(build, answered):
+    """Every explorer of the build's notebooks, in a real kernel on the build's package, moved control by control
+    to its ends and random reachable values, then to random whole positions: no move raises or shows
+    NotPublished, and each explorer's display changes (the explorers that call graded functions included:
+    gradient check, init, vanishing gradients, loss, race)."""
+    moves = explorer_moves(build, answered)
+    names = {label.rsplit(":", 1)[1] for label in moves}
+    assert {"init_explorer", "gradient_check_explorer", "vanishing_gradient_explorer", "loss_explorer",
+            "optimizer_race", "softmax_explorer", "chain_rule_explorer", "dropout_explorer"} <= names, names
+    broken = {label: [m for m in ms if m["error"]] for label, ms in moves.items()}
+    broken = {label: ms[:3] for label, ms in broken.items() if ms}
+    assert not broken, broken
+    for label, ms in moves.items():
+        assert len(ms) >= 4, (label, ms)
+        changed = sum(m["changed"] for m in ms)
+        assert changed >= len(ms) // 2, (label, changed, ms)
+
+
 def test_a_notebook_written_in_the_build_is_graded(build, tmp_path):
     name = "03_backward_pass"
     root = make_course(tmp_path, [name])
@@ -326,3 +387,56 @@ def test_the_installed_wheel_is_the_build(build, tmp_path):
     built = {str(p.relative_to(build)): p.read_bytes() for p in (build / "backproplab").rglob("*")
              if p.is_file() and (p.suffix in (".py", ".pkl"))}
     assert files == built
+
+
+def _browser_helpers():
+    """tests/browser's conftest (server and Chromium) as a module of its own, and its lab driver."""
+    import importlib.util
+
+    here = REPO / "tests" / "browser"
+    spec = importlib.util.spec_from_file_location("bplab_browser_conftest", here / "conftest.py")
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)  # puts tests/browser on sys.path: lab_driver imports
+    import lab_driver
+
+    return conftest, lab_driver
+
+
+def test_the_race_redraws_in_jupyterlab_on_the_build(build, tmp_path):
+    """The build's notebook 07 as released, opened in a real JupyterLab (learner settings, the build's package in
+    the kernel) in headless Chromium and run cell by cell; the race, which races the references while the
+    exercises are not written (their paths are tables), gets its first learning-rate slider moved with the
+    keyboard: what it shows changes, and no error or NotPublished appears."""
+    from playwright.sync_api import sync_playwright
+
+    conftest, lab_driver = _browser_helpers()
+    exe = conftest.find_chromium()
+    assert exe, "no Chromium: `make browser` installs it"
+    (tmp_path / "lab").mkdir()
+    server = conftest._start_server(tmp_path / "lab", root=build, env_extra={"PYTHONPATH": str(build)})
+    pw = sync_playwright().start()
+    try:
+        chromium = pw.chromium.launch(executable_path=exe, headless=True, args=conftest.CHROMIUM_ARGS)
+        page = chromium.new_context(viewport=conftest.VIEWPORT).new_page()
+        page.set_default_timeout(60_000)
+        page.on("dialog", lambda dialog: dialog.accept())
+        lab = lab_driver.Lab(page, server)
+        lab.open("course/07_optimizers/07_optimizers.ipynb")
+        lab.run_each()
+        assert lab.wait_idle(), "the kernel is still busy after running every cell"
+        assert lab.wait_widgets(), "widgets still loading"
+        cells = [c for c in lab.report()["cells"] if c["type"] == "code"]
+        (race,) = [c for c in cells if "widgets.optimizer_race" in c["source"]]
+        (eid,) = [d["explorer"] for d in race["dom"] if d["widget"]]
+        before = lab.explorer_text(eid)
+        assert "not written yet: using the reference" in before, before[:500]
+        result = lab.poke(eid)
+        after = lab.explorer_text(eid)
+        assert result["control"] == "slider" and result["changed"], (result, after[:800], server.log_tail())
+        assert not lab.explorer_errors(eid), lab.explorer_errors(eid)
+        assert "NotPublished" not in after and "not part of this course build" not in after
+        assert after != before
+        chromium.close()
+    finally:
+        pw.stop()
+        conftest._stop_server(server)
