@@ -9,8 +9,8 @@ typed into an integer slider's readout is an integer in that range too). Float s
 function are selection sliders (a value typed into a float slider's readout is any float: no table holds them).
 
 The positions are the product of every control's values, except where :data:`LOCKSTEP` and :data:`UNDRIVEN`
-say otherwise; an explorer whose controls, moved one at a time, never call a graded function is not driven
-further (notebook 04's softmax explorer: 161⁴ positions, no graded call).
+say otherwise; an explorer whose controls, moved one at a time (through :data:`PROBE` values each), never call a
+graded function is not driven further (notebook 04's softmax explorer: 161⁴ positions, no graded call).
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ LOCKSTEP = {"optimizer_race": "lr "}
 #: Controls never moved: the race's number of steps (the reference's paths are tabulated at the most steps,
 #: :data:`backproplab.widgets.optimizers.RACE_MAX_STEPS`; a shorter race is a prefix).
 UNDRIVEN = {"optimizer_race": ("steps",)}
+#: How many values of each control (evenly spaced, both ends included) are tried one control at a time, to tell
+#: whether the explorer calls a graded function at all.
+PROBE = 25
 #: The most positions one explorer may have (a product larger than this needs a coarser grid in its widget).
 MAX_POSITIONS = 5000
 
@@ -124,7 +127,8 @@ def drive(name: str, box) -> dict:
     matplotlib.figure.Figure.savefig = _no_png  # the figures are made, not rendered: what they show is tabulated
     try:
         for k, group in enumerate(groups):  # one at a time, the others where the explorer starts
-            for value in _values(group):
+            values = _values(group)
+            for value in values[:: max(1, len(values) // PROBE)] + values[-1:]:
                 _set(group, value)
                 positions += 1
             _set(group, start[k])
