@@ -10,6 +10,7 @@ written in it is graded by ``backproplab grade``.
 from __future__ import annotations
 
 import ast
+import inspect
 import io
 import json
 import os
@@ -306,7 +307,12 @@ def explorer_moves(root: Path, answered: bool) -> dict:
     reachable positions (:mod:`tests.publish.explorer_moves`): ``{notebook:cell:explorer: [move, ...]}``."""
     from nbclient import NotebookClient
 
-    mover = (Path(__file__).with_name("explorer_moves.py")).read_text()
+    from backproplab.publish import explorers
+
+    # the build has no backproplab.publish: the kernel gets its controls() and reachable() as source
+    mover = "\n\n".join(["from __future__ import annotations\nfrom collections.abc import Iterator",
+                          inspect.getsource(explorers.controls), inspect.getsource(explorers.reachable),
+                          Path(__file__).with_name("explorer_moves.py").read_text()])
     found = {}
     env = {**os.environ, "PYTHONPATH": str(root), "MPLBACKEND": "Agg"}
     for path in sorted((root / "course").glob("*/*.ipynb")):
@@ -396,6 +402,7 @@ def _browser_helpers():
     here = REPO / "tests" / "browser"
     spec = importlib.util.spec_from_file_location("bplab_browser_conftest", here / "conftest.py")
     conftest = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = conftest  # its dataclasses look their module up
     spec.loader.exec_module(conftest)  # puts tests/browser on sys.path: lab_driver imports
     import lab_driver
 
