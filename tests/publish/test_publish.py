@@ -435,10 +435,12 @@ def test_the_race_redraws_in_jupyterlab_on_the_build(build, tmp_path):
         cells = [c for c in lab.report()["cells"] if c["type"] == "code"]
         (race,) = [c for c in cells if "widgets.optimizer_race" in c["source"]]
         (eid,) = [d["explorer"] for d in race["dom"] if d["widget"]]
-        before = lab.explorer_text(eid)
+        explorer = page.locator(f'[data-bplab-explorer="{eid}"]')
+        explorer.scroll_into_view_if_needed()
+        before = explorer.text_content()
         assert "not written yet: using the reference" in before, before[:500]
         result = lab.poke(eid)
-        after = lab.explorer_text(eid)
+        after = explorer.text_content()
         assert result["control"] == "slider" and result["changed"], (result, after[:800], server.log_tail())
         assert not lab.explorer_errors(eid), lab.explorer_errors(eid)
         assert "NotPublished" not in after and "not part of this course build" not in after
