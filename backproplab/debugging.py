@@ -12,6 +12,7 @@ network has ``n_1 = K`` so that a transposed ``W2`` or ``dW2`` still has the rig
 
 from __future__ import annotations
 
+import linecache
 import zlib
 from typing import NamedTuple
 
@@ -71,8 +72,12 @@ BUGS = (
 
 
 def _compile(source: str):
-    scope = {"np": np}
-    exec(compile(source, "<planted backward pass>", "exec"), scope)  # our own template, never learner code
+    """``loss_and_grads`` of ``source``, its source readable by ``inspect`` (tracebacks show its lines, and the
+    generic diagnosis, backproplab.checking.formula, searches its slips)."""
+    filename = f"<planted backward pass {zlib.crc32(source.encode()):08x}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    scope = {"np": np, "__name__": __name__}
+    exec(compile(source, filename, "exec"), scope)  # our own template, never learner code
     return scope["loss_and_grads"]
 
 

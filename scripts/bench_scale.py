@@ -7,8 +7,9 @@ Two measurements, side by side in one run, on the same local Dask cluster the gr
    per submission, peak memory per worker (the worker's and its kernels' maxrss) and the coordinator's time
    outside the workers (gradebook writes, feedback tasks).
 2. **Scheduler overhead per task**: ``--tasks`` (default 2,000) tasks of the same shape (a GradingTask-sized
-   argument and a TaskResult-sized answer) that do no work, through the same kind of cluster: what Dask
-   costs per task, as a share of the real grading time per submission (goal: <= 5 %).
+   argument and a TaskResult-sized answer: the bytes a course notebook's task and result carry now that the
+   files travel with the tasks, ``python -m scripts.task_bytes``) that do no work, through the same kind of
+   cluster: what Dask costs per task, as a share of the real grading time per submission (goal: <= 5 %).
 
     python -m scripts.bench_scale [--students 24] [--tasks 2000] [--jobs 2]
 """
@@ -69,8 +70,14 @@ def grade_class(students: int, jobs: int) -> dict:
             "peak_mb": max(per_worker.values(), default=0) / 1024, "workers": len(per_worker)}
 
 
+#: Bytes a course notebook's grading task and its result carry (the mean over the course's notebooks measured
+#: by ``python -m scripts.task_bytes``: 66 KB a task, 40 KB a result)
+TASK_BYTES, RESULT_BYTES = 66_000, 40_000
+
+
 def _noop(task):
-    return {"student": task["student"], "notebooks": {"nb": {"grades": dict.fromkeys(task["cells"], 1.0)}}}
+    return {"student": task["student"], "notebooks": {"nb": {"grades": dict.fromkeys(task["cells"], 1.0),
+                                                             "notebook": b"x" * RESULT_BYTES}}}
 
 
 def scheduler_overhead(tasks: int, jobs: int) -> float:
@@ -80,7 +87,7 @@ def scheduler_overhead(tasks: int, jobs: int) -> float:
     with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         client.wait_for_workers(jobs)
-        payload = [{"student": f"s{k:05d}", "cells": [f"test-{j}" for j in range(12)], "source": "x" * 4000}
+        payload = [{"student": f"s{k:05d}", "cells": [f"test-{j}" for j in range(12)], "files": os.urandom(TASK_BYTES)}
                    for k in range(tasks)]
         start = time.perf_counter()
         for future in as_completed(client.submit(_noop, p, pure=False) for p in payload):

@@ -8,10 +8,16 @@ a minus dropped, a 2 written 1), then runs the learner check and the graded chec
 It reports what must never happen: a slip whose graded verdict depends on the seed, a slip the learner check
 passes but the graded check fails ("all cases match", then zero points), and, for review by a person, the
 slips that pass everywhere (mostly equivalent code: ``>`` for ``>=`` where no input sits on the boundary).
-It also counts which slips are named by a hand-written mistake, by the generic diagnosis, or not at all.
+It also counts how each rejected slip is explained: by a hand-written mistake, by a generic finding that names
+the slip's own class (correctly), by one that names another (WRONGLY: a wrong name is worse than none), by a
+description only (where the error is, no cause claimed), or by the error the code raised, shown at its line.
+Every slip knows its class (:data:`SLIP_CLASSES`: a ``+`` for a ``-`` is a sign slip, a dropped ``.T`` a
+transpose, ``axis=`` changed a sum over the other axis, ...), every generic finding its family
+(:func:`backproplab.checking.diagnosis.family`), and :data:`COMPATIBLE` says which families name which class.
 
     python -m scripts.learner_audit               # 20 seeds per slip
     python -m scripts.learner_audit --seeds 100 --exercise dense_backward
+    python -m scripts.learner_audit --seeds 5 --names     # every generic explanation, one line per slip
 """
 
 from __future__ import annotations
@@ -22,29 +28,60 @@ import copy
 import json
 import signal
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
 from backproplab.checking import evaluate, run_check
+from backproplab.checking.diagnosis import family, is_generic_name
 from backproplab.checks import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 _SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult}
 _STRICT = {ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Lt: ast.LtE, ast.LtE: ast.Lt}
 
+#: The class of each kind of slip (the first word of its description).
+SLIP_CLASSES = {"Add": "sign", "Sub": "sign", "minus": "sign", "Mult": "mul_div", "Div": "mul_div",
+                "MatMult": "operand_order", "comparison": "boundary", "axis=": "axis", "keepdims=": "axis",
+                ".T": "transpose", "2": "factor"}
+#: Which families of generic findings (diagnosis.family) name a slip of each class correctly. A constant factor
+#: off ("scale") is the truth about a sign slip in a factor (1 − βᵗ written 1 + βᵗ) as about a `*` for a `/`.
+COMPATIBLE = {
+    "sign": {"sign", "scale"},
+    "mul_div": {"inverted", "factor", "scale"},
+    "operand_order": {"transpose", "variable", "order"},
+    "boundary": {"boundary"},
+    "axis": {"axis"},
+    "transpose": {"transpose"},
+    "factor": {"factor", "scale"},
+}
+
+
+def slip_class(what: str) -> str:
+    """``"sign"`` for ``"Sub changed at line 9"``: the class of a slip from its description."""
+    return SLIP_CLASSES[what.split()[0]]
+
 
 def solution_functions():
-    """``(exercise, imports, function source)`` for every exercise defined in ``solutions/``."""
+    """``(exercise, context, function)`` for every exercise a notebook of ``solutions/`` solves (its function
+    holds ``### BEGIN SOLUTION``); ``context`` is the notebook's imports (without plots and widgets) and its
+    other functions, which the exercise may call (``mlp_forward`` calls ``dense_forward``)."""
     for path in sorted(ROOT.glob("solutions/*/*.ipynb")):
         cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
-        imports = "\n".join(line for c in cells for line in "".join(c["source"]).splitlines()
-                            if line.startswith(("import ", "from ")) and "plots" not in line
-                            and "widgets" not in line)
+        imports, functions = [], []
         for cell in cells:
-            tree = ast.parse("".join(cell["source"]))
-            for node in tree.body:
-                if isinstance(node, ast.FunctionDef) and node.name in REGISTRY:
-                    yield node.name, imports, node
+            for node in ast.parse("".join(cell["source"])).body:
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    node.names = [a for a in node.names if a.name not in ("plots", "widgets")
+                                  and "plots" not in a.name and "widgets" not in a.name]
+                    imports += [node] if node.names else []
+                elif isinstance(node, ast.FunctionDef):
+                    functions.append((node, "BEGIN SOLUTION" in ast.get_source_segment("".join(cell["source"]),
+                                                                                       node)))
+        for node, solved in functions:
+            if solved and node.name in REGISTRY:
+                others = [f for f, _ in functions if f is not node]
+                yield node.name, imports + others, node
 
 
 def _sites(fn: ast.FunctionDef):
@@ -99,8 +136,8 @@ def mutants(fn: ast.FunctionDef):
         yield what, ast.fix_missing_locations(_Mutate(index, order).visit(clone))
 
 
-def _compile(name: str, imports: str, fn: ast.FunctionDef):
-    module = ast.Module(body=[*ast.parse(imports).body, fn], type_ignores=[])
+def _compile(name: str, context: list, fn: ast.FunctionDef):
+    module = ast.Module(body=[*context, fn], type_ignores=[])
     namespace: dict = {}
     exec(compile(ast.fix_missing_locations(module), f"<audit {name}>", "exec"), namespace)
     return namespace[name]
@@ -110,8 +147,25 @@ def _timeout(*_):
     raise TimeoutError
 
 
+def judge_name(ex, what: str, mistake: str | None) -> str:
+    """How the learner check explained a slip: ``"hand-written"``, ``"named correctly"``, ``"named wrongly"``,
+    ``"described only"`` or ``"raised"`` (the code raised; the error is shown at its line). A finding of the
+    exercise's own harness (``caches`` of the wrong length) counts with the hand-written ones."""
+    if mistake in {mk.name for mk in ex.mistakes} or (family(mistake) is not None and not is_generic_name(mistake)
+                                                      and mistake != "scale"):
+        return "hand-written"
+    if mistake == "exception":
+        return "raised"
+    fam = family(mistake)
+    if fam in COMPATIBLE[slip_class(what)]:
+        return "named correctly"
+    return "described only" if fam is None else "named wrongly"
+
+
 def audit(seeds: int, only: str | None = None) -> dict:
     problems, survivors, names, total = [], [], Counter(), 0
+    explained: list[tuple[str, str, str]] = []
+    latency: list[tuple[float, str]] = []
     signal.signal(signal.SIGALRM, _timeout)
     for name, imports, fn in solution_functions():
         if only and name != only:
@@ -122,7 +176,9 @@ def audit(seeds: int, only: str | None = None) -> dict:
             try:
                 signal.alarm(20)
                 learner = _compile(name, imports, mutated)
+                start = time.process_time()
                 visible = run_check(ex, learner)
+                latency.append((1000 * (time.process_time() - start), f"{name}: {what}"))
                 graded = [evaluate(ex, learner, hidden=True, seed=s).passed for s in range(seeds)]
             except TimeoutError:
                 problems.append(f"{name}: {what}: the check took over 20 s")
@@ -137,27 +193,43 @@ def audit(seeds: int, only: str | None = None) -> dict:
             elif visible.passed and all(graded):
                 survivors.append(f"{name}: {what}")
             if not visible.passed:
-                hand = visible.mistake in {mk.name for mk in ex.mistakes}
-                names["hand-written" if hand else ("generic" if visible.mistake else "described only")] += 1
-    return {"total": total, "problems": problems, "survivors": survivors, "names": names}
+                how = judge_name(ex, what, visible.mistake)
+                names[how] += 1
+                explained.append((how, f"{name}: {what} [{slip_class(what)}]", visible.message))
+    return {"total": total, "problems": problems, "survivors": survivors, "names": names, "explained": explained,
+            "slowest": max(latency, default=(0.0, "none"))}
+
+
+def summary(r: dict) -> str:
+    """The figures: how the rejected slips are explained, and the share the generic diagnosis names correctly
+    among those no hand-written mistake names (the slips that raise an error are counted apart)."""
+    n = r["names"]
+    generic = n["named correctly"] + n["named wrongly"] + n["described only"]
+    share = n["named correctly"] / generic if generic else 1.0
+    return (f"{r['total']} one-operator slips of the solutions; rejected by the learner check: {sum(n.values())}: "
+            f"named by a hand-written mistake {n['hand-written']}; raised an error (shown at its line) "
+            f"{n['raised']}; of the other {generic}, the generic diagnosis names {n['named correctly']} correctly "
+            f"({100 * share:.0f} %), {n['named wrongly']} WRONGLY, describes {n['described only']} only; "
+            f"pass everywhere: {len(r['survivors'])}; problems: {len(r['problems'])}; slowest learner check "
+            f"(CPU time, one run): {r['slowest'][0]:.0f} ms ({r['slowest'][1]})")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--exercise")
+    parser.add_argument("--names", action="store_true", help="print how every rejected slip is explained")
     args = parser.parse_args(argv)
     r = audit(args.seeds, args.exercise)
     for line in r["problems"]:
         print("PROBLEM", line)
     for line in r["survivors"]:
         print("passes everywhere (equivalent?)", line)
-    caught = sum(r["names"].values())
-    print(f"{r['total']} one-operator slips of the solutions; rejected by the learner check: {caught} "
-          f"(named by a hand-written mistake {r['names']['hand-written']}, by the generic findings "
-          f"{r['names']['generic']}, described only {r['names']['described only']}); pass everywhere: "
-          f"{len(r['survivors'])}; problems: {len(r['problems'])}")
-    return 1 if r["problems"] else 0
+    for how, slip, message in r["explained"]:
+        if args.names or how == "named wrongly":
+            print(f"{how.upper() if how == 'named wrongly' else how}: {slip}: {message}")
+    print(summary(r))
+    return 1 if r["problems"] or r["names"]["named wrongly"] else 0
 
 
 if __name__ == "__main__":

@@ -24,10 +24,8 @@ import time
 from dataclasses import dataclass, field
 
 from backproplab.checking import evaluate, run_check
+from backproplab.checking.diagnosis import DESCRIPTIONS
 from backproplab.checks import REGISTRY
-
-#: Findings that describe an answer without claiming a cause: never counted as a wrong name.
-DESCRIPTIONS = frozenset({None, "scale", "exception", "shape", "overflow", "ambiguous", "approximate"})
 
 
 def load_variants():

@@ -263,3 +263,234 @@ def test_visible_hyper_parameters_keep_named_mistakes_apart(name):
         betas = [config[k] for k in ("momentum", "decay_rate", "beta1", "beta2") if k in config]
         assert lr != 0.5 and abs(lr * lr - 0.01) > 1e-12
         assert all(abs(lr - (1 - beta)) > 1e-9 for beta in betas), (name, config)
+
+
+# ------------------------------------------- the generic diagnosis: one slip in the reference's own formula
+def _formula_name(reference, args, got):
+    """What formula.formula_finding says of the answer ``got`` (a list of outputs) to ``reference(*args)``."""
+    from backproplab.checking import diagnosis, formula
+
+    def outputs(fn):
+        out = fn(*args)
+        return [np.asarray(o, dtype=float) for o in (out if isinstance(out, tuple) else (out,))]
+
+    found = formula.formula_finding(reference, outputs, "out",
+                                    lambda candidate: diagnosis.explains(got, outputs(reference), candidate))
+    return None if found is None else found[0]
+
+
+def _formula_cases():
+    from backproplab.activations import relu_derivative, sigmoid_derivative
+    from backproplab.layers import dense_backward
+    from backproplab.losses import mse_grad
+
+    rng = np.random.default_rng(1)
+    X, X3, W = rng.standard_normal((4, 3)), rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    b, dZ, dZ3 = rng.standard_normal((1, 3)), rng.standard_normal((4, 3)), rng.standard_normal((3, 3))
+    z = np.array([[-1.0, 0.0, 2.0], [0.0, 3.0, -0.5]])  # exact zeros: ReLU's kink
+    e = np.exp(-np.abs(z))
+    Y_hat, Y = rng.standard_normal((5, 2)), rng.standard_normal((5, 2))
+    return [  # (reference, args, a wrong answer, the key it must get)
+        (dense_backward, (dZ, (X, W, b)), [dZ @ W, X.T @ dZ, dZ.sum(0, keepdims=True)], "transpose_in:W.T"),
+        (dense_backward, (dZ3, (X3, W, b)), [dZ3 @ W.T, dZ3 @ X3.T, dZ3.sum(0, keepdims=True)],
+         "order_in:X.T @ dZ"),
+        (relu_derivative, (z,), [(z >= 0).astype(float)], "boundary_in:z > 0"),
+        (sigmoid_derivative, (z,), [e / (1 + e)], "square_in:(1.0 + e) ** 2"),
+        # a 2 written 1 and the factor 2 left out are one family: named, not ambiguous
+        (mse_grad, (Y_hat, Y), [(Y_hat - Y) / 5], "factor_in:2.0 * (Y_hat - Y)"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_a_slip_in_the_formula_is_named_and_a_right_answer_never(case):
+    reference, args, wrong, key = _formula_cases()[case]
+    assert _formula_name(reference, args, wrong) == key
+    right = reference(*args)
+    right = [np.asarray(o, dtype=float) for o in (right if isinstance(right, tuple) else (right,))]
+    assert _formula_name(reference, args, right) is None
+
+
+def _mse_times_m(Y_hat, Y):
+    return 2 * (Y_hat - Y) * Y_hat.shape[0]
+
+
+def _tanh_derivative_plus(z):
+    return 1 + np.tanh(z) ** 2
+
+
+def _softmax_ce_grad_sum_over_columns(Z, Y):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return (E / E.sum(axis=0, keepdims=True) - Y) / Z.shape[0]
+
+
+@pytest.mark.parametrize("exercise, wrong, key", [
+    ("mse_grad", _mse_times_m, "mul_div_in:2.0 * (Y_hat - Y) / m"),          # engine: "times 25", searched
+    ("tanh_derivative", _tanh_derivative_plus, "sign_in:1.0 - t * t"),
+    ("softmax_cross_entropy_grad", _softmax_ce_grad_sum_over_columns, "axis_in:axis=axis"),  # three calls deep
+])
+def test_the_learner_check_names_a_slip_in_the_formula_and_passes_the_reference(exercise, wrong, key):
+    from backproplab.checks import REGISTRY
+
+    ex = REGISTRY[exercise]
+    r = run_check(ex, wrong)
+    assert not r.passed and r.mistake == key, r.message
+    assert "written" in r.message and r.mistake not in {mk.name for mk in ex.mistakes}
+    ok = run_check(ex, ex.reference)
+    assert ok.passed and ok.mistake is None
+
+
+def test_the_derivative_taken_at_the_activation_is_named():
+    from backproplab.activations import tanh_derivative
+    from backproplab.checking import diagnosis
+
+    z = np.random.default_rng(2).standard_normal((3, 4))
+    run = lambda a: [tanh_derivative(a[0])]  # noqa: E731
+    wrong = [1 - np.tanh(np.tanh(z)) ** 2]
+    named = diagnosis.transform_finding(run, (z,), ["z"], {}, ("dz",), wrong, run((z,)))
+    assert named is not None and named[0] == "at_activation:z:tanh" and "instead of at `z`" in named[1]
+    assert diagnosis.transform_finding(run, (z,), ["z"], {}, ("dz",), run((z,)), run((z,))) is None
+
+
+def test_a_row_wise_formula_over_the_columns_is_named():
+    from backproplab.activations import softmax
+    from backproplab.checking import diagnosis
+
+    Z = np.random.default_rng(3).standard_normal((4, 3))
+    run = lambda a: [softmax(a[0], axis=-1)]  # noqa: E731
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    named = diagnosis.transform_finding(run, (Z,), ["Z"], {}, ("P",), [E / E.sum(axis=0, keepdims=True)], run((Z,)))
+    assert named is not None and named[0] == "other_axis"
+    assert diagnosis.transform_finding(run, (Z,), ["Z"], {}, ("P",), run((Z,)), run((Z,))) is None
+
+
+def test_no_transformation_explains_an_all_zero_or_approximate_answer():
+    """0 everywhere is Y used for Y_hat (Y − Y), and many other slips: naming one would be a guess. An answer
+    right to 1e-11 is an approximation, not a transformed formula."""
+    from backproplab.checking import diagnosis
+    from backproplab.losses import mse_grad
+
+    rng = np.random.default_rng(4)
+    Y_hat, Y = rng.standard_normal((5, 2)), rng.standard_normal((5, 2))
+    run = lambda a: [mse_grad(*a)]  # noqa: E731
+    exp = run((Y_hat, Y))
+    for got in ([np.zeros_like(Y)], [exp[0] * (1 + 1e-11)]):
+        assert diagnosis.transform_finding(run, (Y_hat, Y), ["Y_hat", "Y"], {}, ("dY_hat",), got, exp) is None
+        assert _formula_name(mse_grad, (Y_hat, Y), got) is None
+
+
+def _xavier_half_width(n_in, n_out, rng):
+    limit = np.sqrt(6.0 / (n_in - n_out))  # a sign slip; at (5, 3) exactly 2× the right limit
+    return np.random.default_rng(rng).uniform(-limit, limit, size=(n_in, n_out))
+
+
+def test_a_name_that_holds_on_one_case_only_is_taken_back():
+    """At the visible shape (5, 3) the sign slip n_in − n_out is "an extra factor 2"; on any other shape it is
+    not: the check says so and names nothing."""
+    from backproplab.checks import REGISTRY
+
+    ex = REGISTRY["xavier_uniform"]
+    r = run_check(ex, _xavier_half_width)
+    assert not r.passed and r.mistake is None, r.message
+    assert "this case only" in r.message
+    assert run_check(ex, ex.reference).passed
+
+
+def test_a_factor_is_confirmed_where_another_factor_comes_first():
+    """½ is also 1/m when m = 2: confirming "a factor 2 is missing" on such a case must not fail."""
+    from backproplab.checking.findings import factor_fits
+
+    e = np.arange(1.0, 7.0).reshape(2, 3)
+    assert factor_fits("dropped_factor_2", 0.5 * e, e, 2) and factor_fits("double_1_over_m", 0.5 * e, e, 2)
+    assert not factor_fits("extra_factor_2", 0.5 * e, e, 2) and not factor_fits("sign", e + 1.0, e, 2)
+
+
+def _bce_grad_second_term_times(P, Y):
+    return (-Y / P + (1 - Y) * (1 - P)) / P.shape[0]  # a `/` written `*` in the term for Y = 0
+
+
+def test_the_pattern_says_which_input_values_the_wrong_entries_share():
+    """The reference computes bce_grad in another form, so no slip in its formula is this one: the pattern
+    says the wrong entries are exactly where Y = 0, the term to look at."""
+    from backproplab.checks import REGISTRY
+
+    r = run_check(REGISTRY["bce_grad"], _bce_grad_second_term_times)
+    assert not r.passed and r.mistake is None and "exactly those where `Y` = 0" in r.message, r.message
+    assert run_check(REGISTRY["bce_grad"], REGISTRY["bce_grad"].reference).passed
+
+
+def _dense_forward_operands_swapped(X, W, b):
+    return W @ X + b, (X, W, b)
+
+
+def _dense_backward_missing_T(dZ, cache):
+    X, W, b = cache
+    return dZ @ W, X.T @ dZ, dZ.sum(axis=0, keepdims=True)
+
+
+def test_an_error_is_named_by_the_one_slip_that_raises_it_on_every_case():
+    """`W @ X` raises numpy's matmul error with the very sizes the reference's `X @ W` written `W @ X` gives, on
+    every case: named. `dZ @ W` raises the same text as `W.T` written `W` AND as `X.T @ dZ` written `dZ @ X.T`,
+    on every shape: two slips, no name, the error shown at its line."""
+    from backproplab.checks import REGISTRY
+
+    ex = REGISTRY["dense_forward"]
+    r = run_check(ex, _dense_forward_operands_swapped)
+    assert r.mistake == "order_in:X @ W", r.message
+    assert "raised ValueError" in r.message and "`X @ W` written `W @ X`" in r.message
+    assert run_check(ex, ex.reference).passed
+    r = run_check(REGISTRY["dense_backward"], _dense_backward_missing_T)
+    assert r.mistake == "exception" and "written" not in r.message, r.message
+
+
+def test_a_tolerance_exercise_accepts_a_correct_answer_where_the_output_cancels():
+    """``tol`` is relative: an output that cancels to ~0 (Z = XW + b with b = −XW) has no relative digits, and a
+    correct product summed in another order differs by rounding residues of ~1e-15 (relative error 1). Where
+    ``tol`` fails, the bound that rounding explains at these inputs decides; a real error still fails."""
+    from backproplab.checking.compare import _compare
+    from backproplab.checking.model import CheckFinding
+    from backproplab.checks import REGISTRY
+
+    ex = REGISTRY["dense_forward"]
+    rng = np.random.default_rng(3)
+    X = np.repeat(rng.normal(size=(1, 5)), 4, axis=0)
+    W = rng.normal(size=(5, 3))
+    b = -(X @ W)[:1]
+    args = (X, W, b)
+    expected = ex.run(ex.reference, args)
+
+    def reordered(X, W, b):
+        Z = np.zeros((X.shape[0], W.shape[1]))
+        for k in reversed(range(X.shape[1])):
+            Z += np.outer(X[:, k], W[k])
+        return Z + b, (X, W, b)
+
+    got = ex.run(reordered, args)
+    assert np.abs(got[0] - expected[0]).max() > 0  # not the same bits: the reference's own order differs
+    assert _compare(ex, got, expected, args) == 0.0
+    off = (got[0] + 1e-9, got[1])
+    with pytest.raises(CheckFinding):
+        _compare(ex, off, expected, args)
+
+
+def _shapes(value) -> list:
+    if isinstance(value, np.ndarray):
+        return [value.shape]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _shapes(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _shapes(v)]
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 50:  # a size argument (n_in, n_out)
+        return [("size", value)]
+    return []
+
+
+@pytest.mark.parametrize("name", sorted(__import__("backproplab.checks", fromlist=["REGISTRY"]).REGISTRY))
+def test_the_learners_check_shows_more_than_one_shape(name):
+    """Code that hard-codes the printed shape must fail the learner's own check, not only grading (issue 14): every
+    exercise with array or size arguments shows at least two different shapes across its visible cases."""
+    from backproplab.checking import trial_inputs
+    from backproplab.checks import REGISTRY
+
+    seen = {tuple(_shapes(args)) for args in trial_inputs(REGISTRY[name], hidden=False, seed=None)}
+    # (scalar exercises, graph_backward, numerical_derivative, train_digits, have no shape to hard-code)
+    assert len(seen) > 1 or seen == {()}, f"{name}: every visible case has the shapes {seen}"

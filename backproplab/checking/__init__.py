@@ -21,6 +21,7 @@ from backproplab.checking.model import (
     CheckResult,
     Exercise,
     Mistake,
+    another_shape,
     grading_seed,
     of_ranks,
     trial_inputs,
@@ -39,6 +40,7 @@ from backproplab.checking.run import (
 from backproplab.checking.values import rounding_bounds
 
 __all__ = ["APPROXIMATION_POLICY", "DEFAULT_TOL", "RECORD_DIR_ENV", "CheckFinding", "CheckOutcome", "CheckResult",
-           "Exercise", "Mistake", "call_learner", "evaluate", "graded_call_guard", "grading_seed", "of_ranks",
+           "Exercise", "Mistake", "another_shape", "call_learner", "evaluate", "graded_call_guard", "grading_seed",
+           "of_ranks",
            "rounding_bounds", "run_check", "set_graded_call_guard", "trial_inputs", "visible_case",
            "visible_shape"]

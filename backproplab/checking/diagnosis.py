@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,6 +27,94 @@ import numpy as np
 
 #: Relative error within which an answer counts as "the same" as a transformed reference.
 MATCH_TOL = 1e-9
+
+#: CPU time the searches (transformed inputs here, slips in the formula in :mod:`.formula`) may take together
+#: on one answer, in seconds: the message must stay fast (scripts/seed_sweep.py and scripts/learner_audit.py
+#: measure it). CPU time, not wall time, so that a loaded machine does not change the message. An unfinished
+#: search names nothing (another explanation could have fitted too).
+BUDGET = 0.03
+
+
+class Budget:
+    """The CPU time left to the searches on one answer. One evaluation that takes more than a quarter of it
+    spends it all: a reference that slow (numerical_gradients evaluates the network hundreds of times) cannot
+    be searched in time, and trying would only make the message slow."""
+
+    def __init__(self, seconds: float = BUDGET, cost: float = 0.0):
+        """``cost``: the CPU seconds one evaluation of the reference is known to take."""
+        self.seconds = seconds
+        self.end = time.process_time() + seconds if cost <= seconds / 4 else 0.0
+
+    def left(self) -> bool:
+        return time.process_time() < self.end
+
+    def run(self, fn: Callable, *args):
+        start = time.process_time()
+        try:
+            return fn(*args)
+        finally:
+            if time.process_time() - start > self.seconds / 4:
+                self.end = 0.0
+
+#: ``search=`` value of a comparison that runs the generic search even where the engine names a factor.
+SEARCH_PAST_FACTORS = "*"
+
+#: Findings that describe an answer without claiming a cause (where it is wrong, a constant factor, an error
+#: raised, NaN in the result): never a wrong name.
+DESCRIPTIONS = frozenset({None, "scale", "exception", "shape", "overflow", "ambiguous", "approximate",
+                          "missing_key", "structure", "none"})
+
+#: The family of each generic finding: what kind of slip it claims (``negated:Y`` and ``sign`` both claim a
+#: sign slip). Keys ``kind:detail`` of this module are looked up by their kind.
+_FAMILIES = {
+    "sign": "sign", "negated": "sign",
+    "left_out": "left_out", "inverted": "inverted", "squared": "squared",
+    "extra_factor_2": "factor", "dropped_factor_2": "factor", "missing_1_over_m": "factor",
+    "double_1_over_m": "factor", "wrong_m": "factor",
+    "transpose": "transpose", "transposed": "transpose",
+    "keepdims": "axis", "bias_axis": "axis", "reduced": "axis", "not_reduced": "axis", "other_axis": "axis",
+    "used_for": "variable", "at_activation": "variable", "swapped": "variable", "reads_order": "variable",
+    "other_output": "variable", "output_order": "variable",
+    "boundary": "boundary",
+    # one slip in the reference's formula (backproplab.checking.formula)
+    "sign_in": "sign", "mul_div_in": "inverted", "factor_in": "factor", "term_in": "left_out",
+    "square_in": "factor", "two_in": "factor", "transpose_in": "transpose", "order_in": "order",
+    "axis_in": "axis", "keepdims_in": "axis", "boundary_in": "boundary",
+}
+
+
+#: Names read from a wrong shape, not from values (a lost keepdims gives (n,) for (1, n) on any input): each
+#: case of one slip may show another of them, (1,) for (1, 1) where n = 1.
+_BY_SHAPE = frozenset({"transpose", "keepdims", "bias_axis", "reduced", "not_reduced"})
+
+
+def is_generic_name(key: str | None) -> bool:
+    """The key names a slip by the generic diagnosis or the engine's shared findings (not a description, not
+    an exercise's own finding)."""
+    return key not in DESCRIPTIONS and key.split(":", 1)[0] in _FAMILIES
+
+
+def searched(key: str | None) -> bool:
+    """The name was found by the search (transformed inputs, re-ordered inputs, a slip in the formula), not
+    read from a factor or a shape by the engine."""
+    return is_generic_name(key) and ":" in key
+
+
+def needs_confirming(key: str | None) -> bool:
+    """A generic name read from the values of one case, which must hold on the others too: values can make
+    two slips coincide (:func:`backproplab.checking.run.evaluate`); a name read from a shape cannot."""
+    return is_generic_name(key) and key not in _BY_SHAPE
+
+
+def family(key: str | None) -> str | None:
+    """What kind of slip a finding's key claims (``"sign"`` for ``"negated:Y"``); ``"scale"`` for a constant
+    factor; ``None`` for a description (:data:`DESCRIPTIONS`); the key itself for any other finding."""
+    if key == "scale":
+        return "scale"
+    if key in DESCRIPTIONS:
+        return None
+    kind = key.split(":", 1)[0]
+    return _FAMILIES.get(kind, kind)
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -78,41 +167,79 @@ def replaced(args: tuple, path: tuple, new) -> tuple:
     return tuple(out)
 
 
-def _transforms(args: tuple, names: list[str], parts: dict) -> Iterator[tuple[str, str, tuple]]:
-    """``(key, text, transformed args)`` of the plausible slips on the inputs."""
+#: The activations whose derivative a learner may take at the activation ``a = f(z)`` instead of at ``z``. Not
+#: the course's own ``sigmoid``: a graded function, which the learner build does not hold (σ(z) = (1 + tanh(z/2))/2).
+_ACTIVATIONS = (("σ", lambda z: 0.5 * (1.0 + np.tanh(0.5 * z))), ("tanh", np.tanh))
+
+
+def _at_activation(label: str) -> bool:
+    """``z``, ``Z``, ``Z1``: the course's names of a pre-activation."""
+    return label[:1] in ("z", "Z") and label[1:].isdigit() or label in ("z", "Z")
+
+
+def _transposed_back(outputs: list) -> list:
+    return [o.T if np.ndim(o) == 2 else o for o in outputs]
+
+
+def _other_axis(args: tuple) -> Iterator[tuple[str, str, tuple, Callable]]:
+    """Every 2-D input transposed, the 2-D outputs transposed back: a row-wise formula (a softmax, a sum over
+    a row) computed over the columns."""
+    arrays = [a for a in args if isinstance(a, np.ndarray)]
+    if arrays and all(a.ndim == 2 and a.dtype.kind == "f" and a.shape[0] != a.shape[1] for a in arrays):
+        moved = tuple(a.T if isinstance(a, np.ndarray) else a for a in args)
+        yield ("other_axis", "the right formula computed over the other axis: each column where each row "
+                             "belongs (a sum, max or mean with `axis=0` where `axis=1` belongs, or the other way "
+                             "round)", moved, _transposed_back)
+
+
+def _transforms(args: tuple, names: list[str], parts: dict) -> Iterator[tuple[str, str, tuple, Callable | None]]:
+    """``(key, text, transformed args, what to do to the outputs or None)`` of the plausible slips on the
+    inputs."""
+    yield from _other_axis(args)
     found = list(leaves(args, names, parts))
     for label, path, value in found:
+        if isinstance(value, np.ndarray) and _at_activation(label):
+            for act, f in _ACTIVATIONS:
+                yield (f"at_activation:{label}:{act}", f"the derivative taken at the activation {act}(`{label}`) "
+                                                       f"instead of at `{label}`: the formula is applied to "
+                                                       f"{act}(`{label}`), which it computes itself",
+                       replaced(args, path, f(value)), None)
         if np.any(value != 0):
             yield (f"negated:{label}", f"the right formula with `{label}` replaced by −`{label}`: a sign slip on "
                                       f"`{label}` (a difference written the wrong way round, or a lost minus)",
-                   replaced(args, path, -value))
+                   replaced(args, path, -value), None)
             yield (f"left_out:{label}", f"the right formula without the term in `{label}` (as if `{label}` were "
                                         f"0): a bias or a term is left out",
-                   replaced(args, path, value * 0.0))
+                   replaced(args, path, value * 0.0), None)
         if np.all(value != 0) and np.any(np.abs(value) != 1):
             yield (f"inverted:{label}", f"the right formula with `{label}` replaced by 1/`{label}`: a "
                                         f"multiplication by `{label}` written as a division (or the other way "
                                         f"round)",
-                   replaced(args, path, 1.0 / value))
+                   replaced(args, path, 1.0 / value), None)
         if isinstance(value, float) and value not in (0.0, 1.0, -1.0):
             yield (f"squared:{label}", f"the right formula with `{label}` applied twice (`{label}`² where "
                                        f"`{label}` belongs)",
-                   replaced(args, path, value * value))
+                   replaced(args, path, value * value), None)
         if isinstance(value, np.ndarray) and value.ndim == 2 and value.shape[0] == value.shape[1] > 1 \
                 and not np.allclose(value, value.T):
             yield (f"transposed:{label}", f"the right formula with `{label}` transposed: a `.T` too many or "
                                           f"missing on `{label}`",
-                   replaced(args, path, value.T))
+                   replaced(args, path, value.T), None)
     for (la, pa, va), (lb, _, vb) in itertools.permutations(found, 2):
         if np.shape(va) == np.shape(vb) and not np.array_equal(va, vb):
             yield (f"used_for:{lb}->{la}", f"the right formula with `{lb}` used where `{la}` belongs",
-                   replaced(args, pa, vb))
+                   replaced(args, pa, vb), None)
 
 
 # ---------------------------------------------------------------------------------------- comparing
 def _rel(a: np.ndarray, b: np.ndarray) -> float:
     denom = np.linalg.norm(a.ravel()) + np.linalg.norm(b.ravel())
     return 0.0 if denom == 0 else float(np.linalg.norm((a - b).ravel()) / denom)
+
+
+def same(a, b, tol: float = MATCH_TOL) -> bool:
+    """``a`` and ``b`` are the same values (to :data:`MATCH_TOL`), NaN and inf at the same places."""
+    return _same(a, b, tol)
 
 
 def _same(a: np.ndarray, b: np.ndarray, tol: float = MATCH_TOL) -> bool:
@@ -123,18 +250,21 @@ def _same(a: np.ndarray, b: np.ndarray, tol: float = MATCH_TOL) -> bool:
     return _rel(a[finite], b[finite]) <= tol
 
 
-def _explains(arrays: list, exps: list, candidate: list) -> bool:
+def explains(arrays: list, exps: list, candidate: list) -> bool:
     """The candidate explains the answer: every output equals the candidate's (or the right one), every wrong
-    output equals the candidate's, and the candidate differs from the right answer."""
+    output equals the candidate's, one output is wrong, and the candidate differs from the right answer. A
+    wrong output that is 0 everywhere is explained by nothing: many slips give 0 (a difference of two equal
+    terms, a factor vanished), and saying which one would be a guess."""
     if len(candidate) != len(arrays):
         return False
-    differs = False
+    differs = wrong = False
     for got, exp, cand in zip(arrays, exps, candidate, strict=True):
         right = _same(got, exp)
-        if not right and not _same(got, cand):
+        if not right and (not _same(got, cand) or not np.any(got)):
             return False
         differs = differs or not _same(cand, exp)
-    return differs
+        wrong = wrong or not right
+    return differs and wrong  # an answer right to MATCH_TOL (an approximation) is no slip's
 
 
 def _unique(found: list[tuple[str, str]]):
@@ -144,19 +274,28 @@ def _unique(found: list[tuple[str, str]]):
 
 
 def transform_finding(run_reference: Callable[[tuple], list], args: tuple, names: list[str], parts: dict,
-                      out_names: tuple, arrays: list, exps: list) -> tuple[str, str] | None:
+                      out_names: tuple, arrays: list, exps: list, only: str | None = None,
+                      budget: Budget | None = None) -> tuple[str, str] | None:
     """``(key, sentence)`` naming the transformation of the inputs, or of one output's formula, that turns the
-    right answer into the learner's; ``None`` when none or more than one fits."""
+    right answer into the learner's; ``None`` when none or more than one fits, or the ``budget`` ran out.
+    ``only``: try that key alone."""
     found = []
-    for key, text, moved in _transforms(args, names, parts):
+    budget = budget or Budget()
+    for key, text, moved, post in _transforms(args, names, parts):
+        if only is not None and key != only:
+            continue
+        if not budget.left():
+            return None
         try:
             with np.errstate(all="ignore"):
-                candidate = run_reference(moved)
+                candidate = budget.run(run_reference, moved)
+                candidate = post(candidate) if post is not None else candidate
         except Exception:  # noqa: BLE001  (a transformation the reference cannot compute explains nothing)
             continue
-        if _explains(arrays, exps, candidate):
+        if explains(arrays, exps, candidate):
             found.append((key, text))
-    for i, j in itertools.permutations(range(len(arrays)), 2):
+    for i, j in itertools.permutations(range(len(arrays)), 2) if only is None or \
+            only.startswith("other_output:") else ():
         if not _same(arrays[i], exps[i]) and _same(arrays[i], exps[j]) and not _same(exps[i], exps[j]):
             found.append((f"other_output:{out_names[j]}->{out_names[i]}",
                           f"the value of `{out_names[j]}`: `{out_names[i]}` is computed with `{out_names[j]}`'s "
@@ -225,6 +364,9 @@ def pattern_text(name: str, got: np.ndarray, exp: np.ndarray, wrong: np.ndarray,
             bits.append(f"only column(s) {_list(cols)} of `{name}` are wrong, every entry of them")
         else:
             bits.append(f"the wrong entries of `{name}` lie in rows {_list(rows)} and columns {_list(cols)}")
+    where = _where(wrong, inputs)
+    if where:
+        bits.append(f"the wrong entries are exactly those where {where}")
     diff = got - exp
     if not (np.all(np.isfinite(diff)) and np.any(diff != 0)):
         return ("; ".join(bits) + ".") if bits else ""
@@ -246,6 +388,21 @@ def pattern_text(name: str, got: np.ndarray, exp: np.ndarray, wrong: np.ndarray,
                 bits.append(f"the error is exactly {c:.4g} × `{label}`")
                 break
     return ("; ".join(bits) + ".") if bits else ""
+
+
+def _where(wrong: np.ndarray, inputs: list[tuple[str, Any]]) -> str:
+    """``"`Y` = 0"`` when the wrong entries are exactly where an input of the same shape is 0 (or 1, or
+    positive, or negative): the term of the formula for those entries is the one to look at."""
+    if not wrong.any() or wrong.all():
+        return ""
+    for label, value in inputs:
+        if not isinstance(value, np.ndarray) or value.shape != wrong.shape:
+            continue
+        for text, mask in ((f"`{label}` = 0", value == 0), (f"`{label}` = 1", value == 1),
+                           (f"`{label}` > 0", value > 0), (f"`{label}` < 0", value < 0)):
+            if np.array_equal(mask, wrong):
+                return text
+    return ""
 
 
 def _list(idx) -> str:

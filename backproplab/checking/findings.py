@@ -68,6 +68,21 @@ _FACTORS = (
 _SQUARE_HINT = " (such as the 2 of d/dx x² = 2x)"
 
 
+def factor_fits(key: str, got: np.ndarray, exp: np.ndarray, m: int | None, dims: set[int] = frozenset()) -> bool:
+    """``got`` is the factor that the finding ``key`` names (a sign, 2, ½, m, 1/m, m/k) times ``exp``, whether
+    or not another factor's name would come first on these values (½ is also 1/m when m = 2)."""
+    dot = float(np.vdot(exp, exp))
+    if got.shape != exp.shape or dot == 0 or not np.all(np.isfinite(got)):
+        return False
+    c = float(np.vdot(got, exp)) / dot
+    if relative_error(got, c * exp) >= 1e-9:
+        return False
+    wanted = {"sign": [-1.0], "extra_factor_2": [2.0], "dropped_factor_2": [0.5],
+              "missing_1_over_m": [m] if m else [], "double_1_over_m": [1.0 / m] if m else [],
+              "wrong_m": [m / k for k in dims - {m, 1}] if m else []}.get(key, [])
+    return any(abs(c - f) < 1e-9 * max(1.0, abs(f)) for f in wanted)
+
+
 def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, tol: float,
                    dims: set[int] = frozenset(), exact: bool = False) -> CheckFinding:
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(exp)):
@@ -188,6 +203,13 @@ def _exception_finding(exercise: Exercise, exc: BaseException) -> CheckFinding:
     if isinstance(exc, ValueError) and ("matmul" in text or "aligned" in text or "broadcast" in text):
         hint = " Shapes do not fit: " + (exercise.shape_hint or "write the shape of every operand next to the "
                                                                 "formula.")
-    return CheckFinding(f"`{exercise.name}` raised {type(exc).__name__}: {text}{where}.{hint}", "exception")
+    return CheckFinding(f"`{exercise.name}` raised {type(exc).__name__}: {text}{where}.{hint}", "exception",
+                        raised=error_signature(exc))
+
+
+def error_signature(exc: BaseException) -> tuple[str, str]:
+    """``(type name, first line of the text)``: two errors with the same signature are the same error (numpy's
+    shape errors name the sizes that do not fit)."""
+    return type(exc).__name__, (str(exc).splitlines() or [""])[0]
 
 

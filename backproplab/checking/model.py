@@ -123,13 +123,16 @@ class CheckResult:
 
 
 class CheckFinding(Exception):
-    """Internal: a learner-facing finding that ends one trial."""
+    """Internal: a learner-facing finding that ends one trial. ``raised``: ``(type name, first line)`` of the
+    error the learner's code raised, when that is the finding."""
 
-    def __init__(self, message: str, mistake: str | None = None, rel_error: float | None = None):
+    def __init__(self, message: str, mistake: str | None = None, rel_error: float | None = None,
+                 raised: tuple[str, str] | None = None):
         super().__init__(message)
         self.message = message
         self.mistake = mistake
         self.rel_error = rel_error
+        self.raised = raised
 
 
 # ----------------------------------------------------------------------------------------------- seeds
@@ -184,6 +187,15 @@ def of_ranks(make_inputs: Callable[[np.random.Generator, bool], tuple], *ranks: 
             return tuple(_to_rank(a, rank) if isinstance(a, np.ndarray) else a for a in make_inputs(rng, True))
         return make
     return tuple(edge(r) for r in ranks)
+
+
+def another_shape(make_inputs: Callable[[np.random.Generator, bool], tuple]):
+    """An edge case drawn as a hidden trial is (random shapes from the case's own seed): the learner's check
+    then also shows a shape besides the printed ones, so code that hard-codes a printed shape fails there,
+    not only in grading."""
+    def make(rng):
+        return make_inputs(np.random.default_rng(int(rng.integers(2**63))), True)  # not the visible trials' draw
+    return make
 
 
 def trial_inputs(exercise: Exercise, hidden: bool, seed: int | None) -> list[tuple]:

@@ -7,6 +7,7 @@ kernel (:mod:`backproplab.trusted`), with the same :func:`evaluate`.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -15,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from backproplab import records
-from backproplab.checking import diagnosis
+from backproplab.checking import diagnosis, formula
 from backproplab.checking.compare import _compare, _reference_outputs
-from backproplab.checking.findings import _exception_finding
+from backproplab.checking.findings import _exception_finding, error_signature
 from backproplab.checking.model import CheckFinding, CheckResult, Exercise, trial_inputs
 from backproplab.checking.values import _as_outputs, _copy, _same, rounding_bounds
 from backproplab.gradcheck import verdict
@@ -75,7 +76,8 @@ def call_learner(exercise: Exercise, fn: Callable, args: tuple,
     return CheckOutcome(got, learner_args)
 
 
-def _judge(exercise: Exercise, args: tuple, outcome: CheckOutcome, explain: bool = True) -> float | str:
+def _judge(exercise: Exercise, args: tuple, outcome: CheckOutcome, explain: bool = True,
+           search: bool | str = True) -> float | str:
     """The relative error of one trial, or the pass note of an exercise's own ``judge``."""
     if outcome.error is not None:
         raise outcome.error
@@ -83,9 +85,11 @@ def _judge(exercise: Exercise, args: tuple, outcome: CheckOutcome, explain: bool
         if exercise.judge is not None:
             err = exercise.judge(outcome.result, args)
         else:
+            start = time.process_time()
             expected = exercise.run(exercise.reference, _copy(args))
+            cost = time.process_time() - start  # the searches for a name evaluate the reference many times
             bounds = rounding_bounds(exercise, args, expected) if exercise.exact else None
-            err = _compare(exercise, outcome.result, expected, args, bounds, explain)
+            err = _compare(exercise, outcome.result, expected, args, bounds, explain, search, cost)
     if not _same(outcome.args_after, args):
         raise CheckFinding(f"`{exercise.name}` returns the right values but modifies its input arrays in place "
                            f"(e.g. `x += ...` or `x[...] = ...` on an argument). Work on a copy: the caller still "
@@ -138,11 +142,14 @@ def _reread(exercise: Exercise, fn: Callable, args: tuple, finding: CheckFinding
     """``finding``, or a better one when the learner's own code gives the right answer on re-ordered inputs."""
     if finding.mistake not in _UNSETTLED:
         return finding
+    start = time.process_time()
     try:
         with np.errstate(all="ignore"):
             exps = _reference_outputs(exercise, args)
     except Exception:  # noqa: BLE001
         return finding
+    if not diagnosis.Budget(cost=time.process_time() - start).left():
+        return finding  # a function this slow (numerical_gradients) cannot be searched in time
 
     guard = _active_guard()
 
@@ -154,6 +161,104 @@ def _reread(exercise: Exercise, fn: Callable, args: tuple, finding: CheckFinding
     names = diagnosis.argument_names(exercise.signature, len(args))
     named = diagnosis.reread_finding(call, args, names, exercise.parts, exps, exercise.name)
     return finding if named is None else CheckFinding(named[1], named[0], finding.rel_error)
+
+
+#: Hidden cases (seed 0, random shapes) on which a generic name found on a visible case must hold too.
+CONFIRMING_CASES = 1
+
+
+def _other_cases(exercise: Exercise, trials: list, k: int) -> list[tuple]:
+    """The cases on which a name found on case ``k`` must hold too: the check's other trials and
+    :data:`CONFIRMING_CASES` hidden ones."""
+    return [t for j, t in enumerate(trials) if j != k] + trial_inputs(exercise, hidden=True,
+                                                                        seed=0)[:CONFIRMING_CASES]
+
+
+def _held_on_every_case(exercise: Exercise, fn: Callable, trials: list, k: int, outcome: CheckOutcome,
+                        finding: CheckFinding) -> CheckFinding:
+    """``finding`` when its generic name holds on every case the learner's function gets wrong, the other
+    trials and :data:`CONFIRMING_CASES` hidden ones of a fixed seed (random shapes). Else the full search on
+    this case, past the engine's factors (a sign slip in ``β·v − lr·dw`` is "the opposite sign" while v = 0),
+    when its name holds everywhere; else this case described without a name. A name read from one case can
+    be a coincidence of its values (n_in − n_out = (n_in + n_out)/4 makes a sign slip "a factor 2"): a wrong
+    name is worse than none."""
+    if not diagnosis.needs_confirming(finding.mistake) or finding.mistake in {mk.name for mk in exercise.mistakes}:
+        return finding
+    guard = _active_guard()
+    others = _other_cases(exercise, trials, k)
+
+    def holds(key: str) -> bool:
+        for other in others:
+            try:
+                _judge(exercise, other, call_learner(exercise, fn, other, guard), search=key)
+            except CheckFinding as g:
+                if _reread(exercise, fn, other, g).mistake != key:
+                    return False
+            except Exception:  # noqa: BLE001  (the reference cannot answer this case: the learner build's
+                continue       # tables hold the visible cases only; no evidence either way)
+        return True
+
+    if holds(finding.mistake):
+        return finding
+    retry = None if diagnosis.searched(finding.mistake) else \
+        _finding(exercise, trials[k], outcome, diagnosis.SEARCH_PAST_FACTORS)
+    if retry is not None and retry.mistake != finding.mistake and diagnosis.needs_confirming(retry.mistake) \
+            and holds(retry.mistake):
+        return retry
+    described = _finding(exercise, trials[k], outcome, False)
+    if described is None or not diagnosis.is_generic_name(described.mistake):
+        return described or finding
+    return CheckFinding(f"{described.message} But that holds on this case only: the other cases do not fit "
+                        f"that slip, so it is not the explanation. Compare your formula with the exercise's, "
+                        f"term by term.", None, described.rel_error)
+
+
+def _finding(exercise: Exercise, args: tuple, outcome: CheckOutcome, search: bool | str) -> CheckFinding | None:
+    """What the comparison of one trial says with this much search (``None`` if it passes)."""
+    try:
+        _judge(exercise, args, outcome, search=search)
+    except CheckFinding as f:
+        return f
+    return None
+
+
+def _raised_by_a_slip(exercise: Exercise, fn: Callable, trials: list, k: int,
+                      finding: CheckFinding) -> CheckFinding:
+    """``finding`` (numpy's matmul error raised by the learner's code) with the slip of the reference's formula
+    that raises the same error, when the learner's function agrees with that slip on every other case
+    (:mod:`.formula`). Only matmul errors: their sizes fit a `.T` missing and operands swapped alike, which the
+    search tells apart; a broadcast error already says which shapes meet, and the learner build (which holds
+    no reference to search, :mod:`backproplab.publish`) must say what the full package says on every mutant."""
+    if finding.mistake != "exception" or finding.raised is None or "matmul" not in finding.raised[1]:
+        return finding  # a broadcast error says which shapes meet, and the exercise's shape hint why
+    guard = _active_guard()
+    others = _other_cases(exercise, trials, k)
+
+    def raised_by(variant, args=trials[k]):
+        try:
+            with np.errstate(all="ignore"):
+                exercise.run(variant, _copy(args))
+        except Exception as exc:  # noqa: BLE001  (the error is what is compared)
+            return error_signature(exc)
+        return None
+
+    def agrees(variant, args) -> bool:
+        outcome = call_learner(exercise, fn, args, guard)
+        if outcome.error is not None:
+            return outcome.error.raised is not None and outcome.error.raised == raised_by(variant, args)
+        try:
+            with np.errstate(all="ignore"):
+                mine = _as_outputs(outcome.result, len(exercise.outputs))
+                theirs = _as_outputs(exercise.run(variant, _copy(args)), len(exercise.outputs))
+            return all(diagnosis.same(a, b) for a, b in zip(mine, theirs, strict=True))
+        except Exception:  # noqa: BLE001  (what cannot be compared does not agree)
+            return False
+
+    named = formula.raising_finding(exercise.reference, raised_by, finding.raised,
+                                    lambda variant: all(agrees(variant, args) for args in others))
+    if named is None:
+        return finding
+    return CheckFinding(f"{finding.message} {named[1]}", named[0], finding.rel_error)
 
 
 def evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None,
@@ -185,6 +290,8 @@ def evaluate(exercise: Exercise, fn: Any, *, hidden: bool, seed: int | None,
         except CheckFinding as f:
             if outcomes is None and explain:
                 f = _reread(exercise, fn, args, f)
+                f = _held_on_every_case(exercise, fn, trials, k, outcome, f)
+                f = _raised_by_a_slip(exercise, fn, trials, k, f)
             case = f"case {k + 1} of {len(trials)}" + (" (hidden, random shapes)" if hidden else "")
             return CheckResult(label, False, f"{label} — {case}: {f.message}", f.mistake, f.rel_error)
     if notes:

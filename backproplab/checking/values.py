@@ -162,6 +162,21 @@ def rounding_bounds(exercise: Exercise, args: tuple, expected) -> list[np.ndarra
             for e, s in zip(exps, spread, strict=True)]
 
 
+def rounding_could_explain(gots: list, exps: list, all_exps: list, args: tuple) -> bool:
+    """Whether the largest bound :func:`rounding_bounds` can give (its cap and floor, from ``all_exps``, every
+    output of the reference) covers every difference between ``gots`` and ``exps``: when it cannot, computing
+    the bounds (the reference run again) is skipped."""
+    scale = max((_max_abs(e) for e in all_exps), default=0.0)
+    floor = max(_FLOOR_ULPS, _INPUT_ULPS * _input_scale(args))
+    for g, e in zip(gots, exps, strict=True):
+        if g.shape != e.shape or not np.array_equal(np.isfinite(g), np.isfinite(e)):
+            return False
+        finite = np.isfinite(e)
+        if finite.any() and np.max(np.abs(g[finite] - e[finite])) > _CAP * scale + floor * _max_abs(e):
+            return False
+    return True
+
+
 def _input_scale(value) -> float:
     """The largest magnitude among the float inputs. A correct algorithm's intermediates (a log-sum-exp of logits
     near 3000) carry rounding errors of about ε times it, which input perturbations do not always reveal."""

@@ -22,7 +22,7 @@ from backproplab.activations import (
     tanh,
     tanh_derivative,
 )
-from backproplab.checking import CheckFinding, Exercise, Mistake, of_ranks, visible_shape
+from backproplab.checking import CheckFinding, Exercise, Mistake, another_shape, of_ranks, visible_shape
 from backproplab.gradcheck import relative_error
 
 __all__ = ["EXERCISES", "SOFTMAX_NAN_MISTAKES", "quiet", "softmax_logits", "strict_call", "warned"]
@@ -371,6 +371,7 @@ STABLE_SOFTMAX = Exercise(
     signature="stable_softmax(Z) -> A",
     reference=_softmax,
     make_inputs=_softmax_inputs,
+    edge_cases=(another_shape(_softmax_inputs),),  # a shape besides the printed ones
     outputs=("stable_softmax(Z)",),
     call=strict_call(_softmax),
     shape_hint="Z is (m, K); a row's max and sum must stay columns of shape (m, 1) to broadcast back over "
@@ -410,6 +411,7 @@ SOFTMAX_BACKWARD = Exercise(
     signature="softmax_backward(dA, A) -> dZ",
     reference=softmax_backward,
     make_inputs=_softmax_backward_inputs,
+    edge_cases=(another_shape(_softmax_backward_inputs),),  # a shape besides the printed ones
     outputs=("dZ",),
     mistakes=(
         Mistake("softmax_elementwise",

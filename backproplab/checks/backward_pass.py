@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from backproplab.activations import relu, relu_derivative
-from backproplab.checking import CheckFinding, Exercise, Mistake
+from backproplab.checking import CheckFinding, Exercise, Mistake, another_shape
 from backproplab.gradcheck import numerical_gradient, relative_error
 from backproplab.layers import dense_backward
 from backproplab.losses import mse_loss
@@ -98,6 +98,7 @@ RELU_BACKWARD = Exercise(
     signature="relu_backward(dA, Z) -> dZ",
     reference=_relu_backward_reference,
     make_inputs=_relu_backward_inputs,
+    edge_cases=(another_shape(_relu_backward_inputs),),  # a shape besides the printed ones
     outputs=("dZ",),
     shape_hint="dA and Z have the same shape (m, n), and so has dZ: the gate is element-wise, dA * (Z > 0), not a "
                "matrix product (@ or np.dot).",
@@ -208,6 +209,7 @@ TWO_LAYER_BACKWARD = Exercise(
     signature="two_layer_backward(X, Y, params) -> grads",
     reference=_two_layer_reference,
     make_inputs=_two_layer_inputs,
+    edge_cases=(another_shape(_two_layer_inputs),),  # a shape besides the printed ones
     call=_two_layer_call,
     outputs=_GRAD_KEYS,
     batch_size=lambda args: args[0].shape[0],
@@ -300,6 +302,7 @@ RELATIVE_ERROR = Exercise(
     signature="relative_error(a, b) -> float",
     reference=relative_error,
     make_inputs=_pairs,
+    edge_cases=(another_shape(_pairs),),  # a shape besides the printed ones
     call=_relative_error_call,
     # The verdicts' thresholds are decades apart: an ε of 1e-7 or less added to the denominator (CS231n's way of
     # handling two zero arrays) is a right answer; every named mistake is off by a factor, not by 1e-5.

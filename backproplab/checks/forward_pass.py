@@ -20,7 +20,7 @@ import itertools
 import numpy as np
 
 from backproplab.activations import relu
-from backproplab.checking import CheckFinding, Exercise, Mistake, visible_case
+from backproplab.checking import CheckFinding, Exercise, Mistake, another_shape, visible_case
 from backproplab.initializers import he_normal, xavier_uniform
 from backproplab.layers import dense_forward
 from backproplab.network import mlp_forward
@@ -75,6 +75,7 @@ DENSE_FORWARD = Exercise(
     signature="dense_forward(X, W, b) -> (Z, cache)",
     reference=dense_forward,
     make_inputs=_dense_forward_inputs,
+    edge_cases=(another_shape(_dense_forward_inputs),),  # a shape besides the printed ones
     call=_dense_forward_call,
     outputs=("Z", "cache[0] (X)", "cache[1] (W)", "cache[2] (b)"),
     shape_hint="In the row convention X is (m, n_in), W is (n_in, n_out) and b is (1, n_out): Z = X @ W + b is "
@@ -283,6 +284,7 @@ HE_NORMAL = Exercise(
     signature="he_normal(n_in, n_out, rng) -> W",
     reference=he_normal,
     make_inputs=_init_inputs,
+    edge_cases=(another_shape(_init_inputs),),  # a shape besides the printed ones
     call=_init_call,
     outputs=("W",),
     shape_hint=_INIT_SHAPE,
@@ -323,6 +325,7 @@ XAVIER_UNIFORM = Exercise(
     signature="xavier_uniform(n_in, n_out, rng) -> W",
     reference=xavier_uniform,
     make_inputs=_init_inputs,
+    edge_cases=(another_shape(_init_inputs),),  # a shape besides the printed ones
     call=_init_call,
     outputs=("W",),
     shape_hint=_INIT_SHAPE,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from backproplab.activations import sigmoid, softmax
-from backproplab.checking import Exercise, Mistake, visible_shape
+from backproplab.checking import Exercise, Mistake, another_shape, visible_shape
 from backproplab.checks.activation_functions import (
     SOFTMAX_NAN_MISTAKES,
     quiet,
@@ -163,6 +163,7 @@ BCE_WITH_LOGITS_LOSS = Exercise(
     signature="bce_with_logits_loss(Z, Y) -> float",
     reference=bce_with_logits_loss,
     make_inputs=_bce_logits_inputs,
+    edge_cases=(another_shape(_bce_logits_inputs),),  # a shape besides the printed ones
     outputs=("loss",),
     batch_size=_batch,
     call=strict_call(bce_with_logits_loss),
@@ -199,6 +200,7 @@ CROSS_ENTROPY_GRAD = Exercise(
     signature="cross_entropy_grad(P, Y) -> dP",
     reference=cross_entropy_grad,
     make_inputs=_ce_inputs,
+    edge_cases=(another_shape(_ce_inputs),),  # a shape besides the printed ones
     outputs=("dP",),
     batch_size=_batch,
     mistakes=(

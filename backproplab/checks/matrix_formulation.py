@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from backproplab.activations import relu
-from backproplab.checking import CheckFinding, Exercise, Mistake, visible_case
+from backproplab.checking import CheckFinding, Exercise, Mistake, another_shape, visible_case
 from backproplab.checks.backward_pass import at_kink
 from backproplab.checks.forward_pass import below_zero
 from backproplab.layers import dense_backward
@@ -244,6 +244,7 @@ L2_GRAD = Exercise(
     signature="l2_grad(W, lam) -> dW",
     reference=l2_grad,
     make_inputs=_l2_inputs,
+    edge_cases=(another_shape(_l2_inputs),),  # a shape besides the printed ones
     outputs=("dW",),
     mistakes=(
         Mistake("l2_factor_2",
@@ -294,6 +295,7 @@ DENSE_BACKWARD_COL = Exercise(
     signature="dense_backward_col(dZ, cache) -> (dA_prev, dW, db)",
     reference=dense_backward_col_reference,
     make_inputs=_col_inputs,
+    edge_cases=(another_shape(_col_inputs),),  # a shape besides the printed ones
     outputs=("dA_prev", "dW", "db"),
     batch_size=lambda args: args[0].shape[1],
     shape_hint="in the column convention A_prev is (n_in, m), W is (n_out, n_in) and dZ is (n_out, m): "
@@ -524,6 +526,7 @@ DROPOUT_BACKWARD = Exercise(
     signature="dropout_backward(dout, cache) -> dX",
     reference=dropout_backward,
     make_inputs=_dropout_backward_inputs,
+    edge_cases=(another_shape(_dropout_backward_inputs),),  # a shape besides the printed ones
     outputs=("dX",),
     parts={"cache": ("mask", "keep_prob")},
     mistakes=(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backproplab.checking import CheckFinding, Exercise, Mistake, visible_case
+from backproplab.checking import CheckFinding, Exercise, Mistake, another_shape, visible_case
 from backproplab.optimizers import adam, rmsprop, sgd, sgd_momentum
 
 STEPS = 4
@@ -111,6 +111,7 @@ SGD = Exercise(
     signature="sgd(w, dw, config=None) -> (next_w, config)",
     reference=sgd,
     make_inputs=_sgd_inputs,
+    edge_cases=(another_shape(_sgd_inputs),),  # a shape besides the printed ones
     outputs=OUTPUTS,
     call=run_steps,
     mistakes=(

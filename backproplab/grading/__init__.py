@@ -20,6 +20,8 @@ module             holds
 ``deviations``     one note per way a submission differs from its release
 ``feedback``       the last step: the feedback page, with nothing a learner may not see
 ``feedback_html``  nbgrader's feedback template, rendered fast and sanitized
+``shipping``       what travels with a task (files, seeds, budgets) and back (autograded notebooks):
+                   workers need the environment, never the course folder
 ``worker``         a worker process: grading tasks through ``steps``, feedback pages
 ``metadata``       nbgrader's cell-metadata checks, each schema compiled once
 ``parallel``       the Dask executor (a local cluster or --cluster); the parent is the only gradebook writer

@@ -80,6 +80,7 @@ def run(args) -> int:
     # `kill`, a scheduler or Ctrl-C: stop cleanly, and ignore the SIGTERMs the kernels' cleanup may send our group
     previous = signal.signal(signal.SIGTERM, _interrupt)
     previous_int = signal.signal(signal.SIGINT, _interrupt)
+    interrupted = False
     try:
         grade(args.submissions, root=args.course, roster=args.roster, jobs=args.jobs,
               assignments=args.assignments, out=args.out, release=args.release, force=args.force,
@@ -92,9 +93,11 @@ def run(args) -> int:
         # interrupt cancels that task, so its CancelledError is the interrupt too
         print("\ninterrupted: everything graded so far is in the gradebook; run the same command again to "
               "grade the rest", file=sys.stderr)
+        interrupted = True
         return 130
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if not interrupted:  # once stopping, this process stays deaf to SIGTERM until it has exited
+            signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)
     return 0
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from backproplab.sandbox.notebook import BEGIN_HIDDEN, END_HIDDEN, is_graded_test, strip_hidden
 
 from .protocol import FeedbackNotebook, FeedbackResult, FeedbackTask
+from .shipping import write_text_atomic
 
 SAFE_MIMETYPES = ("text/plain", "image/png", "image/jpeg")
 AFTER_TESTS = "(output not shown: this cell ran after the graded tests)\n"
@@ -113,10 +114,14 @@ def feedback_page(task: FeedbackTask, name: str, data: FeedbackNotebook, exporte
     import nbformat
     from nbgrader import utils
 
-    if not (data.autograded and os.path.isfile(data.autograded)):
+    if data.notebook is not None:  # it travelled with the task (shipping.py)
+        nb = nbformat.reads(data.notebook, as_version=4)
+    elif data.autograded and os.path.isfile(data.autograded):
+        nb = nbformat.read(data.autograded, as_version=4)
+    else:
         return _plain_page(f"{name} (Score: 0 / {data.max_score:g})",
                            [*(data.notes or ["Nothing could be graded."]), RESUBMIT])
-    nb = learner_view(nbformat.read(data.autograded, as_version=4))
+    nb = learner_view(nb)
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         found = data.cells.get(gid)
@@ -136,19 +141,34 @@ def feedback_page(task: FeedbackTask, name: str, data: FeedbackNotebook, exporte
     return body
 
 
-def render_feedback(task: FeedbackTask, exporter, file_mode: int = 0o644) -> FeedbackResult:
-    """Write every notebook's page of ``task`` atomically; a page that fails is logged and left out."""
-    dest = Path(task.feedback_dir)
-    dest.mkdir(parents=True, exist_ok=True)
-    written = []
+def render_pages(task: FeedbackTask, exporter) -> dict[str, str]:
+    """Every notebook's page of ``task`` (a worker renders them); a page that fails is logged and left out."""
+    pages = {}
     for name, data in task.notebooks.items():
-        out, tmp = dest / f"{name}.html", dest / f".{name}.html.tmp"
         try:
-            tmp.write_text(feedback_page(task, name, data, exporter), encoding="utf-8")
-            os.chmod(tmp, file_mode)
-            os.replace(tmp, out)
-            written.append(str(out))
+            pages[name] = feedback_page(task, name, data, exporter)
         except Exception:
             logging.getLogger(__name__).error("feedback %s/%s/%s:\n%s", task.student, task.assignment, name,
                                               traceback.format_exc())
+    return pages
+
+
+def write_pages(folder: Path, pages: dict[str, str], file_mode: int = 0o644) -> list[str]:
+    """Write ``pages`` (notebook -> page) into ``folder``, each atomically (the parent does); the files written."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, page in pages.items():
+        out = folder / f"{name}.html"
+        try:
+            write_text_atomic(out, page, file_mode)
+            written.append(str(out))
+        except OSError:
+            logging.getLogger(__name__).error("feedback %s:\n%s", out, traceback.format_exc())
+    return written
+
+
+def render_feedback(task: FeedbackTask, exporter, file_mode: int = 0o644) -> FeedbackResult:
+    """Render and write every notebook's page of ``task`` in this process."""
+    written = write_pages(Path(task.feedback_dir), render_pages(task, exporter), file_mode)
     return FeedbackResult(task.student, task.assignment, written)

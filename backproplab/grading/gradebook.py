@@ -8,6 +8,8 @@ so the SQLite file is never written concurrently; ``nbgrader export`` and formgr
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .course import AssignmentInfo, Course
 from .protocol import CellGrade, FeedbackNotebook, TaskResult
 
@@ -79,13 +81,15 @@ def _late_penalties(gb, course: Course, submission) -> None:
 def feedback_data(gb, student: str, assignment: str, graded: dict[str, tuple[str | None, list[str]]],
                   info: AssignmentInfo) -> dict[str, FeedbackNotebook]:
     """What nbgrader's ``GetGrades`` puts into a feedback page, read back from the gradebook. ``graded``:
-    notebook -> (autograded notebook, notes) of the grading run."""
+    notebook -> (autograded notebook, notes) of the grading run; the autograded notebook's text goes with
+    it (the worker that renders the page need not see this machine's files)."""
     from nbgrader.api import MissingEntry
 
     notebooks = {}
     for name, nbinfo in info.notebooks.items():
         autograded, notes = graded.get(name, (None, []))
-        entry = notebooks[name] = FeedbackNotebook(autograded, list(notes), {}, 0.0, nbinfo.max_score, 0.0)
+        entry = notebooks[name] = FeedbackNotebook(autograded, list(notes), {}, 0.0, nbinfo.max_score, 0.0,
+                                                   notebook=_text(autograded))
         try:
             sn = gb.find_submission_notebook(name, assignment, student)
         except MissingEntry:
@@ -100,6 +104,13 @@ def feedback_data(gb, student: str, assignment: str, graded: dict[str, tuple[str
         for comment in sn.comments:
             entry.cells.setdefault(comment.name, CellGrade()).comment = comment.comment
     return notebooks
+
+
+def _text(path: str | None) -> str | None:
+    try:
+        return Path(path).read_text(encoding="utf-8") if path else None
+    except OSError:
+        return None
 
 
 def scores(gb, student: str, assignment: str, info: AssignmentInfo) -> dict:

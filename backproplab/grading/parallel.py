@@ -3,11 +3,14 @@
 One code path for one machine and for many: the tasks go to Dask's scheduler, either a
 ``LocalCluster`` this process starts (``jobs`` worker processes, one thread each) or an existing cluster
 (``backproplab grade --cluster tcp://HOST:8786``). Every worker is made a grading worker once, by the
-:class:`GradingWorker` plugin (imports done, course configuration and secret loaded: :func:`.worker.init_worker`),
-and then grades one (student, assignment) at a time from plain data — the release's graded cells, read once
-from the gradebook by this process — and returns a plain :class:`~.protocol.TaskResult`. This process is the
-only writer of the gradebook: it records each result as it arrives (one transaction), marks it done in the
-resume state, and submits the feedback page, which a worker renders from the grades read back.
+:class:`GradingWorker` plugin (imports done, the course configuration this process loaded:
+:func:`.worker.init_worker`), and then grades one (student, assignment) at a time from a self-contained task —
+the files, release data, seeds and budgets this process packed (:mod:`.shipping`: workers share no file
+system with it) — and returns a plain :class:`~.protocol.TaskResult` holding the autograded notebooks. This
+process is the only writer of the gradebook and of the course's folders: it writes each result as it arrives,
+records it (one transaction), marks it done in the resume state, and submits the feedback page, which a
+worker renders from the grades read back and returns. Tasks are packed as they are submitted, at most
+:func:`in_flight` ahead of the results, so the files of a whole class are never in memory at once.
 
 What Dask gives for free, and why it replaced the home-made ``ProcessPoolExecutor`` pool: a worker lost
 mid-run (killed, out of memory, its machine gone) costs nothing — the scheduler runs its tasks elsewhere and
@@ -49,10 +52,10 @@ class GradingWorker(_plugin_base()):
 
     name = "backproplab-grading"
 
-    def __init__(self, root: str, log_path: str | None):
+    def __init__(self, config, log_path: str | None):
         from backproplab.sandbox.confine import ACCEPT_WEAK_ENV
 
-        self.root, self.log_path = root, log_path
+        self.config, self.log_path = config, log_path  # the course's traitlets Config: no course folder needed
         self.accept_weak = os.environ.get(ACCEPT_WEAK_ENV)  # --accept-weak-confinement, for remote workers too
 
     def setup(self, worker=None) -> None:
@@ -62,16 +65,16 @@ class GradingWorker(_plugin_base()):
 
         if self.accept_weak:
             os.environ[ACCEPT_WEAK_ENV] = self.accept_weak
-        grading_worker.init_worker(self.root, self.log_path)
+        grading_worker.init_worker(self.config, self.log_path)
         _kill_kernels_on_exit()
 
     def teardown(self, worker=None) -> None:
         _kill_descendants()
 
 
-def _kill_descendants() -> None:
-    """SIGKILL every process below this one (the confined kernels a worker started): a worker that stops
-    must not leave a kernel looping behind it."""
+def _kill_descendants(spare: int | None = None) -> None:
+    """SIGKILL every process below this one (the confined kernels a worker started) but ``spare`` and its own:
+    a worker that stops must not leave a kernel looping behind it."""
     me = os.getpid()
     children: dict[int, list[int]] = {}
     for name in os.listdir("/proc"):
@@ -79,7 +82,7 @@ def _kill_descendants() -> None:
             with contextlib.suppress(OSError, IndexError, ValueError):
                 fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
                 children.setdefault(int(fields[1]), []).append(int(name))
-    stack, below = list(children.get(me, [])), []
+    stack, below = [p for p in children.get(me, []) if p != spare], []
     while stack:
         pid = stack.pop()
         below.append(pid)
@@ -111,9 +114,9 @@ def _kill_kernels_on_exit() -> None:
 
 
 @contextlib.contextmanager
-def connect(cluster: str | None, jobs: int, root: str, log_path: str | None):
+def connect(cluster: str | None, jobs: int, config, log_path: str | None):
     """A Dask client on the cluster at ``cluster`` (or on a new local one of ``jobs`` worker processes) whose
-    workers are grading workers of the course at ``root``."""
+    workers are grading workers of the course configured by ``config``."""
     from distributed import Client, LocalCluster
 
     local = None
@@ -121,11 +124,19 @@ def connect(cluster: str | None, jobs: int, root: str, log_path: str | None):
         client = Client(cluster, timeout=30)
         log_path = None  # remote workers log where their cluster logs
     else:
-        local = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=None,
-                             silence_logs=logging.ERROR, worker_class="distributed.Nanny")
+        try:
+            # no dashboard; the scheduler's HTTP endpoints on a free port (by default 8787, taken by any other
+            # cluster on the machine: "Port 8787 is already in use" in the instructor's terminal)
+            local = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
+                                 dashboard_address=None,
+                                 scheduler_kwargs={"dashboard_address": ":0", "dashboard": False},
+                                 silence_logs=logging.ERROR, worker_class="distributed.Nanny")
+        except BaseException:
+            _abandon_starting_cluster()
+            raise
         client = Client(local)
     try:
-        client.register_plugin(GradingWorker(root, log_path), name=GradingWorker.name)
+        client.register_plugin(GradingWorker(config, log_path), name=GradingWorker.name)
         yield client
     finally:
         with contextlib.suppress(Exception):
@@ -135,22 +146,56 @@ def connect(cluster: str | None, jobs: int, root: str, log_path: str | None):
                 local.close(timeout=STOP_GRACE)
 
 
-def run(grade_tasks: list[GradingTask], *, feedback_tasks: list[FeedbackTask] = (), jobs: int, root: str,
-        log_path: str | None, on_graded: Callable[[TaskResult], list[FeedbackTask]],
+def _abandon_starting_cluster() -> None:
+    """An interrupt (or a failure) while the local cluster starts: the cluster object was never returned, so
+    nothing can close it. Kill its worker processes (this process's children) now, and spare distributed's
+    exit hook and asyncio the half-started cluster they would report in tracebacks after "interrupted"."""
+    import atexit
+
+    from distributed.deploy import spec
+
+    atexit.unregister(spec.close_clusters)
+    for name in ("asyncio", "distributed", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    from multiprocessing import resource_tracker
+
+    _kill_descendants(spare=getattr(resource_tracker._resource_tracker, "_pid", None))  # it cleans up after them
+
+
+#: tasks submitted ahead of the results: at least this many, and two per worker thread of the cluster
+MIN_IN_FLIGHT = 8
+
+
+def in_flight(client) -> int:
+    """How many grading tasks to keep submitted: enough to keep every worker busy (two per thread, so a
+    worker never waits for the next one), few enough that packed tasks do not pile up in memory."""
+    try:
+        threads = sum(client.nthreads().values())
+    except Exception:
+        threads = 0
+    return max(MIN_IN_FLIGHT, 2 * threads)
+
+
+def run(plans: list, *, pack: Callable[[object], GradingTask], feedback_tasks: list[FeedbackTask] = (),
+        jobs: int, config, log_path: str | None, on_graded: Callable[[TaskResult], list[FeedbackTask]],
         on_feedback: Callable[[FeedbackResult], None], progress=None, cluster: str | None = None) -> None:
-    """Grade ``grade_tasks`` on the cluster (``None``: a local one of ``jobs`` workers). ``on_graded(result)``
-    runs in this process, once per task, and returns feedback tasks to render; ``on_feedback(result)``
-    receives their outcomes."""
-    if not grade_tasks and not feedback_tasks:
+    """Grade ``plans`` on the cluster (``None``: a local one of ``jobs`` workers), each packed by ``pack(plan)``
+    into a self-contained :class:`~.protocol.GradingTask` when it is submitted. ``on_graded(result)`` runs
+    in this process, once per task, and returns feedback tasks to render; ``on_feedback(result)`` receives
+    their outcomes (the rendered pages)."""
+    if not plans and not feedback_tasks:
         return
-    with connect(cluster, jobs, root, log_path) as client:
-        _drive(client, grade_tasks, list(feedback_tasks), on_graded, on_feedback, progress)
+    with connect(cluster, jobs, config, log_path) as client:
+        _drive(client, (pack(plan) for plan in plans), list(feedback_tasks), on_graded, on_feedback, progress)
 
 
 def _drive(client, grade_tasks, feedback_tasks, on_graded, on_feedback, progress) -> None:
+    """Submit the feedback tasks, then the grading tasks of the iterator ``grade_tasks`` as results come in
+    (:func:`in_flight` ahead), and hand every result to its callback as it completes."""
     from distributed import as_completed
 
     kinds: dict = {}
+    waiting = iter(grade_tasks)
 
     def submit(kind, task):
         fn, priority = ((worker.grade_task, 0) if kind == "grade" else (worker.render_feedback, FEEDBACK_PRIORITY))
@@ -158,9 +203,17 @@ def _drive(client, grade_tasks, feedback_tasks, on_graded, on_feedback, progress
         kinds[future.key] = (kind, task)
         return future
 
-    futures = [submit("feedback", t) for t in feedback_tasks] + [submit("grade", t) for t in grade_tasks]
-    pending = as_completed(futures)
+    def refill(pending) -> None:
+        grading = sum(1 for kind, _ in kinds.values() if kind == "grade")
+        for _ in range(in_flight(client) - grading):
+            task = next(waiting, None)
+            if task is None:
+                return
+            pending.add(submit("grade", task))
+
+    pending = as_completed([submit("feedback", t) for t in feedback_tasks])
     try:
+        refill(pending)
         for future in pending:
             kind, task = kinds.pop(future.key)
             try:
@@ -178,6 +231,7 @@ def _drive(client, grade_tasks, feedback_tasks, on_graded, on_feedback, progress
                     pending.add(submit("feedback", feedback_task))
                 if progress is not None:
                     progress.update()
+                refill(pending)
             else:
                 on_feedback(result)
     except BaseException:

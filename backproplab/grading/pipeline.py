@@ -5,8 +5,9 @@
    once per version for its time budget (:mod:`.budgets`);
 2. import the export into ``autograder/submitted/`` (:mod:`.importer`; originals are only read);
 3. grade every (student, assignment) whose copy changed since it was last graded, on ``jobs`` workers
-   (:mod:`.parallel`), the parent recording each result in the gradebook (:mod:`.gradebook`) and having
-   its feedback page rendered;
+   (:mod:`.parallel`) or a Dask cluster, each task carrying the files it needs (:mod:`.shipping`), the parent
+   writing each result's autograded notebooks, recording it in the gradebook (:mod:`.gradebook`) and
+   writing its feedback page, which a worker rendered;
 4. write grades.csv, exercises.csv, mapping.csv, report.txt and histogram.png (:mod:`.report`).
 """
 
@@ -19,8 +20,10 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from backproplab.sandbox import load_secret
+
 from . import gradebook as gbmod
-from . import integrity, parallel
+from . import integrity, parallel, shipping
 from .budgets import ensure_budgets
 from .course import (
     GradingError,
@@ -31,11 +34,12 @@ from .course import (
     source_assignments,
     source_digest,
 )
+from .feedback import write_pages
 from .importer import import_submissions
 from .lms import check_ready as lms_check_ready
 from .lms import write_exports as write_lms_exports
 from .progress import Progress
-from .protocol import FeedbackTask, GradingTask, TaskResult
+from .protocol import FeedbackResult, FeedbackTask, TaskResult
 from .report import Report, Row
 from .roster import read_roster
 from .similarity import write_reports as write_similarity
@@ -134,6 +138,8 @@ class _Run:
         if not self.submissions.exists():  # said at once, before the release is regenerated
             raise GradingError(f"{submissions} does not exist")
         self.course = course = load_course(root, db_url)
+        # the seeds are derived here, per notebook: the secret never travels to a worker (shipping.py)
+        self.secret = load_secret(course.root / "autograder" / "grading_secret")
         self.cluster = cluster
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         available = source_assignments(course)
@@ -198,8 +204,9 @@ class _Run:
         self.notes = list(imported.notes)
         self.lap("import")
 
-    def plan(self, gb, force: bool) -> list[GradingTask]:
-        """A task per (student, assignment) whose copy or release changed; the others keep their grades."""
+    def plan(self, gb, force: bool) -> list[dict]:
+        """A task per (student, assignment) whose copy or release changed (what :meth:`pack` needs to pack
+        it); the others keep their grades."""
         course, tasks = self.course, []
         for (sid, assignment), files in sorted(self.imported.submissions.items()):
             info = self.infos[assignment]
@@ -216,22 +223,23 @@ class _Run:
                 if any(not (fb_dir / f"{name}.html").is_file() for name in info.notebooks):
                     self.feedback_first.append(_feedback_task(course, gb, sid, assignment, graded, info))
                 continue
-            tasks.append(GradingTask(
-                student=sid, assignment=assignment, checksum=checksum, info_checksum=info.checksum(),
-                notebooks=dict(info.notebooks), files={name: (str(p) if p else None) for name, p in files.items()},
-                submitted_dir=str(course.path("submitted", sid, assignment)),
-                autograded_dir=str(course.path("autograded", sid, assignment)),
-                source_dir=str(course.path("source", ".", assignment)),
-                accepted=scan[0], strict_scan=self.strict_scan))
+            tasks.append({"student": sid, "assignment": assignment, "info": info, "files": dict(files),
+                          "checksum": checksum, "accepted": scan[0], "strict_scan": self.strict_scan})
         _say(self.stderr, f"grading {len(tasks)} submission(s) on {self.jobs} worker(s)"
                           + (f"; {self.skipped} unchanged since they were graded" if self.skipped else ""))
         return tasks
 
+    def pack(self, plan: dict):
+        """The self-contained task of ``plan`` (:func:`.shipping.pack`), when it is submitted."""
+        return shipping.pack(self.course, self.secret, **plan)
+
     def on_graded(self, gb, result: TaskResult) -> list[FeedbackTask]:
-        """In the parent, per result: record it in the gradebook (the only writer), then in the state."""
+        """In the parent, per result: write its autograded notebooks, record it in the gradebook (the only
+        writer), then in the state."""
         sid, assignment = result.student, result.assignment
         info = self.infos[assignment]
         try:
+            shipping.store(self.course, result)
             with self.guard.writing():  # integrity hook: the gradebook is still what the grader last wrote
                 gbmod.record_result(gb, self.course, result)
         except Exception as exc:  # keep going; the state is not marked, so the next run retries
@@ -246,7 +254,13 @@ class _Run:
         graded = {name: (nb.autograded, nb.notes) for name, nb in result.notebooks.items()}
         return [_feedback_task(self.course, gb, sid, assignment, graded, info)]
 
-    def grade(self, gb, tasks: list[GradingTask]) -> None:
+    def on_feedback(self, result: FeedbackResult) -> None:
+        """In the parent: write the pages a worker rendered."""
+        course = self.course
+        result.written = write_pages(course.path("feedback", result.student, result.assignment), result.pages,
+                                     0o664 if course.coursedir.groupshared else 0o644)
+
+    def grade(self, gb, tasks: list[dict]) -> None:
         progress = Progress(len(tasks), stream=self.stderr, enabled=self.stderr is not None)
         log_path = self.out_dir / "grading.log"
         with open(log_path, "a", encoding="utf-8") as log:
@@ -254,9 +268,10 @@ class _Run:
                       f"{len(tasks)} submission(s), {self.jobs} worker(s)\n")
         self.guard = integrity.Guard.start(self.course)  # integrity hook: fingerprints before any code runs
         try:
-            parallel.run(tasks, feedback_tasks=self.feedback_first, jobs=self.jobs, root=str(self.course.root),
-                         log_path=str(log_path), on_graded=lambda result: self.on_graded(gb, result),
-                         on_feedback=lambda r: None, progress=progress, cluster=self.cluster)
+            parallel.run(tasks, pack=self.pack, feedback_tasks=self.feedback_first, jobs=self.jobs,
+                         config=self.course.config, log_path=str(log_path),
+                         on_graded=lambda result: self.on_graded(gb, result), on_feedback=self.on_feedback,
+                         progress=progress, cluster=self.cluster)
         finally:
             progress.close()
             if self.guard.finish():  # integrity hook: restored what something else changed; not to be trusted
@@ -279,7 +294,7 @@ class _Run:
                     self.notes.append((sid, assignment, "nothing submitted: 0 points"))
         return rows
 
-    def finish(self, rows: list[Row], tasks: list[GradingTask], stdout, *, lms: list[str], similarity: bool,
+    def finish(self, rows: list[Row], tasks: list[dict], stdout, *, lms: list[str], similarity: bool,
                roster) -> GradingRun:
         """Write the reports and print the summary."""
         cells = {a: [(nb, gid, pts) for nb, nbi in sorted(info.notebooks.items())

@@ -1,10 +1,12 @@
 """What the parent and the grading workers hand each other: typed, picklable, JSON-able records.
 
 The parent builds a :class:`GradingTask` per (student, assignment) from the gradebook's release data
-(:class:`~backproplab.grading.course.NotebookInfo`); a worker turns each of its notebooks into a
-:class:`NotebookTask` for :func:`backproplab.grading.steps.grade_notebook` and returns a :class:`TaskResult`;
-the parent records it in the gradebook and sends a :class:`FeedbackTask` (grades read back from the
-gradebook) to be rendered. Nothing here opens the gradebook.
+(:class:`~backproplab.grading.course.NotebookInfo`) and the bytes of the files it needs (:mod:`.shipping`:
+no shared file system is assumed); a worker writes them into a temporary folder of its own, turns each
+notebook into a :class:`NotebookTask` for :func:`backproplab.grading.steps.grade_notebook` and returns a
+:class:`TaskResult` holding the autograded notebooks; the parent writes them into ``autograded/``, records
+the grades in the gradebook and sends a :class:`FeedbackTask` (grades read back from the gradebook, the
+autograded notebook's text) to be rendered into pages the parent writes. Nothing here opens the gradebook.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ class NotebookResult:
     grades: dict[str, float | None]  # graded cell -> auto score (None: needs a manual grade)
     comments: dict[str, str | None] = field(default_factory=dict)  # answer cell -> auto comment
     notes: list[str] = field(default_factory=list)  # deviations from the release, problems, decisions
-    autograded: str | None = None  # the autograded notebook
+    autograded: str | None = None  # the autograded notebook (the parent's file, once it wrote it)
+    notebook: str | None = None  # the autograded notebook's text, from the worker to the parent (then None)
     seconds: float = 0.0
     verdicts: dict[str, CellVerdict] = field(default_factory=dict)  # graded test cells judged outside
     run: RunReport | None = None
@@ -76,19 +79,26 @@ class NotebookResult:
 
 @dataclass
 class GradingTask:
-    """Grade every notebook of one (student, assignment)."""
+    """Grade every notebook of one (student, assignment): self-contained, no path of the parent's disk in it
+    (:mod:`.shipping` builds it)."""
 
     student: str
     assignment: str
     checksum: str  # of the submitted copy (resume state)
     info_checksum: str  # of the release data it is graded against
     notebooks: dict[str, NotebookInfo]  # release data per notebook, read from the gradebook by the parent
-    files: dict[str, str | None]  # notebook -> submitted file (None: not submitted)
-    submitted_dir: str
-    autograded_dir: str
-    source_dir: str
+    submissions: dict[str, bytes | None]  # notebook -> the submitted file's bytes (None: not submitted)
+    sources: dict[str, bytes]  # notebook -> the instructor's source notebook (hidden tests in)
+    supporting: dict[str, bytes]  # relative path -> bytes: the submission's files, then the release's
+    seeds: dict[str, int]  # notebook -> grading seed (derived by the parent: the secret never leaves it)
+    budgets: dict[str, object] = field(default_factory=dict)  # notebook -> budgets.Budget (absent: none)
     accepted: list[str] = field(default_factory=list)  # cells whose scan findings the instructor accepted
     strict_scan: bool = False  # dynamic code costs points too
+
+    def size(self) -> int:
+        """Bytes of files this task carries."""
+        return (sum(len(b) for b in self.submissions.values() if b) + sum(map(len, self.sources.values()))
+                + sum(map(len, self.supporting.values())))
 
 
 @dataclass
@@ -129,6 +139,7 @@ class NotebookTask:
     accepted: tuple[str, ...] = ()  # cells whose scan findings the instructor accepted
     strict_scan: bool = False
     budget: object = None  # backproplab.grading.budgets.Budget the limits were derived from (None: none)
+    hide: tuple[str, ...] = ()  # more folders the kernel must not see (the worker's copy of the task's files)
 
 
 @dataclass
@@ -142,17 +153,19 @@ class CellGrade:
 
 @dataclass
 class FeedbackNotebook:
-    autograded: str | None
+    autograded: str | None  # the autograded notebook's file (read when ``notebook`` is None)
     notes: list[str]
     cells: dict[str, CellGrade]
     score: float
     max_score: float
     late_penalty: float
+    notebook: str | None = None  # the autograded notebook's text, read by the parent: it travels with the task
 
 
 @dataclass
 class FeedbackTask:
-    """Render ``feedback/<student>/<assignment>/<notebook>.html`` from the gradebook's grades."""
+    """Render ``feedback/<student>/<assignment>/<notebook>.html`` from the gradebook's grades (a worker renders
+    the pages, :attr:`FeedbackResult.pages`; the parent writes them into ``feedback_dir``)."""
 
     student: str
     assignment: str
@@ -165,3 +178,4 @@ class FeedbackResult:
     student: str
     assignment: str
     written: list[str]
+    pages: dict[str, str] = field(default_factory=dict)  # notebook -> page, from the worker to the parent

@@ -109,7 +109,7 @@ def run_confined(work: Work) -> bool:
            # figures in the feedback pages when the instructor asks (headless.py)
            "BACKPROPLAB_DRAW": os.environ.get("BACKPROPLAB_DRAW", "0")}
     work.execution = execute_confined(work.nb, record_dir=work.records, seed=task.seed, limits=task.limits,
-                                      files_from=task.dest, env=env)
+                                      files_from=task.dest, env=env, hide=task.hide)
     run = work.execution
     work.nb = run.nb
     work.result.seconds = run.seconds

@@ -1,10 +1,12 @@
-"""A grading worker process: warm (imports done, configuration and secret loaded, exporter built), it
-grades one (student, assignment) at a time and renders feedback pages, without ever opening the gradebook.
+"""A grading worker process: warm (imports done, course configuration loaded, exporter built), it grades
+one (student, assignment) at a time and renders feedback pages, without ever opening the gradebook or the
+course's folder.
 
-For each :class:`~.protocol.GradingTask` it rebuilds ``autograded/<student>/<assignment>/`` with the
-supporting files and grades every notebook through the one path, :func:`.steps.grade_notebook`; the
-:class:`~.protocol.TaskResult` goes back to the parent, which records it. For each
-:class:`~.protocol.FeedbackTask` it renders the pages (:func:`.feedback.render_feedback`).
+For each :class:`~.protocol.GradingTask` (self-contained: :mod:`.shipping`) it writes the task's files into
+a temporary folder of its own, grades every notebook from there through the one path,
+:func:`.steps.grade_notebook`, and returns a :class:`~.protocol.TaskResult` with the autograded notebooks;
+the parent writes and records it. For each :class:`~.protocol.FeedbackTask` it renders the pages
+(:func:`.feedback.render_pages`) and returns them.
 """
 
 from __future__ import annotations
@@ -13,14 +15,12 @@ import json
 import logging
 import os
 import resource
-import shutil
 import sys
 import time
 import traceback
 from pathlib import Path
 
 from .protocol import (
-    UNREADABLE_SUFFIX,
     FeedbackResult,
     FeedbackTask,
     GradingTask,
@@ -33,9 +33,10 @@ _STATE: dict = {}
 
 
 # --------------------------------------------------------------------------------------------- set-up
-def init_worker(root: str, log_path: str | None = None) -> None:
-    """Make this process a grading worker (a Dask worker plugin calls it: :mod:`.parallel`): load the course
-    configuration once; send this process's (and its kernels') stderr to ``log_path``."""
+def init_worker(config, log_path: str | None = None) -> None:
+    """Make this process a grading worker (a Dask worker plugin calls it: :mod:`.parallel`) of the course
+    whose nbgrader configuration is ``config`` (loaded by the parent: the worker needs no course folder);
+    send this process's (and its kernels') stderr to ``log_path``."""
     if log_path:
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(fd, 2)
@@ -43,47 +44,19 @@ def init_worker(root: str, log_path: str | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format=f"[worker {os.getpid()}] %(levelname)s %(name)s: %(message)s")
     from backproplab.nbexec import patch_reply_polling
-    from backproplab.sandbox import load_secret
 
     from . import metadata
-    from .course import load_course
 
     patch_reply_polling()  # jupyter/nbclient#312, for nbclient and the sandbox in this worker
     metadata.install()  # nbgrader's metadata checks with each schema compiled once (metadata.py)
-    course = load_course(Path(root))
     _STATE.clear()
-    _STATE.update(course=course, config=course.config,
-                  secret=load_secret(Path(course.root) / "autograder" / "grading_secret"))
+    _STATE.update(config=config)
 
 
-def _course():
+def _config():
     if not _STATE:
         raise RuntimeError("init_worker() was not called in this process")
-    return _STATE["course"]
-
-
-# ------------------------------------------------------------------------------------------ grading
-def _prepare_destination(task: GradingTask) -> Path:
-    """A fresh ``autograded/<student>/<assignment>/`` with the submission's and then the release's
-    supporting files (nbgrader's order: the instructor's copies win)."""
-    from nbgrader.utils import find_all_files
-
-    course = _course()
-    dest = Path(task.autograded_dir)
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    ignore = list(course.coursedir.ignore) + ["*.ipynb", "*" + UNREADABLE_SUFFIX]
-    for folder in (task.submitted_dir, task.source_dir):
-        if not os.path.isdir(folder):
-            continue
-        for filename in find_all_files(folder, ignore):
-            target = dest / os.path.relpath(filename, folder)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists():
-                target.unlink()
-            shutil.copy(filename, target)
-    return dest
+    return _STATE["config"]
 
 
 def notebook_limits(config, source: Path, budget=None):
@@ -108,47 +81,34 @@ def notebook_limits(config, source: Path, budget=None):
     return limits.with_(**changes)
 
 
-def notebook_task(task: GradingTask, name: str, dest: Path) -> NotebookTask:
-    """The one-notebook task for :func:`.steps.grade_notebook`, with this worker's course settings."""
-    from backproplab.sandbox import derive_seed
-
-    from .budgets import find_budget
-
-    course, config = _course(), _STATE["config"]
-    submitted = task.files.get(name)
-    source = Path(task.source_dir) / f"{name}.ipynb"
-    budget = find_budget(course.root, task.assignment, source)
+def notebook_task(task: GradingTask, name: str, files) -> NotebookTask:
+    """The one-notebook task for :func:`.steps.grade_notebook`, on this worker's copy ``files``
+    (:class:`.shipping.Unpacked`) of the task's files."""
+    config = _config()
+    source = files.source / f"{name}.ipynb"
+    budget = task.budgets.get(name)
     return NotebookTask(
         name=name, student=task.student, assignment=task.assignment, release=task.notebooks[name],
-        submission=Path(submitted) if submitted else None,
-        source=source, dest=dest,
-        seed=derive_seed(_STATE["secret"], task.student, task.assignment, name),
+        submission=files.submission(name), source=source, dest=files.dest, seed=task.seeds[name],
         limits=notebook_limits(config, source, budget), config=config, budget=budget,
-        file_mode=0o664 if course.coursedir.groupshared else 0o444,
-        accepted=tuple(task.accepted), strict_scan=task.strict_scan)
+        accepted=tuple(task.accepted), strict_scan=task.strict_scan, hide=(str(files.folder),))
 
 
 def grade_task(task: GradingTask) -> TaskResult:
     """Grade every notebook of one (student, assignment). Never raises: failures become zero scores
     with a reason, so one bad submission cannot stop the batch."""
-    from .steps import grade_notebook
+    from .shipping import unpack
 
     start = time.perf_counter()
     out = TaskResult(task.student, task.assignment, task.checksum, task.info_checksum, {})
     try:
-        dest, setup_error = _prepare_destination(task), None
-    except Exception as exc:
-        dest, setup_error = None, f"could not prepare {task.autograded_dir}: {exc}"
-    for name, info in task.notebooks.items():
-        try:
-            if dest is None:
-                raise RuntimeError(setup_error)
-            out.notebooks[name] = grade_notebook(notebook_task(task, name, dest))
-        except Exception as exc:
-            logging.getLogger(__name__).error("%s/%s/%s:\n%s", task.student, task.assignment, name,
-                                              traceback.format_exc())
-            out.notebooks[name] = NotebookResult.zero(
-                info, "failed", f"could not be graded ({type(exc).__name__}: {str(exc).strip()[:200]}): 0 points")
+        with unpack(task) as files:
+            for name, info in task.notebooks.items():
+                out.notebooks[name] = _grade_one(task, name, info, files)
+    except OSError as exc:  # the task's files could not be written here
+        for name, info in task.notebooks.items():
+            out.notebooks.setdefault(name, NotebookResult.zero(
+                info, "failed", f"could not be graded (the worker could not write its files: {exc}): 0 points"))
     out.seconds = time.perf_counter() - start
     out.maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out.kernel_maxrss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -156,12 +116,33 @@ def grade_task(task: GradingTask) -> TaskResult:
     return out
 
 
+def _grade_one(task: GradingTask, name: str, info, files) -> NotebookResult:
+    """One notebook through :func:`.steps.grade_notebook`, its autograded notebook read back for the parent."""
+    from .steps import grade_notebook
+
+    try:
+        result = grade_notebook(notebook_task(task, name, files))
+        if result.autograded:
+            result.notebook = Path(result.autograded).read_text(encoding="utf-8")
+            result.autograded = None
+        return result
+    except Exception as exc:
+        logging.getLogger(__name__).error("%s/%s/%s:\n%s", task.student, task.assignment, name,
+                                          traceback.format_exc())
+        return NotebookResult.zero(
+            info, "failed", f"could not be graded ({type(exc).__name__}: {str(exc).strip()[:200]}): 0 points")
+
+
 # ------------------------------------------------------------------------------------------ feedback
 def render_feedback(task: FeedbackTask) -> FeedbackResult:
-    """Render ``task``'s pages with this worker's (warm) exporter."""
+    """Render ``task``'s pages with this worker's (warm) exporter; the parent writes them."""
+    from nbgrader.coursedir import CourseDirectory
+
     from . import feedback
+    from .course import Course
 
     if "exporter" not in _STATE:
-        _STATE["exporter"] = feedback.make_exporter(_course())
-    mode = 0o664 if _course().coursedir.groupshared else 0o644
-    return feedback.render_feedback(task, _STATE["exporter"], mode)
+        config = _config()
+        course = Course(root=Path.cwd(), config=config, coursedir=CourseDirectory(config=config))
+        _STATE["exporter"] = feedback.make_exporter(course)
+    return FeedbackResult(task.student, task.assignment, [], feedback.render_pages(task, _STATE["exporter"]))

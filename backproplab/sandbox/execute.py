@@ -189,6 +189,9 @@ async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, e
 async def _run_kernel(session: _Session, cgroups, namespace: bool) -> None:
     """Start the kernel, run the cells, stop it (whatever happened)."""
     client, km, result, limits = session.client, session.km, session.result, session.limits
+    # nbclient's setup adds loop handlers for SIGINT and SIGTERM and, removing them, leaves SIGTERM at SIG_DFL:
+    # the caller's own handlers (``backproplab grade`` stopping cleanly on SIGTERM) would be gone for good
+    asyncio.get_running_loop().add_signal_handler = _keep_the_callers_signal_handlers
     try:
         setup = client.async_setup_kernel()
         await asyncio.wait_for(setup.__aenter__(), limits.startup_timeout + 10)
@@ -218,6 +221,10 @@ async def _run_kernel(session: _Session, cgroups, namespace: bool) -> None:
             await asyncio.wait_for(setup.__aexit__(None, None, None), 15)
         await _kill(km)
         client.close_clients()
+
+
+def _keep_the_callers_signal_handlers(*_args, **_kwargs):
+    raise RuntimeError("signal handlers belong to the caller of execute_confined")  # nbclient skips them then
 
 
 async def _run_cells(session: _Session) -> None:

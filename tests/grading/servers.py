@@ -7,6 +7,7 @@ import contextlib
 import glob
 import os
 import pwd
+import shlex
 import shutil
 import signal
 import socket
@@ -68,23 +69,32 @@ def free_port() -> int:
 
 
 class DaskCluster:
-    """``dask scheduler`` and ``dask worker`` processes (no nanny: a killed worker stays dead)."""
+    """``dask scheduler`` and ``dask worker`` processes (no nanny: a killed worker stays dead). ``hide``:
+    folders the workers must not see — each worker runs in a mount namespace of its own with an empty tmpfs
+    over them (as root; otherwise in a user namespace of its own mapped to this user), working in ``/``."""
 
-    def __init__(self, folder: Path, workers: int):
-        self.folder = folder
+    def __init__(self, folder: Path, workers: int, hide: list[Path] = ()):
+        self.folder, self.hide = folder, [Path(p) for p in hide]
         self.address = f"tcp://127.0.0.1:{free_port()}"
         folder.mkdir(parents=True, exist_ok=True)
         self.scheduler = self._start("scheduler", ["scheduler", "--host", "127.0.0.1", "--port",
                                                    self.address.rsplit(":", 1)[1], "--no-dashboard"])
         self.workers = [self._start(f"worker{k}", ["worker", self.address, "--nthreads", "1", "--no-nanny",
-                                                   "--no-dashboard", "--name", f"w{k}"]) for k in range(workers)]
+                                                   "--no-dashboard", "--name", f"w{k}"], self.hide)
+                        for k in range(workers)]
         with self.client() as client:
             client.wait_for_workers(workers, timeout=120)
 
-    def _start(self, name: str, args: list[str]) -> subprocess.Popen:
+    def _start(self, name: str, args: list[str], hide: list[Path] = ()) -> subprocess.Popen:
         log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115 (the process holds it)
-        return subprocess.Popen([str(BIN / "dask"), *args], stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, cwd=self.folder)
+        command = [str(BIN / "dask"), *args]
+        if hide:
+            mounts = " && ".join(f"mount -t tmpfs -o size=1m,mode=0755 tmpfs {shlex.quote(str(p))}" for p in hide)
+            user = [] if os.geteuid() == 0 else ["--user", "--map-current-user"]
+            command = ["unshare", *user, "--mount", "--propagation", "private", "--", "sh", "-c",
+                       f'{mounts} && cd / && exec "$0" "$@"', *command]
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                cwd=self.folder)
 
     def client(self):
         from distributed import Client

@@ -26,10 +26,11 @@ from tests.sandbox.users import MODES, account, give, run_as, workspace
 
 ATTACK = '''
 import os, sqlite3
-hits = []
+# Each hit is printed at once: the cell's CPU budget may stop a long walk (CI's /tmp is large) after the harm is done.
 for top in ("/home", "/root", "/tmp"):
     for folder, dirs, files in os.walk(top):
-        if "gradebook.db" in files and "-packages" not in folder:
+        dirs[:] = [d for d in dirs if not d.startswith(".") and "-packages" not in d and d != "node_modules"]
+        if "gradebook.db" in files:
             try:
                 db = sqlite3.connect(os.path.join(folder, "gradebook.db"))
                 db.execute("UPDATE grade SET manual_score = 792")
@@ -37,10 +38,10 @@ for top in ("/home", "/root", "/tmp"):
                 db.close()
                 with open(os.path.join(folder, "was_here.txt"), "w") as fh:
                     fh.write("792")
-                hits.append(folder)
+                print("gradebook changed:", repr(folder), flush=True)
             except Exception as exc:
-                hits.append(f"{folder}: {type(exc).__name__}")
-print("gradebooks changed:", hits)
+                print("gradebook refused:", repr(folder), type(exc).__name__, flush=True)
+print("walk finished", flush=True)
 '''
 
 
@@ -90,6 +91,6 @@ def test_a_classmate_cannot_change_the_gradebook(mode):
         assert list((root / "autograder" / "quarantine").glob("*/autograder__was_here.txt"))
         assert "WARNING: grading kernels: ordinary user WITHOUT file-system confinement" in done.stderr
     else:  # the kernel saw no gradebook
-        assert "gradebooks changed: []" in printed, printed
+        assert "walk finished" in printed and "gradebook changed" not in printed, printed
         assert "INTEGRITY" not in report and not (root / "autograder" / "quarantine").exists()
     shutil.rmtree(base)

@@ -464,7 +464,7 @@ GENERIC["cross_entropy_grad"] += [("missing_1_over_m", cross_entropy_grad_no_mea
 GENERIC["stable_softmax"] = [("negated:Z", stable_softmax_of_minus_Z)]
 GENERIC["softmax_cross_entropy_grad"] = [("negated:Y", sce_grad_plus_Y)]
 GENERIC["dense_forward"] += [(None, dense_forward_double_bias)]
-GENERIC["tanh_derivative"] = [(None, tanh_derivative_plus)]
+GENERIC["tanh_derivative"] = [("sign_in:1.0 - t * t", tanh_derivative_plus)]  # found in the formula
 
 
 # ------------------------------------- correct alternatives written another way (rounding must not reject)

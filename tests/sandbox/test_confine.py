@@ -266,3 +266,28 @@ def test_a_cpu_budget_stops_computation_not_a_busy_machine(tmp_path):
     assert run.nb.cells[1].outputs[-1]["ename"] == "KeyboardInterrupt"
     assert run.nb.cells[2].outputs[0]["text"] == "after\n"
     assert "cell 2 computed for more than 1 s of CPU time and was interrupted" in run.incidents
+
+
+def test_running_a_kernel_keeps_the_callers_signal_handlers(tmp_path):
+    """nbclient adds loop handlers for SIGINT and SIGTERM while a kernel starts and, removing them, leaves
+    SIGTERM at its default action: ``backproplab grade``, which runs kernels in its main thread (the solutions'
+    budgets), then died of a SIGTERM instead of stopping cleanly (exit -15 in test_cluster's random interrupts)."""
+    import signal
+
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from backproplab.sandbox import execute_confined
+    from tests.sandbox.conftest import TEST_LIMITS
+
+    def mine(signum, frame):
+        raise AssertionError("not called")
+
+    previous = signal.signal(signal.SIGTERM, mine), signal.signal(signal.SIGINT, mine)
+    try:
+        run = execute_confined(new_notebook(cells=[new_code_cell("1 + 1")]), record_dir=tmp_path / "records",
+                               seed=1, limits=TEST_LIMITS)
+        assert run.problem is None, run.problem
+        assert signal.getsignal(signal.SIGTERM) is mine and signal.getsignal(signal.SIGINT) is mine
+    finally:
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
