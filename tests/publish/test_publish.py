@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from backproplab.nbexec import patch_reply_polling
 from backproplab.publish import publish, strip_markers
 from backproplab.publish.explorers import explorer_call
 from backproplab.publish.record import UNPUBLISHED, UNPUBLISHED_MODULES, code_only, exercises, solution_lines, targets
@@ -29,6 +30,16 @@ from tests.grading.classbuilder import REPO, dumps, make_course, write_zip
 from tests.grading.test_grade import read_csv, run_grade
 
 TOP = {"README.md", "pyproject.toml", "binder", "course", "backproplab", "scripts"}
+#: Seconds one cell of a build's notebook may run in a test kernel (the longest, moving every explorer of
+#: notebook 07, takes about 30 s on a quiet machine): past it the test fails and says which cell.
+CELL_SECONDS = 600
+
+# jupyter/nbclient#312 (backproplab.nbexec): the explorers' cells make nbclient's Output-widget emulation write a
+# comm message on the shell socket for every redraw, while it waits on that socket for the cell's reply; a reply
+# whose wake-up was consumed by one of those writes sat unread until the cell's whole timeout had passed (the
+# "hangs" of the explorer test: the kernel idle, the reply queued in the client's socket). Polled in slices, a
+# waiting reply is seen at once.
+patch_reply_polling()
 
 
 @pytest.fixture(scope="module")
@@ -266,19 +277,45 @@ def _answered(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def test_the_notebooks_run_in_a_kernel_on_the_build(build, monkeypatch):
+def _execute(nb: nbformat.NotebookNode, path: Path, root: Path, seconds: int = CELL_SECONDS) -> None:
+    """Run ``nb`` (a notebook of the build at ``path``) in a real kernel whose ``backproplab`` is ``root``'s
+    package; a cell that runs past ``seconds``, or a kernel that dies, fails the test and says where."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    started = []
+    old = os.environ.copy()
+    os.environ.update({"PYTHONPATH": str(root), "MPLBACKEND": "Agg"})  # the kernel's environment
+    try:
+        NotebookClient(nb, timeout=seconds, kernel_name="python3", allow_errors=True,
+                       on_cell_start=lambda cell, cell_index: started.append(cell.get("id") or cell_index),
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    except CellTimeoutError:
+        pytest.fail(f"{path.name}: cell {started[-1:]} still running after {seconds} s (interrupted)",
+                    pytrace=False)
+    except DeadKernelError as exc:
+        pytest.fail(f"{path.name}: the kernel died in cell {started[-1:]}: {exc}", pytrace=False)
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+
+
+def test_a_cell_past_its_time_fails_the_test_and_says_which(tmp_path):
+    """The kernel tests never hang: a cell still running at the deadline fails them, naming the notebook and cell."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1", id="quick"),
+                                         nbformat.v4.new_code_cell("import time\ntime.sleep(60)", id="slow")])
+    with pytest.raises(pytest.fail.Exception, match=r"late\.ipynb: cell \['slow'\] still running after 3 s"):
+        _execute(nb, tmp_path / "late.ipynb", tmp_path, seconds=3)
+
+
+def test_the_notebooks_run_in_a_kernel_on_the_build(build):
     """Every notebook of the build, answered, runs top to bottom in a real kernel that imports the build's
     package; the only errors are the figures whose tables were too large (listed in the build), which say so."""
-    from nbclient import NotebookClient
-
     skipped = set((build / "backproplab" / "_published_skipped.txt").read_text().split())
-    monkeypatch.setenv("PYTHONPATH", str(build))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
     failures = {}
     for path in sorted((build / "course").glob("*/*.ipynb")):
         nb = _answered(path)
-        NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        _execute(nb, path, build)
         for cell in nb.cells:
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
@@ -304,25 +341,15 @@ def explorer_moves(root: Path, answered: bool) -> dict:
     """Every explorer of the notebooks under ``root/course``, in a real kernel importing ``root``'s package, after
     the notebook ran (``answered``: with the solutions in its answer cells, else as released), moved through
     reachable positions (:mod:`tests.publish.explorer_moves`): ``{notebook:cell:explorer: [move, ...]}``."""
-    from nbclient import NotebookClient
-
     mover = (Path(__file__).with_name("explorer_moves.py")).read_text()
     found = {}
-    env = {**os.environ, "PYTHONPATH": str(root), "MPLBACKEND": "Agg"}
     for path in sorted((root / "course").glob("*/*.ipynb")):
         nb = _answered(path) if answered else nbformat.read(path, as_version=4)
         explorers = _explorers(nb)
         if not explorers:
             continue
         nb.cells.append(nbformat.v4.new_code_cell(f"{mover}\nreport({explorers!r}, globals())"))
-        old = os.environ.copy()
-        os.environ.update(env)
-        try:
-            NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
-                           resources={"metadata": {"path": str(path.parent)}}).execute()
-        finally:
-            os.environ.clear()
-            os.environ.update(old)
+        _execute(nb, path, root)
         text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
         errors = [o for o in nb.cells[-1].outputs if o.get("output_type") == "error"]
         assert not errors and "EXPLORER-MOVES " in text, (path.name, errors, text[-2000:])
