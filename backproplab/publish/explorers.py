@@ -8,9 +8,10 @@ a dropdown's, toggle's or selection slider's options, and an integer slider's ``
 typed into an integer slider's readout is an integer in that range too). Float sliders whose value feeds a graded
 function are selection sliders (a value typed into a float slider's readout is any float: no table holds them).
 
-The positions are the product of every control's values, except where :data:`LOCKSTEP` and :data:`UNDRIVEN`
-say otherwise; an explorer whose controls, moved one at a time (through :data:`PROBE` values each), never call a
-graded function is not driven further (notebook 04's softmax explorer: 161⁴ positions, no graded call).
+The positions are the product of every control's values, except where :data:`LOCKSTEP`, :data:`UNDRIVEN` and
+:data:`AT_LARGEST` say otherwise; an explorer whose controls, moved one at a time (through :data:`PROBE` values
+each), never call a graded function is not driven further (notebook 04's softmax explorer: 161⁴ positions, no
+graded call); one that does is driven through the product as soon as it does.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ LOCKSTEP = {"optimizer_race": "lr "}
 #: Controls never moved: the race's number of steps (the reference's paths are tabulated at the most steps,
 #: :data:`backproplab.widgets.optimizers.RACE_MAX_STEPS`; a shorter race is a prefix).
 UNDRIVEN = {"optimizer_race": ("steps",)}
+#: Controls moved to their largest value only, the others then driven: every graded call a smaller value makes,
+#: the largest makes too (the init explorer: a network of depth d draws its weights as the first d layers of the
+#: deepest one, from the same generator; the depth slider went through all 30 values for nothing).
+AT_LARGEST = {"init_explorer": ("depth",)}
 #: How many values of each control (evenly spaced, both ends included) are tried one control at a time, to tell
 #: whether the explorer calls a graded function at all.
 PROBE = 25
@@ -77,7 +82,8 @@ def reachable(control) -> list:
 
 def axes(name: str, box) -> list[list]:
     """The explorer's controls, grouped: the controls of one group move together."""
-    found = [c for c in controls(box) if not c.description.startswith(UNDRIVEN.get(name, ()) or ("\0",))]
+    fixed = UNDRIVEN.get(name, ()) + AT_LARGEST.get(name, ())
+    found = [c for c in controls(box) if not c.description.startswith(fixed or ("\0",))]
     together = [c for c in found if name in LOCKSTEP and c.description.startswith(LOCKSTEP[name])]
     return [[c] for c in found if c not in together] + ([together] if together else [])
 
@@ -112,6 +118,7 @@ def drive(name: str, box) -> dict:
     import ipywidgets
     import matplotlib.figure
 
+    largest = [c for c in controls(box) if c.description.startswith(AT_LARGEST.get(name, ("\0",)))]
     groups = axes(name, box)
     start = [group[0].value for group in groups]
     calls = [0]
@@ -126,9 +133,14 @@ def drive(name: str, box) -> dict:
     savefig = matplotlib.figure.Figure.savefig
     matplotlib.figure.Figure.savefig = _no_png  # the figures are made, not rendered: what they show is tabulated
     try:
+        for control in largest:
+            control.value = reachable(control)[-1]
+            positions += 1
         for k, group in enumerate(groups):  # one at a time, the others where the explorer starts
             values = _values(group)
             for value in values[:: max(1, len(values) // PROBE)] + values[-1:]:
+                if calls[0]:
+                    break  # a graded call: every position is drawn below
                 _set(group, value)
                 positions += 1
             _set(group, start[k])

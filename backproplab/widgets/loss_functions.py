@@ -21,9 +21,13 @@ __all__ = ["PREDICTIONS", "loss_explorer"]
 PREDICTIONS = tuple(k / 100 for k in range(1, 100))
 
 
-def _loss_figure(p: float, y: float):
-    grid = np.linspace(0.005, 0.995, 300)
-    curves = example_losses(grid, y)
+#: The predictions the curves are drawn at.
+GRID = np.linspace(0.005, 0.995, 300)
+
+
+def _loss_figure(p: float, y: float, curves: dict):
+    """The figure at prediction ``p``, target ``y``; ``curves``: ``example_losses(GRID, y)``."""
+    grid = GRID
     here = example_losses(p, y)
     fig, ax = plt.subplots(figsize=(6.8, 3.6), constrained_layout=True)
     for key, label in (("mse", "MSE"), ("bce", "BCE")):
@@ -55,11 +59,14 @@ def loss_explorer(p: float = 0.3, y: int = 1):
                           style={"button_width": "70px"})
     table = w.HTML()
     image = w.Image(format="png")
+    curves: dict = {}  # per target: 300 calls of the losses each, the same at every prediction
 
     def update(_change=None):
         pv, yv = p_w.value, float(y_w.value)
         here = example_losses(pv, yv)
-        image.value = figure_png(_loss_figure(pv, yv))
+        if yv not in curves:
+            curves[yv] = example_losses(GRID, yv)
+        image.value = figure_png(_loss_figure(pv, yv, curves[yv]))
         rows = "".join(
             f"<tr><td style='color:{to_hex(LOSS_COLORS[k])}'><b>{name}</b></td><td>{here[k][0]:.4f}</td>"
             f"<td>{here[f'd{k}_dp'][0]:+.4f}</td><td>{here[f'd{k}_dz'][0]:+.4f}</td></tr>"
