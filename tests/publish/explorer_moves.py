@@ -1,6 +1,7 @@
-"""Run inside a notebook's kernel (its source is sent as a cell): build each explorer again and move every control
-through reachable values (its ends and random ones in between), then whole random positions; report what each
-move did. Self-contained (the learner build has no ``backproplab.publish``): ipywidgets only."""
+"""Run inside a notebook's kernel (its source is sent as a cell, after the source of ``controls`` and
+``reachable`` from :mod:`backproplab.publish.explorers`: the learner build has no ``backproplab.publish``):
+build each explorer again and move every control through reachable values (its ends and random ones in
+between), then whole random positions; report what each move did."""
 
 import hashlib
 import json
@@ -8,26 +9,9 @@ import random
 
 import ipywidgets as _w
 
+controls_of = globals()["controls"]  # from backproplab.publish.explorers (see above)
+reachable = globals()["reachable"]
 _BROKEN = ("NotPublished", "not part of this course build", "Traceback")
-
-
-def _controls(widget):
-    if isinstance(widget, _w.Box):
-        for child in widget.children:
-            yield from _controls(child)
-    elif isinstance(widget, _w.widgets.widget_selection._Selection | _w.IntSlider | _w.FloatSlider
-                    | _w.FloatLogSlider):
-        yield widget
-
-
-def _reachable(control):
-    if isinstance(control, _w.IntSlider):
-        return list(range(control.min, control.max + 1, control.step))
-    if isinstance(control, _w.FloatSlider | _w.FloatLogSlider):
-        n = round((control.max - control.min) / control.step)
-        exponents = [control.min + k * control.step for k in range(n + 1)]
-        return [control.base ** e for e in exponents] if isinstance(control, _w.FloatLogSlider) else exponents
-    return [v[1] if isinstance(v, tuple) else v for v in control.options]
 
 
 def _display(widget):
@@ -65,17 +49,17 @@ def explorer_moves(explorers, namespace, seed=0, per_control=4, positions=3):
     out = {}
     for label, expression in explorers:
         box = eval(expression, namespace)
-        controls = list(_controls(box))
+        controls = list(controls_of(box))
         moves = []
         for control in controls:
-            values = _reachable(control)
+            values = reachable(control)
             picks = [values[-1], values[0]] + rng.sample(values, min(per_control - 2, len(values)))
             for value in picks:
                 if value != control.value:
                     moves.append(_move(box, control, value))
         for _ in range(positions):
             for control in controls:
-                value = rng.choice(_reachable(control))
+                value = rng.choice(reachable(control))
                 if value != control.value:
                     moves.append(_move(box, control, value))
         out[label] = moves
