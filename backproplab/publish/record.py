@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import inspect
 import types
 
@@ -58,6 +59,13 @@ def exercises() -> dict:
 
 def targets() -> dict[str, types.FunctionType]:
     """The graded functions: each exercise's reference and every package function named like an exercise."""
+    return dict(_targets())
+
+
+@functools.cache
+def _targets() -> dict[str, types.FunctionType]:
+    """:func:`targets`, found once per process (reading every function's source and the solutions: seconds;
+    and while :func:`recording`, a graded function's code is not its source's)."""
     import importlib
     import pkgutil
 

@@ -309,6 +309,34 @@ def test_a_cell_past_its_time_fails_the_test_and_says_which(tmp_path):
         _execute(nb, tmp_path / "late.ipynb", tmp_path, seconds=3)
 
 
+def test_a_control_tabulated_at_its_largest_value_covers_its_others():
+    """The premise of ``explorers.AT_LARGEST``, for each explorer it names: the other controls where the explorer
+    starts, every graded call the explorer makes at any value of the control it also makes at the largest value
+    (so publishing drives the others with that control at its largest and no redraw is lost)."""
+    import matplotlib.pyplot as plt
+
+    from backproplab import widgets
+    from backproplab.publish.explorers import AT_LARGEST, controls, reachable
+    from backproplab.publish.record import recording, targets
+
+    functions = targets()
+    assert AT_LARGEST
+    for name, prefixes in AT_LARGEST.items():
+        box = getattr(widgets, name)()
+        (control,) = [c for c in controls(box) if c.description.startswith(prefixes)]
+        values = reachable(control)
+        calls = {}
+        for value in [values[-1], *values[:-1]]:  # each a change: the explorer redraws
+            tables: dict = {"reference": {}, "mistake": {}, "arrays": {}}
+            with recording(functions, tables):
+                control.value = value
+            plt.close("all")
+            calls[value] = set(tables["reference"])
+        assert len(values) > 2 and calls[values[-1]], (name, values)
+        missing = {v: len(keys - calls[values[-1]]) for v, keys in calls.items() if keys - calls[values[-1]]}
+        assert not missing, (name, missing)
+
+
 def test_the_notebooks_run_in_a_kernel_on_the_build(build):
     """Every notebook of the build, answered, runs top to bottom in a real kernel that imports the build's
     package; the only errors are the figures whose tables were too large (listed in the build), which say so."""
