@@ -5,6 +5,7 @@ import pytest
 
 from backproplab.checking import Exercise, Mistake, grading_seed, run_check
 from backproplab.checking.model import _trial_seeds
+from backproplab.checks import REGISTRY
 
 
 def _ref(X, W):
@@ -168,7 +169,6 @@ def test_single_numbers_are_not_called_a_scale_factor():
 def _graph_verdict(fn, x, y):
     from backproplab.checking import CheckFinding, call_learner
     from backproplab.checking.run import _judge
-    from backproplab.checks import REGISTRY
 
     ex = REGISTRY["graph_backward"]
     try:
@@ -212,7 +212,6 @@ def test_graph_backward_rejects_finite_differences_and_says_the_policy(y):
 
 def test_approximate_answer_to_an_exact_exercise_states_the_policy():
     from backproplab.checking import APPROXIMATION_POLICY
-    from backproplab.checks import REGISTRY
 
     def numeric(z):
         return (np.tanh(z + 1e-6) - np.tanh(z - 1e-6)) / 2e-6
@@ -255,7 +254,6 @@ def test_visible_hyper_parameters_keep_named_mistakes_apart(name):
     """lr = 1 − β makes the classic momentum slip the other convention, lr = 0.5 makes a forgotten lr a factor
     2, lr² = 0.01 makes a squared lr the hard-coded default: no visible case may use such values."""
     from backproplab.checking import trial_inputs
-    from backproplab.checks import REGISTRY
 
     for args in trial_inputs(REGISTRY[name], hidden=False, seed=None):
         config = args[2]
@@ -329,7 +327,6 @@ def _softmax_ce_grad_sum_over_columns(Z, Y):
     ("softmax_cross_entropy_grad", _softmax_ce_grad_sum_over_columns, "axis_in:axis=axis"),  # three calls deep
 ])
 def test_the_learner_check_names_a_slip_in_the_formula_and_passes_the_reference(exercise, wrong, key):
-    from backproplab.checks import REGISTRY
 
     ex = REGISTRY[exercise]
     r = run_check(ex, wrong)
@@ -386,7 +383,6 @@ def _xavier_half_width(n_in, n_out, rng):
 def test_a_name_that_holds_on_one_case_only_is_taken_back():
     """At the visible shape (5, 3) the sign slip n_in − n_out is "an extra factor 2"; on any other shape it is
     not: the check says so and names nothing."""
-    from backproplab.checks import REGISTRY
 
     ex = REGISTRY["xavier_uniform"]
     r = run_check(ex, _xavier_half_width)
@@ -411,7 +407,6 @@ def _bce_grad_second_term_times(P, Y):
 def test_the_pattern_says_which_input_values_the_wrong_entries_share():
     """The reference computes bce_grad in another form, so no slip in its formula is this one: the pattern
     says the wrong entries are exactly where Y = 0, the term to look at."""
-    from backproplab.checks import REGISTRY
 
     r = run_check(REGISTRY["bce_grad"], _bce_grad_second_term_times)
     assert not r.passed and r.mistake is None and "exactly those where `Y` = 0" in r.message, r.message
@@ -431,7 +426,6 @@ def test_an_error_is_named_by_the_one_slip_that_raises_it_on_every_case():
     """`W @ X` raises numpy's matmul error with the very sizes the reference's `X @ W` written `W @ X` gives, on
     every case: named. `dZ @ W` raises the same text as `W.T` written `W` AND as `X.T @ dZ` written `dZ @ X.T`,
     on every shape: two slips, no name, the error shown at its line."""
-    from backproplab.checks import REGISTRY
 
     ex = REGISTRY["dense_forward"]
     r = run_check(ex, _dense_forward_operands_swapped)
@@ -448,7 +442,6 @@ def test_a_tolerance_exercise_accepts_a_correct_answer_where_the_output_cancels(
     ``tol`` fails, the bound that rounding explains at these inputs decides; a real error still fails."""
     from backproplab.checking.compare import _compare
     from backproplab.checking.model import CheckFinding
-    from backproplab.checks import REGISTRY
 
     ex = REGISTRY["dense_forward"]
     rng = np.random.default_rng(3)
@@ -484,12 +477,11 @@ def _shapes(value) -> list:
     return []
 
 
-@pytest.mark.parametrize("name", sorted(__import__("backproplab.checks", fromlist=["REGISTRY"]).REGISTRY))
+@pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_the_learners_check_shows_more_than_one_shape(name):
     """Code that hard-codes the printed shape must fail the learner's own check, not only grading (issue 14): every
     exercise with array or size arguments shows at least two different shapes across its visible cases."""
     from backproplab.checking import trial_inputs
-    from backproplab.checks import REGISTRY
 
     seen = {tuple(_shapes(args)) for args in trial_inputs(REGISTRY[name], hidden=False, seed=None)}
     # (scalar exercises, graph_backward, numerical_derivative, train_digits, have no shape to hard-code)

@@ -28,7 +28,6 @@ import logging
 import os
 import signal
 from collections.abc import Callable
-from pathlib import Path
 
 from . import worker
 from .protocol import FeedbackResult, FeedbackTask, GradingTask, TaskResult
@@ -75,13 +74,12 @@ class GradingWorker(_plugin_base()):
 def _kill_descendants(spare: int | None = None) -> None:
     """SIGKILL every process below this one (the confined kernels a worker started) but ``spare`` and its own:
     a worker that stops must not leave a kernel looping behind it."""
+    from backproplab.sandbox import forked
+    from backproplab.sandbox.processes import children_of
+
+    forked.close_all()  # the kernel templates first: they kill and reap their kernels, and are reaped
     me = os.getpid()
-    children: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
-                children.setdefault(int(fields[1]), []).append(int(name))
+    children = children_of()
     stack, below = [p for p in children.get(me, []) if p != spare], []
     while stack:
         pid = stack.pop()

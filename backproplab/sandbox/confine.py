@@ -299,10 +299,30 @@ def pythonpath_packages() -> list[str]:
             if p and os.path.basename(p.rstrip("/")) in ("site-packages", "dist-packages") and os.path.isdir(p)]
 
 
+def template_env(python: str) -> dict[str, str]:
+    """What every grading kernel's environment holds whatever the run (and all a kernel template gets)."""
+    env = {
+        "PATH": os.pathsep.join([str(Path(python).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "LANG": "C.UTF-8",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        # ipykernel imports debugpy, which warns on stderr about frozen modules unless told not to check
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+    if os.environ.get("PYTHONPATH"):  # where the grader finds its packages, the kernel finds them too
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return env
+
+
 def kernel_env(scratch: Scratch, extra: dict[str, str], python: str) -> dict[str, str]:
     """The kernel's whole environment (nothing is inherited from the grader: no tokens, no paths)."""
     env = {
-        "PATH": os.pathsep.join([str(Path(python).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        **template_env(python),
         "HOME": str(scratch.home),
         "TMPDIR": str(scratch.tmp),
         "IPYTHONDIR": str(scratch.home / ".ipython"),
@@ -310,15 +330,7 @@ def kernel_env(scratch: Scratch, extra: dict[str, str], python: str) -> dict[str
         "JUPYTER_DATA_DIR": str(scratch.home / ".local/share/jupyter"),
         "JUPYTER_RUNTIME_DIR": str(scratch.run),
         "MPLCONFIGDIR": str(scratch.home / ".matplotlib"),
-        "LANG": "C.UTF-8",
-        "PYTHONNOUSERSITE": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
     }
-    if os.environ.get("PYTHONPATH"):  # where the grader finds its packages, the kernel finds them too
-        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
@@ -332,50 +344,30 @@ class Launch:
     plan_path: Path | None = None
 
 
-def build_launch(*, scratch: Scratch, connection_file: str, env: dict[str, str], limits: Limits, python: str,
-                 uid: int | None, cgroups: Cgroups | None, hide: list[str], keep: list[str],
-                 namespace: bool = True) -> Launch:
-    """The kernel command: ``[unshare ... enter PLAN →] [setpriv →] prlimit → env -i → python -P -m kernel``.
+def kernel_arguments(connection_file: str, limits: Limits) -> list[str]:
+    """The kernel's own arguments (after ``python -P -m backproplab.sandbox.kernel``, or for a forked kernel)."""
+    return ["-f", connection_file,
+            "--HistoryManager.hist_file=:memory:",
+            # ipykernel sleeps 0.5 ms after every cell for clients that do not wait for the kernel's "idle"
+            # (nbclient does): 0.5 ms a cell of latency the grader does not need
+            "--IPythonKernel._execute_sleep=0",
+            # Python's plain tracebacks: IPython's default ("Context") loads stack_data and pygments at the
+            # first error (85 ms) and highlights every frame after (16 ms an error), in the blank and partial
+            # submissions that fail their graded cells. Feedback pages show the trusted verdict in graded
+            # cells, never their traceback; a learner's own error still shows its line.
+            "--InteractiveShell.xmode=Plain",
+            f"--output-cap={int(limits.output_bytes_per_cell)}",
+            *(["--no-new-processes"] if limits.no_new_processes else [])]
 
-    ``uid``: the leased uid (root), or None (an ordinary user). ``namespace``: whether the namespaces can be
-    made (root: mount namespaces; an ordinary user: unprivileged user namespaces)."""
-    kernel = [python, "-P", "-m", "backproplab.sandbox.kernel", "-f", connection_file,
-              "--HistoryManager.hist_file=:memory:",
-              # ipykernel sleeps 0.5 ms after every cell for clients that do not wait for the kernel's "idle"
-              # (nbclient does): 0.5 ms a cell of latency the grader does not need
-              "--IPythonKernel._execute_sleep=0",
-              # Python's plain tracebacks: IPython's default ("Context") loads stack_data and pygments at the
-              # first error (85 ms) and highlights every frame after (16 ms an error), in the blank and partial
-              # submissions that fail their graded cells. Feedback pages show the trusted verdict in graded
-              # cells, never their traceback; a learner's own error still shows its line.
-              "--InteractiveShell.xmode=Plain",
-              f"--output-cap={int(limits.output_bytes_per_cell)}",
-              *(["--no-new-processes"] if limits.no_new_processes else [])]
-    environment = [tool("env"), "-i", *(f"{k}={v}" for k, v in sorted(env.items())), *kernel]
-    if uid is None:
-        limited = [tool("prlimit"), *limits.prlimit_args(count_tasks(os.getuid())), "--", *environment]
-        if not namespace:
-            return Launch(limited, "resource limits only (grading as an ordinary user without user namespaces: "
-                                   "the kernel sees and may change what the grading user can)")
-        # Root of its own user namespace while enter.py mounts; then no capability at all (an empty bounding
-        # set: the exec of prlimit gives it none back), so it cannot undo a mount.
-        command = [tool("setpriv"), "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--", *limited]
-        entry = [tool("unshare"), "--user", "--map-root-user", "--mount", "--net", "--ipc", "--"]
-        who = "a user namespace of its own (no capabilities)"
-    else:
-        command = [tool("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
-                   "--inh-caps=-all", "--bounding-set=-all", "--",
-                   tool("prlimit"), *limits.prlimit_args(), "--", *environment]
-        if not namespace:  # root, but no mount namespace here (a container without CAP_SYS_ADMIN?)
-            return Launch(command, f"uid {uid} (no groups, no capabilities) and resource limits; NO mount "
-                                   f"namespace (unshare failed): the kernel sees what any unprivileged user sees")
-        entry = [tool("unshare"), "--mount", "--net", "--ipc", "--"]
-        who = f"uid {uid} (no groups, no capabilities)"
+
+def mount_plan(*, scratch: Scratch, limits: Limits, python: str, uid: int | None, cgroups: Cgroups | None,
+               hide: list[str], keep: list[str]) -> dict:
+    """What :func:`.enter.apply` does in the kernel's new namespaces (both launch paths)."""
     hidden = sorted({*hidden_top_level(), *([str(COURSE_ROOT)] if COURSE_ROOT else []), *map(str, hide)})
     kept = sorted({*python_prefixes(python), *pythonpath_packages(), str(PACKAGE_DIR), *map(str, keep)})
-    from .landlock import abi, describe
+    from .landlock import abi
 
-    plan = {
+    return {
         "hide": [{"path": p} for p in hidden] + [{"path": "/dev/shm", "mode": "1777", "size": "16m",
                                                   "writable": True}],
         "keep": kept,
@@ -390,8 +382,70 @@ def build_launch(*, scratch: Scratch, connection_file: str, env: dict[str, str],
             {"path": str(scratch.home), "size": limits.scratch_bytes // 4},
             {"path": str(scratch.tmp), "size": limits.scratch_bytes // 4}],
         "cwd": str(scratch.work),
-        "exec": command,
     }
+
+
+def _describe(uid: int | None, namespace: bool, plan: dict | None, cgroups: Cgroups | None) -> str:
+    if uid is None and not namespace:
+        return ("resource limits only (grading as an ordinary user without user namespaces: the kernel sees and "
+                "may change what the grading user can)")
+    if not namespace:  # root, but no mount namespace here (a container without CAP_SYS_ADMIN?)
+        return (f"uid {uid} (no groups, no capabilities) and resource limits; NO mount namespace (unshare "
+                f"failed): the kernel sees what any unprivileged user sees")
+    from .landlock import abi, describe
+
+    who = "a user namespace of its own (no capabilities)" if uid is None else f"uid {uid} (no groups, no capabilities)"
+    what = ", ".join(cgroups.applied) if cgroups and cgroups.applied else "none available"
+    proc = ("/proc of its own" if uid is not None
+            else "the machine's /proc (processes listed; their files and memory out of reach)")
+    hidden = sum(1 for entry in plan["hide"] if entry["path"] != "/dev/shm")
+    return (f"{who}, private mount namespace hiding {hidden} folders, no network, {proc}; {describe(abi())}; "
+            f"cgroups: {what}")
+
+
+def fork_request(*, scratch: Scratch, connection_file: str, env: dict[str, str], limits: Limits, python: str,
+                 uid: int | None, cgroups: Cgroups | None, hide: list[str], keep: list[str], log: Path,
+                 namespace: bool = True) -> tuple[dict, str]:
+    """(what :mod:`.forkserver` needs to confine one forked kernel, its description): the same namespaces,
+    mounts, uid, limits and environment as :func:`build_launch`'s command."""
+    plan = mount_plan(scratch=scratch, limits=limits, python=python, uid=uid, cgroups=cgroups, hide=hide,
+                      keep=keep) if namespace else None
+    rlimits = {"cpu": limits.cpu_seconds, "as": limits.memory_bytes, "fsize": limits.file_bytes,
+               "nofile": limits.open_files, "core": 0,
+               "nproc": limits.max_processes + (count_tasks(os.getuid()) if uid is None else 0)}
+    request = {"mode": ("root" if uid is not None else "userns") if namespace else "none", "uid": uid,
+               "plan": plan, "cwd": str(scratch.work), "limits": rlimits, "env": env, "log": str(log),
+               "argv": kernel_arguments(connection_file, limits)}
+    return request, "kernel forked from a template; " + _describe(uid, namespace, plan, cgroups)
+
+
+def build_launch(*, scratch: Scratch, connection_file: str, env: dict[str, str], limits: Limits, python: str,
+                 uid: int | None, cgroups: Cgroups | None, hide: list[str], keep: list[str],
+                 namespace: bool = True) -> Launch:
+    """The kernel command: ``[unshare ... enter PLAN →] [setpriv →] prlimit → env -i → python -P -m kernel``.
+
+    ``uid``: the leased uid (root), or None (an ordinary user). ``namespace``: whether the namespaces can be
+    made (root: mount namespaces; an ordinary user: unprivileged user namespaces)."""
+    kernel = [python, "-P", "-m", "backproplab.sandbox.kernel", *kernel_arguments(connection_file, limits)]
+    environment = [tool("env"), "-i", *(f"{k}={v}" for k, v in sorted(env.items())), *kernel]
+    if uid is None:
+        limited = [tool("prlimit"), *limits.prlimit_args(count_tasks(os.getuid())), "--", *environment]
+        if not namespace:
+            return Launch(limited, _describe(uid, namespace, None, cgroups))
+        # Root of its own user namespace while enter.py mounts; then no capability at all (an empty bounding
+        # set: the exec of prlimit gives it none back), so it cannot undo a mount.
+        command = [tool("setpriv"), "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--", *limited]
+        entry = [tool("unshare"), "--user", "--map-root-user", "--mount", "--net", "--ipc", "--"]
+    else:
+        command = [tool("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+                   "--inh-caps=-all", "--bounding-set=-all", "--",
+                   tool("prlimit"), *limits.prlimit_args(), "--", *environment]
+        if not namespace:
+            return Launch(command, _describe(uid, namespace, None, cgroups))
+        entry = [tool("unshare"), "--mount", "--net", "--ipc", "--"]
+    plan = mount_plan(scratch=scratch, limits=limits, python=python, uid=uid, cgroups=cgroups, hide=hide,
+                      keep=keep)
+    plan["exec"] = command
     plan_path = Path(tempfile.gettempdir()) / f"backproplab-plan-{uuid.uuid4().hex}.json"
     fd = os.open(plan_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -399,8 +453,4 @@ def build_launch(*, scratch: Scratch, connection_file: str, env: dict[str, str],
     # The first half runs the grader's interpreter in isolated mode (-I): the working folder, where the
     # submission's files are, is never on its sys.path.
     entry += [sys.executable, "-I", str(Path(__file__).with_name("enter.py")), str(plan_path)]
-    what = ", ".join(cgroups.applied) if cgroups and cgroups.applied else "none available"
-    proc = ("/proc of its own" if uid is not None
-            else "the machine's /proc (processes listed; their files and memory out of reach)")
-    return Launch(entry, f"{who}, private mount namespace hiding {len(hidden)} folders, no network, {proc}; "
-                         f"{describe(abi())}; cgroups: {what}", plan_path)
+    return Launch(entry, _describe(uid, namespace, plan, cgroups), plan_path)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from backproplab.sandbox.runsync import run_sync
 
+from . import forked
 from .cgroups import Cgroups
 from .confine import (
     ACCEPT_WEAK_ENV,
@@ -34,13 +35,15 @@ from .confine import (
     UidLease,
     build_launch,
     can_confine,
+    fork_request,
     kernel_env,
     running_as_root,
+    template_env,
     userns_problem,
 )
 from .limits import DEFAULT_LIMITS, Limits
 from .notebook import is_graded_test, read_notebook
-from .processes import kill_processes
+from .processes import cpu_seconds, kill_processes
 
 #: Seconds a timed-out cell gets to stop after the interrupt before the kernel is killed.
 INTERRUPT_GRACE = 5.0
@@ -157,15 +160,26 @@ async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, e
     kernel_vars = {"BACKPROPLAB_RECORD_DIR": str(scratch.records), "BACKPROPLAB_GRADING_SEED": str(int(seed)),
                    "NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", **env}
     connection_file = str(scratch.run / "kernel.json")
-    launch = build_launch(scratch=scratch, connection_file=connection_file,
-                          env=kernel_env(scratch, kernel_vars, python), limits=limits, python=python, uid=uid,
-                          cgroups=cgroups, hide=hide, keep=keep, namespace=namespace)
-    result.confinement = launch.description
     log_path = scratch.root / "kernel.log"
     log = open(log_path, "wb")  # noqa: SIM115 (closed below, after the kernel is gone)
+    kernel_environment = kernel_env(scratch, kernel_vars, python)
+    launch = spawn = None
+    if forked.enabled():
+        request, result.confinement = fork_request(
+            scratch=scratch, connection_file=connection_file, env=kernel_environment, limits=limits, python=python,
+            uid=uid, cgroups=cgroups, hide=hide, keep=keep, log=log_path, namespace=namespace)
+        command = [python, "-m", "backproplab.sandbox.forkserver"]  # (what it is called; the template forks it)
+
+        def spawn():
+            return forked.template(python, template_env(python)).spawn(request)
+    else:
+        launch = build_launch(scratch=scratch, connection_file=connection_file, env=kernel_environment,
+                              limits=limits, python=python, uid=uid, cgroups=cgroups, hide=hide, keep=keep,
+                              namespace=namespace)
+        command, result.confinement = launch.command, launch.description
     km = ConfinedKernelManager(kernel_name="python3", transport="ipc", ip=str(scratch.run / "kernel"),
                                connection_file=connection_file)
-    km.setup(launch.command, uid, log, limits.message_bytes)
+    km.setup(command, uid, log, limits.message_bytes, spawn=spawn)
     client = CappedClient(nb, km=km, timeout=max(1, int(limits.cell_timeout)), allow_errors=True,
                           interrupt_on_timeout=True, startup_timeout=int(limits.startup_timeout),
                           shutdown_kernel="immediate", iopub_timeout=2, raise_on_iopub_timeout=False,
@@ -180,7 +194,7 @@ async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, e
         log.close()
         with contextlib.suppress(OSError):
             result.kernel_log = log_path.read_bytes()[-2000:].decode("utf-8", "replace")
-        if launch.plan_path is not None:
+        if launch is not None and launch.plan_path is not None:
             with contextlib.suppress(FileNotFoundError):
                 launch.plan_path.unlink()
         _report_outputs(client, result, limits)
@@ -255,7 +269,7 @@ async def _run_cell(session: _Session, cell, index: int, remaining: float) -> bo
         _empty(scratch.records)
     client.timeout = max(1, int(min(limits.cell_timeout, remaining)))
     client.reset_cell_cap()
-    began, cpu_began = time.monotonic(), kernel_cpu_seconds(session.kernel_pid)
+    began, cpu_began = time.monotonic(), cpu_seconds(session.kernel_pid)
     over_cpu = False
     try:
         over_cpu = await _execute_cell(session, cell, index, min(limits.cell_timeout + INTERRUPT_GRACE, remaining),
@@ -281,7 +295,7 @@ async def _run_cell(session: _Session, cell, index: int, remaining: float) -> bo
             _harvest(scratch.records, result.record_dir / _safe(gid))
         cell.get("metadata", {}).pop("execution", None)  # nbclient's timings (:func:`_replied`)
     result.cell_seconds[index] = time.monotonic() - began
-    cpu_ended = kernel_cpu_seconds(session.kernel_pid)
+    cpu_ended = cpu_seconds(session.kernel_pid)
     if cpu_began is not None and cpu_ended is not None:
         result.cell_cpu[index] = cpu_ended - cpu_began
     if over_cpu:
@@ -327,20 +341,6 @@ class _Stuck(Exception):
 IOPUB_PATIENCE = 12.0
 #: How often the kernel's CPU time is read while a cell runs under a CPU limit (seconds).
 CPU_POLL = 0.1
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def kernel_cpu_seconds(pid: int | None) -> float | None:
-    """CPU seconds the process ``pid`` has used (all its threads, and its children it has waited for)."""
-    if not pid:
-        return None
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read()
-        fields = stat[stat.rindex(b")") + 2:].split()  # fields[0] is field 3 (state) of proc(5)
-        return sum(int(v) for v in fields[11:15]) / _CLOCK_TICKS  # utime, stime, cutime, cstime
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 async def _execute_cell(session: _Session, cell, index, hard_timeout: float, cpu_began: float | None) -> bool:
@@ -372,7 +372,7 @@ async def _execute_cell(session: _Session, cell, index, hard_timeout: float, cpu
                 await task
             raise _Stuck(f"after {limits.cell_cpu_seconds:g} s of CPU time" if over_cpu
                          else f"after {limits.cell_timeout:g} s")
-        used = kernel_cpu_seconds(session.kernel_pid) if watch_cpu and not over_cpu else None
+        used = cpu_seconds(session.kernel_pid) if watch_cpu and not over_cpu else None
         if used is not None and used - cpu_began > limits.cell_cpu_seconds:
             over_cpu = True
             with contextlib.suppress(Exception):

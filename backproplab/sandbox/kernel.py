@@ -1,4 +1,5 @@
-"""The grading kernel: ``python -P -m backproplab.sandbox.kernel -f CONNECTION_FILE``.
+"""The grading kernel: ``python -P -m backproplab.sandbox.kernel -f CONNECTION_FILE``, or the same two steps in a
+child of :mod:`.forkserver` (which has done :func:`prepare` once, before any request).
 
 An ordinary IPython kernel, started after what must happen before any learner code runs:
 
@@ -21,7 +22,8 @@ import os
 import sys
 
 
-def main() -> None:
+def prepare() -> None:
+    """Step 1 and 2: what every kernel imports before any learner code, and the poisoned references."""
     import numpy  # noqa: F401
 
     import backproplab.check  # noqa: F401  (imports checking, checks and every reference)
@@ -29,24 +31,35 @@ def main() -> None:
     from backproplab.sandbox import poison
 
     poison.install()
+    from ipykernel import kernelapp  # noqa: F401
+
+
+def start(argv: list[str]) -> None:
+    """Steps 3 to 5, then the kernel runs until it is shut down (``argv``: the kernel's own arguments)."""
     from ipykernel import kernelapp
 
-    no_fork = "--no-new-processes" in sys.argv
+    argv = list(argv)
+    no_fork = "--no-new-processes" in argv
     if no_fork:
-        sys.argv.remove("--no-new-processes")
+        argv.remove("--no-new-processes")
     from backproplab.sandbox import seccomp
 
     if not seccomp.install(os.getpid(), no_fork=no_fork):
         print("backproplab sandbox: seccomp unavailable: prlimit limits only", file=sys.stderr)
-    caps = [a for a in sys.argv if a.startswith("--output-cap=")]
+    caps = [a for a in argv if a.startswith("--output-cap=")]
     for arg in caps:
-        sys.argv.remove(arg)
-    sys.argv[0] = "ipykernel_launcher"
+        argv.remove(arg)
+    sys.argv[:] = ["ipykernel_launcher", *argv]
     app = kernelapp.IPKernelApp.instance()
-    app.initialize()
+    app.initialize(argv)
     if caps:
         cap_printed_text(app.shell, int(caps[-1].split("=", 1)[1]) + _CAP_MARGIN)
     app.start()
+
+
+def main() -> None:
+    prepare()
+    start(sys.argv[1:])
 
 
 #: Bytes printed past the grader's cap (so that the grader still sees, and says, that it truncated).

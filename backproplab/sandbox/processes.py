@@ -6,20 +6,51 @@ import contextlib
 import os
 import signal
 
+#: Indexes in :func:`stat_fields` (proc(5)'s field number minus 3).
+STATE, PPID, SESSION, UTIME = 0, 1, 3, 11
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def stat_fields(pid: int | str) -> list[bytes] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (``[STATE]``, ``[PPID]``, ...), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+        return stat[stat.rindex(b")") + 2:].split()
+    except (OSError, ValueError):
+        return None
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """CPU seconds the process ``pid`` has used (all its threads, and its children it has waited for)."""
+    fields = stat_fields(pid) if pid else None
+    try:
+        return sum(int(v) for v in fields[UTIME:UTIME + 4]) / _CLOCK_TICKS  # utime stime cutime cstime
+    except (TypeError, ValueError):
+        return None
+
+
+def children_of() -> dict[int, list[int]]:
+    """parent pid -> the pids of its children, for every process in ``/proc``."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        fields = stat_fields(name) if name.isdigit() else None
+        if fields is not None:
+            children.setdefault(int(fields[PPID]), []).append(int(name))
+    return children
+
 
 def _proc_fields(pid: str) -> tuple[int, int] | None:
     """(real uid, session id) of a live process, or None when it is gone or a zombie (nothing to kill)."""
     try:
         with open(f"/proc/{pid}/status", "rb") as fh:
             uid = next(int(line.split()[1]) for line in fh if line.startswith(b"Uid:"))
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read()
-        fields = stat[stat.rindex(b")") + 2:].split()
-        if fields[0] in (b"Z", b"X"):
-            return None
-        return uid, int(fields[3])
     except (OSError, StopIteration, ValueError, IndexError):
         return None
+    fields = stat_fields(pid)
+    if fields is None or fields[STATE] in (b"Z", b"X"):
+        return None
+    return uid, int(fields[SESSION])
 
 
 def find_processes(*, uid: int | None = None, session: int | None = None, exclude: int | None = None) -> list[int]:

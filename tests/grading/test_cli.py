@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from backproplab.sandbox.processes import SESSION, stat_fields
 from tests.grading.classbuilder import FIXTURE, dumps, make_course, real_assignments, solution, write_zip
 from tests.grading.test_grade import read_csv, run_grade
 
@@ -42,16 +43,8 @@ def test_by_default_only_the_assignments_in_the_export_are_graded(tmp_path):
 
 
 def _session_processes(sid: int) -> list[int]:
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[3]) == sid:  # fields after the name: state, ppid, pgrp, session
-                found.append(int(name))
-    return found
+    return [int(name) for name in os.listdir("/proc")
+            if name.isdigit() and (fields := stat_fields(name)) and int(fields[SESSION]) == sid]
 
 
 def test_sigterm_stops_the_run_and_its_workers(tmp_path):

@@ -62,6 +62,10 @@ except OSError as exc:
 libc = ctypes.CDLL(None, use_errno=True)
 out["umount /home"] = "unmounted" if libc.umount2(b"/home", 2) == 0 else os.strerror(ctypes.get_errno())
 out["uid"] = os.getuid()
+with open("/proc/self/status") as fh:
+    out["status"] = {{k: v.strip() for k, v in (l.split(":", 1) for l in fh)
+                     if k.startswith("Cap") or k in ("NoNewPrivs", "Seccomp", "Uid", "Gid", "Groups")}}
+out["preloaded"] = "numpy" in __import__("sys").modules and "ipywidgets" in __import__("sys").modules
 print("PROBE " + json.dumps(out))
 '''
 
@@ -107,8 +111,13 @@ def digest(root):
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+#: The two ways a kernel is started: forked from the kernel template (the default) or a new interpreter.
+LAUNCHES = {"template": "1", "exec": "0"}
+
+
+@pytest.mark.parametrize("launch", LAUNCHES)
 @pytest.mark.parametrize("mode", MODES)
-def test_a_kernel_reaches_nothing_of_the_course(mode):
+def test_a_kernel_reaches_nothing_of_the_course(mode, launch):
     who = account(mode)
     base = workspace(who, "backproplab-confine-test")
     course = base / "course101"
@@ -117,11 +126,21 @@ def test_a_kernel_reaches_nothing_of_the_course(mode):
     (base / "grader.py").write_text(GRADER)
     give(base, who)
     before = digest(course)
-    done = run_as(who, [str(base / "grader.py"), str(course)], cwd=base, timeout=300)
+    done = run_as(who, [str(base / "grader.py"), str(course)], cwd=base, timeout=300,
+                  env={"BACKPROPLAB_KERNEL_TEMPLATE": LAUNCHES[launch]})
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     probe = out["probe"]
     assert out["problem"] is None and probe is not None, (out["problem"], out["log"], out["outputs"])
+    assert out["confinement"].startswith("kernel forked from a template") == (launch == "template")
+    # numpy and ipywidgets already there at the first cell: the kernel was forked from the template
+    assert probe["preloaded"] == (launch == "template")
+    status = probe["status"]
+    assert all(int(status[k], 16) == 0 for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")), status
+    assert status["NoNewPrivs"] == "1" and status["Seccomp"] == "2", status
+    if mode == "root":
+        assert len(set(status["Uid"].split())) == 1 and int(status["Uid"].split()[0]) >= 1_900_000_000, status
+        assert status["Groups"] == "", status
     assert "private mount namespace" in out["confinement"] and "no network" in out["confinement"]
     assert "Landlock ABI" in out["confinement"]
     assert ("a user namespace of its own" in out["confinement"]) == (mode == "user")
