@@ -14,7 +14,7 @@ import numpy as np
 
 from backproplab import optimizers as _reference
 
-__all__ = ["SURFACES", "Surface", "optimizer_or_reference", "optimizer_path"]
+__all__ = ["SURFACES", "Surface", "optimizer_or_reference", "optimizer_path", "reference_path"]
 
 _STATE_KEYS = ("velocity", "cache", "m", "v", "t")
 
@@ -123,3 +123,11 @@ def optimizer_path(update, config: dict, surface="elongated", steps: int = 100, 
             if not np.all(np.isfinite(w)) or np.max(np.abs(w)) > limit:
                 break
     return np.array(path)
+
+
+def reference_path(name: str, config: dict, surface="elongated", steps: int = 100) -> np.ndarray:
+    """:func:`optimizer_path` of the reference update rule ``name`` (``sgd``, ``sgd_momentum``, ``rmsprop``,
+    ``adam``). In a learner build this is a table of whole paths recorded when the build was published (on the
+    race's grid of learning rates and β, at its largest number of steps: a shorter race is a prefix), not of
+    every step: the reference's code is not in the build."""
+    return optimizer_path(getattr(_reference, name), config, surface, steps)

@@ -7,8 +7,11 @@ computed now, on the inputs of the visible checks (:mod:`.record`, :mod:`.transf
 still pass a right answer and name a known mistake. The grader keeps the full package on the instructor's
 side; a notebook written in the build is graded by ``backproplab grade`` as any other.
 
-Not tabulated (they raise ``NotPublished`` in the build): graded functions called by a figure or an explorer
-on inputs the checks do not use.
+The figures are tabulated on what they draw, and every explorer on every slider position a learner can reach
+(:mod:`.explorers`: the notebooks as released are run, and each explorer is moved through its positions while
+the graded calls are recorded). Not tabulated (they raise ``NotPublished`` in the build): a figure cell whose
+tables would exceed :data:`.record.CELL_BUDGET` (listed in the build's ``_published_skipped.txt``), and a graded
+function called by the learner on other inputs.
 
 Left out of the build altogether (:data:`.record.UNPUBLISHED`): notebook 08 and the modules that are its alone
 (training, debugging, parts, datasets and the digits data, its checks, plots and widgets). Its graded functions

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import inspect
 import types
 
@@ -27,6 +28,13 @@ UNPUBLISHED = {"08_training": ("backproplab.training", "backproplab.debugging", 
                                "backproplab.datasets", "backproplab.data", "backproplab.checks.training",
                                "backproplab.plots.training", "backproplab.widgets.training")}
 UNPUBLISHED_MODULES = tuple(m for modules in UNPUBLISHED.values() for m in modules)
+
+
+#: Functions of the figures and explorers tabulated whole (their results, not every graded call inside them): the
+#: graded calls of one call are too many to tabulate on every slider position (a gradient norm per layer of a
+#: 40-layer network, a 500-step path). In the build they are tables like the graded functions.
+EXPLORER_DATA = ("backproplab.plots.activation_functions.layer_gradient_norms",
+                 "backproplab.trajectories.reference_path")
 
 
 def unpublished(module: str) -> bool:
@@ -51,6 +59,13 @@ def exercises() -> dict:
 
 def targets() -> dict[str, types.FunctionType]:
     """The graded functions: each exercise's reference and every package function named like an exercise."""
+    return dict(_targets())
+
+
+@functools.cache
+def _targets() -> dict[str, types.FunctionType]:
+    """:func:`targets`, found once per process (reading every function's source and the solutions: seconds;
+    and while :func:`recording`, a graded function's code is not its source's)."""
     import importlib
     import pkgutil
 
@@ -66,6 +81,9 @@ def targets() -> dict[str, types.FunctionType]:
     for fn in list(found.values()):
         if fn.__module__.startswith("backproplab.checks."):
             found.update(_helpers(fn))
+    for key in EXPLORER_DATA:
+        module, name = key.rsplit(".", 1)
+        found[key] = getattr(importlib.import_module(module), name)
     lines = solution_lines()
     for info in pkgutil.walk_packages(backproplab.__path__, "backproplab."):
         if unpublished(info.name) or info.name.startswith(("backproplab.plots", "backproplab.widgets")):
@@ -159,8 +177,13 @@ def param_source(fn) -> tuple[str, str]:
     return ", ".join(parts), "[" + ", ".join(items) + "]"
 
 
+_SIGNATURES: dict = {}  # inspect.signature of each original, once (a million calls while explorers are driven)
+
+
 def _call(original, params: list):
-    sig = inspect.signature(original)
+    sig = _SIGNATURES.get(original.__code__)
+    if sig is None:
+        sig = _SIGNATURES[original.__code__] = inspect.signature(original)
     args, kwargs = [], {}
     for (name, value), p in zip(params, sig.parameters.values(), strict=True):
         if p.kind is p.VAR_POSITIONAL:
@@ -184,8 +207,26 @@ def recording(functions: dict[str, types.FunctionType], tables: dict):
         originals[key].__kwdefaults__ = fn.__kwdefaults__
 
     pool = tables["arrays"]
+    inside = [0]  # calls of EXPLORER_DATA under way: the graded calls they make are not tabulated
 
     def hook(key, params):
+        if inside[0] == 0 and key in EXPLORER_DATA:  # tabulated whole already: what the build will answer
+            entry = tables["reference"].get((key, runtime.fingerprint(params)))
+            if entry is not None:
+                return runtime.unpack(entry, pool)[1]
+        if inside[0] or key in EXPLORER_DATA:
+            inside[0] += 1
+            try:
+                result = _call(originals[key], params)
+            finally:
+                inside[0] -= 1
+            if inside[0] or callable(result):
+                return result
+            fp = runtime.fingerprint(params)
+            if (key, fp) not in tables["reference"]:
+                tables["reference"][(key, fp)] = runtime.pack(("return", copy.deepcopy(result), [None] * len(params)),
+                                                              pool)
+            return result
         fp = runtime.fingerprint(params)
         before = [runtime.fingerprint(v) for _, v in params]
         try:
@@ -263,13 +304,20 @@ def run_notebooks(notebooks: list, answers: dict | None = None, tables: dict | N
     that the graded functions the figures call are tabulated on the figures' inputs. ``answers`` maps a
     notebook path to ``{grade_id: source}`` put in place of the answer cells (the solutions: the figures
     that draw the learner's own function then draw). A cell whose tables would exceed
-    :data:`CELL_BUDGET` is not tabulated (its id goes to ``skipped``): in the build it says so."""
+    :data:`CELL_BUDGET` is not tabulated (its id goes to ``skipped``): in the build it says so.
+
+    Without ``answers`` (the notebooks as released), every explorer is also moved through every position a
+    learner can reach (:mod:`.explorers`). Answered, an explorer given the learner's functions (03, 07) runs
+    them, not a graded function; what it still calls (the reference and its numerical gradients in 03's
+    dropdown, the race's reference paths) it calls as released too."""
     import contextlib
     import io
     import os
 
     import matplotlib
     import nbformat
+
+    from backproplab.publish import explorers
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -294,6 +342,13 @@ def run_notebooks(notebooks: list, answers: dict | None = None, tables: dict | N
                 with contextlib.suppress(Exception), contextlib.redirect_stdout(io.StringIO()):
                     exec(compile("\n".join(lines), f"{path}:{cell.get('id')}", "exec"), namespace)
                 plt.close("all")
+                explorer = explorers.explorer_call("\n".join(lines))
+                if explorer is not None and tables is not None and answers is None:
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        box = eval(compile(explorer[1], f"{path}:{cell.get('id')}", "eval"), namespace)
+                        explorers.drive(explorer[0], box)
+                    plt.close("all")
+                    continue  # an explorer's tables: every position a learner can reach, whatever their size
                 if tables is not None and _array_bytes(tables) - size > CELL_BUDGET:
                     for name, old in keys.items():
                         for k in set(tables[name]) - old:

@@ -14,12 +14,20 @@ from matplotlib.colors import to_hex
 from backproplab.plots.loss_functions import LOSS_COLORS, example_losses
 from backproplab.widgets.activation_functions import figure_png
 
-__all__ = ["loss_explorer"]
+__all__ = ["PREDICTIONS", "loss_explorer"]
+
+#: The predictions the explorer's slider offers, 0.01 to 0.99 (a finite set: a learner build draws from tables
+#: recorded on it).
+PREDICTIONS = tuple(k / 100 for k in range(1, 100))
 
 
-def _loss_figure(p: float, y: float):
-    grid = np.linspace(0.005, 0.995, 300)
-    curves = example_losses(grid, y)
+#: The predictions the curves are drawn at.
+GRID = np.linspace(0.005, 0.995, 300)
+
+
+def _loss_figure(p: float, y: float, curves: dict):
+    """The figure at prediction ``p``, target ``y``; ``curves``: ``example_losses(GRID, y)``."""
+    grid = GRID
     here = example_losses(p, y)
     fig, ax = plt.subplots(figsize=(6.8, 3.6), constrained_layout=True)
     for key, label in (("mse", "MSE"), ("bce", "BCE")):
@@ -44,18 +52,21 @@ def _loss_figure(p: float, y: float):
 def loss_explorer(p: float = 0.3, y: int = 1):
     """Prediction slider and target toggle -> MSE and BCE of one example, their slopes, and their gradients
     with respect to the logit (through the sigmoid)."""
-    p_w = w.FloatSlider(value=p, min=0.01, max=0.99, step=0.01, description="prediction p",
-                        continuous_update=False, readout_format=".2f", style={"description_width": "initial"},
-                        layout=w.Layout(width="420px"))
+    p_w = w.SelectionSlider(options=[(f"{v:.2f}", v) for v in PREDICTIONS], value=p, description="prediction p",
+                            continuous_update=False, style={"description_width": "initial"},
+                            layout=w.Layout(width="420px"))
     y_w = w.ToggleButtons(options=[("y = 0", 0), ("y = 1", 1)], value=y, description="target",
                           style={"button_width": "70px"})
     table = w.HTML()
     image = w.Image(format="png")
+    curves: dict = {}  # per target: 300 calls of the losses each, the same at every prediction
 
     def update(_change=None):
         pv, yv = p_w.value, float(y_w.value)
         here = example_losses(pv, yv)
-        image.value = figure_png(_loss_figure(pv, yv))
+        if yv not in curves:
+            curves[yv] = example_losses(GRID, yv)
+        image.value = figure_png(_loss_figure(pv, yv, curves[yv]))
         rows = "".join(
             f"<tr><td style='color:{to_hex(LOSS_COLORS[k])}'><b>{name}</b></td><td>{here[k][0]:.4f}</td>"
             f"<td>{here[f'd{k}_dp'][0]:+.4f}</td><td>{here[f'd{k}_dz'][0]:+.4f}</td></tr>"

@@ -11,16 +11,26 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
 
+from backproplab import optimizers as _optimizers
 from backproplab.plots.optimizers import OPTIMIZER_COLORS, optimizer_paths_figure
-from backproplab.trajectories import SURFACES, _resolve, optimizer_path
+from backproplab.trajectories import SURFACES, _resolve, optimizer_path, reference_path
 
-__all__ = ["RACE_DEFAULTS", "optimizer_race", "race_paths", "race_table"]
+__all__ = ["RACE_BETAS", "RACE_DEFAULTS", "RACE_LEARNING_RATES", "RACE_MAX_STEPS", "optimizer_race", "race_paths",
+           "race_table"]
 
 #: Per surface: learning rate of each optimizer, β and number of steps the race starts with.
 RACE_DEFAULTS = {
     "elongated": {"sgd": 0.19, "sgd_momentum": 0.05, "rmsprop": 0.1, "adam": 0.1, "beta": 0.9, "steps": 100},
     "rosenbrock": {"sgd": 0.002, "sgd_momentum": 0.002, "rmsprop": 0.1, "adam": 0.3, "beta": 0.9, "steps": 300},
 }
+#: The learning rates the race's sliders offer: five per decade from 1e-4 to 1, and the defaults. A finite set (a
+#: learner build draws the reference's paths from tables recorded on it: :func:`reference_path`).
+RACE_LEARNING_RATES = tuple(sorted({10.0 ** (k / 5) for k in range(-20, 1)}
+                                   | {d[k] for d in RACE_DEFAULTS.values() for k in ("sgd", "sgd_momentum", "rmsprop",
+                                                                                   "adam")}))
+#: The values of the β slider (momentum coefficient and Adam's β₁).
+RACE_BETAS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99)
+RACE_MAX_STEPS = 500
 _LABELS = {"sgd": "SGD", "sgd_momentum": "momentum (classic)", "rmsprop": "RMSprop", "adam": "Adam"}
 
 
@@ -37,8 +47,15 @@ def _config(name: str, lr: float, beta: float) -> dict:
 def race_paths(updates: dict, lrs: dict, beta: float, surface: str = "elongated", steps: int = 100) -> dict:
     """Trajectories of each optimizer on ``surface``: ``updates`` maps a name of ``sgd, sgd_momentum, rmsprop,
     adam`` to an update rule, ``lrs`` the same names to learning rates. Returns label -> path (k, 2)."""
-    return {_LABELS.get(name, name): optimizer_path(update, _config(name, lrs[name], beta), surface, steps)
-            for name, update in updates.items()}
+    paths = {}
+    for name, update in updates.items():
+        config = _config(name, lrs[name], beta)
+        if update is getattr(_optimizers, name, None) and int(steps) <= RACE_MAX_STEPS:  # a prefix of the longest
+            path = reference_path(name, config, surface, RACE_MAX_STEPS)[: int(steps) + 1]
+        else:
+            path = optimizer_path(update, config, surface, steps)
+        paths[_LABELS.get(name, name)] = path
+    return paths
 
 
 def race_table(paths: dict, surface: str, notes=()) -> str:
@@ -75,17 +92,17 @@ def optimizer_race(sgd=None, sgd_momentum=None, rmsprop=None, adam=None, surface
     d = RACE_DEFAULTS[surface]
     surface_menu = widgets.Dropdown(options=[("elongated bowl", "elongated"), ("Rosenbrock", "rosenbrock")],
                                     value=surface, description="surface")
-    lr = {name: widgets.FloatLogSlider(value=d[name], base=10, min=-4, max=0, step=0.05,
-                                       description=f"lr {_LABELS[name].split(' ')[0]}", readout_format=".4f",
-                                       continuous_update=False,
+    lr = {name: widgets.SelectionSlider(options=[(f"{v:.2g}", v) for v in RACE_LEARNING_RATES], value=d[name],
+                                        description=f"lr {_LABELS[name].split(' ')[0]}", continuous_update=False,
                                        style={"description_width": "90px"},
                                        layout=widgets.Layout(width="340px"))
           for name in updates}
     for name, slider in lr.items():
         slider.style.handle_color = OPTIMIZER_COLORS[name]
-    beta = widgets.FloatSlider(value=d["beta"], min=0.0, max=0.99, step=0.01, description="β (momentum, β₁)",
-                               continuous_update=False, style={"description_width": "110px"})
-    steps = widgets.IntSlider(value=d["steps"], min=10, max=500, step=10, description="steps",
+    beta = widgets.SelectionSlider(options=[(f"{v:g}", v) for v in RACE_BETAS], value=d["beta"],
+                                   description="β (momentum, β₁)", continuous_update=False,
+                                   style={"description_width": "110px"})
+    steps = widgets.IntSlider(value=d["steps"], min=10, max=RACE_MAX_STEPS, step=10, description="steps",
                               continuous_update=False)
     table = widgets.HTML()
     out = widgets.Output()

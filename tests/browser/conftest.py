@@ -125,7 +125,9 @@ class LabServer:
             return "(no server log)"
 
 
-def _start_server(base: Path) -> LabServer:
+def _start_server(base: Path, root: Path = ROOT, env_extra: dict | None = None) -> LabServer:
+    """A JupyterLab server on ``root`` (default: the course), its kernels with ``env_extra`` in their environment
+    (a learner build's test puts the build's package first: ``PYTHONPATH``)."""
     from scripts import learner_setup
 
     # The learner settings, written by the real script into a throwaway prefix placed first on the config path.
@@ -149,6 +151,7 @@ def _start_server(base: Path) -> LabServer:
         IPYTHONDIR=str(base / "ipython"),
         PYTHONNOUSERSITE="1",  # no ~/.local/{etc,share}/jupyter either
         PYTHONUNBUFFERED="1",
+        **(env_extra or {}),
     )
     token = secrets.token_hex(24)
     log = base / "server.log"
@@ -158,7 +161,7 @@ def _start_server(base: Path) -> LabServer:
         cmd = [
             sys.executable, "-m", "jupyterlab", "--no-browser",
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}",
+            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
             f"--LabApp.app_settings_dir={prefix / 'share' / 'jupyter' / 'lab' / 'settings'}",
             "--LabApp.expose_app_in_browser=True",  # window.jupyterapp, as JupyterLab's own UI tests use
             f"--FileCheckpoints.checkpoint_dir={base / 'checkpoints'}",  # no .ipynb_checkpoints/ in the tree
@@ -166,9 +169,9 @@ def _start_server(base: Path) -> LabServer:
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--ServerApp.allow_root=True")
         with open(log, "ab") as out:
-            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        server = LabServer(f"http://127.0.0.1:{port}", token, ROOT, proc, log)
+        server = LabServer(f"http://127.0.0.1:{port}", token, root, proc, log)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
             try:

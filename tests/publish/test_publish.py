@@ -10,6 +10,7 @@ written in it is graded by ``backproplab grade``.
 from __future__ import annotations
 
 import ast
+import inspect
 import io
 import json
 import os
@@ -22,12 +23,24 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from backproplab.nbexec import patch_reply_polling
 from backproplab.publish import publish, strip_markers
+from backproplab.publish.explorers import explorer_call
 from backproplab.publish.record import UNPUBLISHED, UNPUBLISHED_MODULES, code_only, exercises, solution_lines, targets
 from tests.grading.classbuilder import REPO, dumps, make_course, write_zip
 from tests.grading.test_grade import read_csv, run_grade
 
 TOP = {"README.md", "pyproject.toml", "binder", "course", "backproplab", "scripts"}
+#: Seconds one cell of a build's notebook may run in a test kernel (the longest, moving every explorer of
+#: notebook 07, takes about 30 s on a quiet machine): past it the test fails and says which cell.
+CELL_SECONDS = 600
+
+# jupyter/nbclient#312 (backproplab.nbexec): the explorers' cells make nbclient's Output-widget emulation write a
+# comm message on the shell socket for every redraw, while it waits on that socket for the cell's reply; a reply
+# whose wake-up was consumed by one of those writes sat unread until the cell's whole timeout had passed (the
+# "hangs" of the explorer test: the kernel idle, the reply queued in the client's socket). Polled in slices, a
+# waiting reply is seen at once.
+patch_reply_polling()
 
 
 @pytest.fixture(scope="module")
@@ -265,19 +278,73 @@ def _answered(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def test_the_notebooks_run_in_a_kernel_on_the_build(build, monkeypatch):
+def _execute(nb: nbformat.NotebookNode, path: Path, root: Path, seconds: int = CELL_SECONDS) -> None:
+    """Run ``nb`` (a notebook of the build at ``path``) in a real kernel whose ``backproplab`` is ``root``'s
+    package; a cell that runs past ``seconds``, or a kernel that dies, fails the test and says where."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    started = []
+    old = os.environ.copy()
+    os.environ.update({"PYTHONPATH": str(root), "MPLBACKEND": "Agg"})  # the kernel's environment
+    try:
+        NotebookClient(nb, timeout=seconds, kernel_name="python3", allow_errors=True,
+                       on_cell_start=lambda cell, cell_index: started.append(cell.get("id") or cell_index),
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    except CellTimeoutError:
+        pytest.fail(f"{path.name}: cell {started[-1:]} still running after {seconds} s (interrupted)",
+                    pytrace=False)
+    except DeadKernelError as exc:
+        pytest.fail(f"{path.name}: the kernel died in cell {started[-1:]}: {exc}", pytrace=False)
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+
+
+def test_a_cell_past_its_time_fails_the_test_and_says_which(tmp_path):
+    """The kernel tests never hang: a cell still running at the deadline fails them, naming the notebook and cell."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1", id="quick"),
+                                         nbformat.v4.new_code_cell("import time\ntime.sleep(60)", id="slow")])
+    with pytest.raises(pytest.fail.Exception, match=r"late\.ipynb: cell \['slow'\] still running after 3 s"):
+        _execute(nb, tmp_path / "late.ipynb", tmp_path, seconds=3)
+
+
+def test_a_control_tabulated_at_its_largest_value_covers_its_others():
+    """The premise of ``explorers.AT_LARGEST``, for each explorer it names: the other controls where the explorer
+    starts, every graded call the explorer makes at any value of the control it also makes at the largest value
+    (so publishing drives the others with that control at its largest and no redraw is lost)."""
+    import matplotlib.pyplot as plt
+
+    from backproplab import widgets
+    from backproplab.publish.explorers import AT_LARGEST, controls, reachable
+    from backproplab.publish.record import recording, targets
+
+    functions = targets()
+    assert AT_LARGEST
+    for name, prefixes in AT_LARGEST.items():
+        box = getattr(widgets, name)()
+        (control,) = [c for c in controls(box) if c.description.startswith(prefixes)]
+        values = reachable(control)
+        calls = {}
+        for value in [values[-1], *values[:-1]]:  # each a change: the explorer redraws
+            tables: dict = {"reference": {}, "mistake": {}, "arrays": {}}
+            with recording(functions, tables):
+                control.value = value
+            plt.close("all")
+            calls[value] = set(tables["reference"])
+        assert len(values) > 2 and calls[values[-1]], (name, values)
+        missing = {v: len(keys - calls[values[-1]]) for v, keys in calls.items() if keys - calls[values[-1]]}
+        assert not missing, (name, missing)
+
+
+def test_the_notebooks_run_in_a_kernel_on_the_build(build):
     """Every notebook of the build, answered, runs top to bottom in a real kernel that imports the build's
     package; the only errors are the figures whose tables were too large (listed in the build), which say so."""
-    from nbclient import NotebookClient
-
     skipped = set((build / "backproplab" / "_published_skipped.txt").read_text().split())
-    monkeypatch.setenv("PYTHONPATH", str(build))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
     failures = {}
     for path in sorted((build / "course").glob("*/*.ipynb")):
         nb = _answered(path)
-        NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        _execute(nb, path, build)
         for cell in nb.cells:
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
@@ -287,6 +354,61 @@ def test_the_notebooks_run_in_a_kernel_on_the_build(build, monkeypatch):
     unexpected = {k: v for k, v in failures.items() if k not in skipped or not v.startswith("NotPublished")}
     assert not unexpected, unexpected
     assert set(failures) <= skipped
+
+
+def _explorers(nb) -> list[tuple[str, str]]:
+    """``(cell id:explorer, expression)`` of every explorer cell of ``nb`` (code ending in ``widgets.NAME(...)``)."""
+    found = []
+    for cell in nb.cells:
+        call = explorer_call(cell.source) if cell.cell_type == "code" else None
+        if call:
+            found.append((f"{cell.get('id')}:{call[0]}", call[1]))
+    return found
+
+
+def explorer_moves(root: Path, answered: bool) -> dict:
+    """Every explorer of the notebooks under ``root/course``, in a real kernel importing ``root``'s package, after
+    the notebook ran (``answered``: with the solutions in its answer cells, else as released), moved through
+    reachable positions (:mod:`tests.publish.explorer_moves`): ``{notebook:cell:explorer: [move, ...]}``."""
+    from backproplab.publish import explorers
+
+    # the build has no backproplab.publish: the kernel gets its controls() and reachable() as source
+    mover = "\n\n".join(["from __future__ import annotations\nfrom collections.abc import Iterator",
+                          inspect.getsource(explorers.controls), inspect.getsource(explorers.reachable),
+                          Path(__file__).with_name("explorer_moves.py").read_text()])
+    found = {}
+    for path in sorted((root / "course").glob("*/*.ipynb")):
+        nb = _answered(path) if answered else nbformat.read(path, as_version=4)
+        explorers = _explorers(nb)
+        if not explorers:
+            continue
+        nb.cells.append(nbformat.v4.new_code_cell(f"{mover}\nreport({explorers!r}, globals())"))
+        _execute(nb, path, root)
+        text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
+        errors = [o for o in nb.cells[-1].outputs if o.get("output_type") == "error"]
+        assert not errors and "EXPLORER-MOVES " in text, (path.name, errors, text[-2000:])
+        moves = json.loads(text.split("EXPLORER-MOVES ", 1)[1].splitlines()[0])
+        found.update({f"{path.name}:{label}": m for label, m in moves.items()})
+    return found
+
+
+@pytest.mark.parametrize("answered", [False, True], ids=["as-released", "answered"])
+def test_every_explorer_redraws_in_the_build(build, answered):
+    """Every explorer of the build's notebooks, in a real kernel on the build's package, moved control by control
+    to its ends and random reachable values, then to random whole positions: no move raises or shows
+    NotPublished, and each explorer's display changes (the explorers that call graded functions included:
+    gradient check, init, vanishing gradients, loss, race)."""
+    moves = explorer_moves(build, answered)
+    names = {label.rsplit(":", 1)[1] for label in moves}
+    assert {"init_explorer", "gradient_check_explorer", "vanishing_gradient_explorer", "loss_explorer",
+            "optimizer_race", "softmax_explorer", "chain_rule_explorer", "dropout_explorer"} <= names, names
+    broken = {label: [m for m in ms if m["error"]] for label, ms in moves.items()}
+    broken = {label: ms[:3] for label, ms in broken.items() if ms}
+    assert not broken, broken
+    for label, ms in moves.items():
+        assert len(ms) >= 4, (label, ms)
+        changed = sum(m["changed"] for m in ms)
+        assert changed >= len(ms) // 2, (label, changed, ms)
 
 
 def test_a_notebook_written_in_the_build_is_graded(build, tmp_path):
@@ -326,3 +448,59 @@ def test_the_installed_wheel_is_the_build(build, tmp_path):
     built = {str(p.relative_to(build)): p.read_bytes() for p in (build / "backproplab").rglob("*")
              if p.is_file() and (p.suffix in (".py", ".pkl"))}
     assert files == built
+
+
+def _browser_helpers():
+    """tests/browser's conftest (server and Chromium) as a module of its own, and its lab driver."""
+    import importlib.util
+
+    here = REPO / "tests" / "browser"
+    spec = importlib.util.spec_from_file_location("bplab_browser_conftest", here / "conftest.py")
+    conftest = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = conftest  # its dataclasses look their module up
+    spec.loader.exec_module(conftest)  # puts tests/browser on sys.path: lab_driver imports
+    import lab_driver
+
+    return conftest, lab_driver
+
+
+def test_the_race_redraws_in_jupyterlab_on_the_build(build, tmp_path):
+    """The build's notebook 07 as released, opened in a real JupyterLab (learner settings, the build's package in
+    the kernel) in headless Chromium and run cell by cell; the race, which races the references while the
+    exercises are not written (their paths are tables), gets its first learning-rate slider moved with the
+    keyboard: what it shows changes, and no error or NotPublished appears."""
+    from playwright.sync_api import sync_playwright
+
+    conftest, lab_driver = _browser_helpers()
+    exe = conftest.find_chromium()
+    assert exe, "no Chromium: `make browser` installs it"
+    (tmp_path / "lab").mkdir()
+    server = conftest._start_server(tmp_path / "lab", root=build, env_extra={"PYTHONPATH": str(build)})
+    pw = sync_playwright().start()
+    try:
+        chromium = pw.chromium.launch(executable_path=exe, headless=True, args=conftest.CHROMIUM_ARGS)
+        page = chromium.new_context(viewport=conftest.VIEWPORT).new_page()
+        page.set_default_timeout(60_000)
+        page.on("dialog", lambda dialog: dialog.accept())
+        lab = lab_driver.Lab(page, server)
+        lab.open("course/07_optimizers/07_optimizers.ipynb")
+        lab.run_each()
+        assert lab.wait_idle(), "the kernel is still busy after running every cell"
+        assert lab.wait_widgets(), "widgets still loading"
+        cells = [c for c in lab.report()["cells"] if c["type"] == "code"]
+        (race,) = [c for c in cells if "widgets.optimizer_race" in c["source"]]
+        (eid,) = [d["explorer"] for d in race["dom"] if d["widget"]]
+        explorer = page.locator(f'[data-bplab-explorer="{eid}"]')
+        explorer.scroll_into_view_if_needed()
+        before = explorer.text_content()
+        assert "not written yet: using the reference" in before, before[:500]
+        result = lab.poke(eid)
+        after = explorer.text_content()
+        assert result["control"] == "slider" and result["changed"], (result, after[:800], server.log_tail())
+        assert not lab.explorer_errors(eid), lab.explorer_errors(eid)
+        assert "NotPublished" not in after and "not part of this course build" not in after
+        assert after != before
+        chromium.close()
+    finally:
+        pw.stop()
+        conftest._stop_server(server)
