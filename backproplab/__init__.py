@@ -6,6 +6,10 @@
 
 from importlib import import_module
 
+from .lazyimports import defer_iri_syntax
+
+defer_iri_syntax()  # 1 s of every process that imports nbformat, for a format no notebook uses
+
 __version__ = "0.1.0"
 
 _SUBMODULES = {
