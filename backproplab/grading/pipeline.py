@@ -274,11 +274,14 @@ class _Run:
                          progress=progress, cluster=self.cluster)
         finally:
             progress.close()
-            if self.guard.finish():  # integrity hook: restored what something else changed; not to be trusted
-                for result in self.results:
-                    self.state.forget(result.student, result.assignment)
-                for line in self.guard.warning():
-                    _say(self.stderr, line)
+            try:
+                if self.guard.finish():  # integrity hook: restored what something else changed; not to be trusted
+                    for result in self.results:
+                        self.state.forget(result.student, result.assignment)
+                    for line in self.guard.warning():
+                        _say(self.stderr, line)
+            finally:
+                self.state.save()  # this run's results, interrupted or not, folded into state.json
         self.lap("grading")
 
     def rows(self, gb) -> list[Row]:
