@@ -140,7 +140,11 @@ def apply(plan: dict) -> None:
 
 def _sibling(name: str):
     """A module next to this file, loaded by its path: this runs as a script (``python -I enter.py``), which
-    finds no package on ``sys.path`` when the grader's own packages come from ``PYTHONPATH``."""
+    finds no package on ``sys.path`` when the grader's own packages come from ``PYTHONPATH``. In a child of the
+    kernel template (:mod:`.forkserver`) the package's own module, imported once by the template, is used."""
+    loaded = sys.modules.get(f"backproplab.sandbox.{name}")
+    if loaded is not None:
+        return loaded
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(f"_backproplab_{name}",

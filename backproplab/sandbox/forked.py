@@ -14,6 +14,7 @@ import atexit
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -95,8 +96,6 @@ class Template:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-        import shutil
-
         shutil.rmtree(self._home, ignore_errors=True)
 
     # messages -------------------------------------------------------------------------------------
