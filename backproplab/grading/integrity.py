@@ -8,9 +8,13 @@ second line: :class:`Guard` takes, before the submissions run,
   (``solutions/``), the release (``course/``), the submissions (``autograder/submitted/``), the grading
   package of a checkout (``backproplab/``) and the files directly in ``autograder/`` (configuration, the
   grading secret; a file planted there is new);
-* a copy (in memory) and a fingerprint of the gradebook, renewed after each of the grader's own writes
-  (``with guard.writing():``): before its next write and at the end, the gradebook must still be exactly
-  what the grader left.
+* a copy (in its memory) of the gradebook, which becomes the gradebook of the run: the grader's own writes and
+  reads go to the copy (:meth:`Guard.start` rebinds nbgrader's ``Gradebook`` to it), and after each write
+  (``with guard.writing():``) the copy is written out to the file and fingerprinted. Before the grader's next
+  write and at the end, the file must still be exactly what the grader wrote out. The copy is never read back
+  from the file while learners' code runs: a change made to the file at any moment, even while the grader is
+  writing, is noticed and undone (a copy renewed from the file after each write would adopt a change made
+  between the grader's commit and the copy).
 
 :meth:`Guard.finish` compares; anything else that changed is restored from the copies (a file that appeared is
 moved to ``autograder/quarantine/`` , never deleted) and reported, and the run's results are not to be trusted
@@ -52,12 +56,16 @@ class Guard:
     incidents: list[str] = field(default_factory=list)
     # The copies live in the grader's memory: on disk, code running as the grading user could change them too.
     copies: dict[Path, bytes] = field(default_factory=dict)
-    _gradebook_copy: sqlite3.Connection = field(default_factory=lambda: sqlite3.connect(":memory:"))
+    _gradebook_copy: sqlite3.Connection = field(
+        default_factory=lambda: sqlite3.connect(":memory:", check_same_thread=False))
     _gradebook_digest: str | None = None
+    _held: tuple | None = None  # (the Gradebook rebound to the copy, its own engine)
 
     @classmethod
-    def start(cls, course) -> Guard:
-        """Fingerprint ``course`` (a :class:`backproplab.grading.course.Course`) before the submissions run."""
+    def start(cls, course, gb=None) -> Guard:
+        """Fingerprint ``course`` (a :class:`backproplab.grading.course.Course`) before the submissions run;
+        ``gb``, nbgrader's ``Gradebook`` of a SQLite gradebook, then reads and writes the copy until
+        :meth:`finish`."""
         from backproplab.sandbox.seeds import load_secret
 
         root = Path(course.root)
@@ -71,6 +79,8 @@ class Guard:
             self.files[path] = hashlib.sha256(data).hexdigest()
             self.copies[path] = data
         self._take_gradebook()
+        if gb is not None and self.gradebook.exists() and course.db_url.startswith("sqlite:///"):
+            self._hold(gb)
         return self
 
     # ----------------------------------------------------------------------------------- the gradebook
@@ -79,7 +89,37 @@ class Guard:
         """Around each of the grader's own writes to the gradebook."""
         self._check_gradebook("before the grader's next write")
         yield
-        self._take_gradebook()
+        if self._held:  # the grader wrote the copy: the file must still be what it last wrote out
+            self._check_gradebook("while the grader wrote")
+            self._write_out()
+        else:  # no Gradebook held (the file is written directly): renewed from the file
+            self._take_gradebook()
+
+    def _hold(self, gb) -> None:
+        """From now on ``gb`` reads and writes the copy in memory, which only the grader can reach."""
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import StaticPool
+
+        gb.db.commit()
+        gb.db.remove()
+        self._held = (gb, gb.engine)
+        gb.engine = create_engine("sqlite://", creator=lambda: self._gradebook_copy, poolclass=StaticPool,
+                                  future=True)
+        gb.db.configure(bind=gb.engine)
+
+    def _release(self) -> None:
+        """``gb`` reads and writes the file again (after :meth:`finish` wrote the copy out one last time)."""
+        gb, engine = self._held
+        gb.db.remove()
+        gb.engine.dispose()
+        gb.engine = engine
+        gb.db.configure(bind=engine)
+        self._held = None
+
+    def _write_out(self) -> None:
+        with contextlib.closing(sqlite3.connect(self.gradebook)) as dst:
+            self._gradebook_copy.backup(dst)
+        self._gradebook_digest = self._gradebook_state()
 
     def _gradebook_state(self) -> str | None:
         return "|".join(str(_digest(Path(f"{self.gradebook}{s}"))) for s in ("", "-wal"))
@@ -95,9 +135,7 @@ class Guard:
             return
         self.incidents.append(f"the gradebook ({self._rel(self.gradebook)}) was changed by something other than "
                               f"the grader (noticed {when}): restored to what the grader last wrote")
-        with contextlib.closing(sqlite3.connect(self.gradebook)) as dst:
-            self._gradebook_copy.backup(dst)
-        self._gradebook_digest = self._gradebook_state()
+        self._write_out()
 
     # ------------------------------------------------------------------------------------ frozen files
     def _walk(self):
@@ -123,6 +161,8 @@ class Guard:
     def finish(self) -> list[str]:
         """Compare, restore and say what happened (an empty list: nothing but the grader changed anything)."""
         self._check_gradebook("at the end of the run")
+        if self._held:
+            self._release()
         now = set(self._walk())
         changed = [p for p, d in self.files.items() if p in now and _digest(p) != d]
         gone = [p for p in self.files if p not in now]

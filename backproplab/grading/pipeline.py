@@ -266,7 +266,7 @@ class _Run:
         with open(log_path, "a", encoding="utf-8") as log:
             log.write(f"==== {time.strftime('%Y-%m-%d %H:%M:%S')} backproplab grade {self.submissions}: "
                       f"{len(tasks)} submission(s), {self.jobs} worker(s)\n")
-        self.guard = integrity.Guard.start(self.course)  # integrity hook: fingerprints before any code runs
+        self.guard = integrity.Guard.start(self.course, gb)  # integrity hook: fingerprints before any code runs
         try:
             parallel.run(tasks, pack=self.pack, feedback_tasks=self.feedback_first, jobs=self.jobs,
                          config=self.course.config, log_path=str(log_path),

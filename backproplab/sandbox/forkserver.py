@@ -159,6 +159,9 @@ def child(request: dict) -> None:
     """Confine this (just forked) process as ``request`` says and run the kernel in it; never returns."""
     try:
         log = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+    except OSError:  # the run that asked is gone, its folder with it: nobody to tell (not the template's stderr)
+        os._exit(FAILED)
+    try:
         null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
         os.dup2(null, 0)
         os.dup2(log, 1)

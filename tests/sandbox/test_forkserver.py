@@ -67,6 +67,22 @@ def test_a_child_that_cannot_confine_itself_never_becomes_a_kernel(tmp_path):
     assert not (tmp_path / "k.json").exists()
 
 
+def test_a_request_of_a_run_that_is_gone_ends_silently(tmp_path, capfd):
+    """An interrupted run removes its folder while the template may still fork its last request: that child
+    exits without a word on the template's stderr, which is the grader's (the run's last line there is its own
+    "interrupted: ..."; once it was "backproplab sandbox: FileNotFoundError: .../kernel.log")."""
+    template = forked.Template(sys.executable, template_env(sys.executable))
+    try:
+        gone = tmp_path / "backproplab-run-gone"
+        kernel = template.spawn({"mode": "root" if os.geteuid() == 0 else "userns", "uid": None, "plan": None,
+                                 "cwd": str(tmp_path), "limits": {}, "env": {}, "log": str(gone / "kernel.log"),
+                                 "argv": ["-f", str(gone / "k.json")]})
+        assert kernel.wait(30) == 97
+    finally:
+        template.close()
+    assert "backproplab sandbox" not in capfd.readouterr().err
+
+
 def _children(pid: int) -> list[int]:
     return children_of().get(pid, [])
 
