@@ -95,7 +95,7 @@ def make_exporter(course):
     """nbgrader's feedback exporter for ``course`` (its configured class; :class:`FeedbackExporter` for
     nbconvert's HTML one), sanitizing the page."""
     from nbconvert.exporters import HTMLExporter
-    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor, CSSHTMLHeaderPreprocessor
     from nbgrader.converters import GenerateFeedback
 
     from .feedback_html import FeedbackExporter
@@ -104,6 +104,9 @@ def make_exporter(course):
     cls = FeedbackExporter if converter.exporter_class is HTMLExporter else converter.exporter_class
     exporter = cls(parent=converter, config=converter.config)
     exporter.register_preprocessor(CSSHTMLHeaderPreprocessor)
+    # a cell's printed text is one block, however the kernel happened to flush it (a busy machine splits a
+    # print into two stream messages: the page would differ from the same submission graded on a quiet one)
+    exporter.register_preprocessor(CoalesceStreamsPreprocessor, enabled=True)
     if hasattr(exporter, "sanitize_html"):
         exporter.sanitize_html = True
     return exporter

@@ -195,6 +195,18 @@ def _verdicts(root, students, assignments):
             for name, nb in state.results(s, a).items() for gid, v in nb.verdicts.items()}
 
 
+def _page_diff(before: dict, after: dict) -> str:
+    """The lines that differ, page by page (a page is a few hundred kB of HTML)."""
+    import difflib
+
+    def diff(path) -> str:
+        lines = difflib.unified_diff(before.get(path, "").splitlines(), after.get(path, "").splitlines(), "cluster",
+                                     "local", n=1, lineterm="")
+        return f"{path}:\n" + "\n".join(list(lines)[:40])
+
+    return "\n".join(diff(p) for p in sorted(set(before) | set(after)) if before.get(p) != after.get(p))
+
+
 def test_workers_that_cannot_see_the_course_grade_what_this_machine_grades(tmp_path):
     """Workers share no file system with the coordinator (issue 17): each ``dask worker`` runs in a mount
     namespace where the whole test folder (course, gradebook, grading secret, export, reports) is an empty
@@ -239,7 +251,8 @@ def test_workers_that_cannot_see_the_course_grade_what_this_machine_grades(tmp_p
     assert on_cluster == _verdicts(root, students, assignments)
     assert any(gid for (_, a, _, gid) in on_cluster if a == real)  # the course notebook was judged outside
     assert len(pages) == len(students) * len(assignments) and len(autograded) == len(pages)
-    assert pages == {p.relative_to(root): p.read_text() for p in (root / "autograder" / "feedback").rglob("*.html")}
+    again = {p.relative_to(root): p.read_text() for p in (root / "autograder" / "feedback").rglob("*.html")}
+    assert pages == again, _page_diff(pages, again)
 
 
 def read_assignment_points(root, name):

@@ -88,3 +88,20 @@ def test_remembered_html_is_made_once_and_bounded():
     # "a" made once until the cache was full; "c" cleared it, so "a" is made again
     assert made == ["a", "b", "c", "a"]
     assert len(seen) <= 2
+
+
+def test_a_print_flushed_in_two_parts_gives_the_page_of_one(tmp_path):
+    """How the kernel flushed a cell's printed text (a busy machine can split one print into two stream
+    messages) never shows on the page: the same submission gives the same page."""
+    from types import SimpleNamespace
+
+    from backproplab.grading.feedback import make_exporter
+
+    exporter = make_exporter(SimpleNamespace(coursedir=CourseDirectory(root=str(tmp_path)), config=None))
+    pages = []
+    for parts in (["hello <b>world</b>\n"], ["hello <b>wo", "rld</b>\n"]):
+        nb = _notebook()
+        next(c for c in nb.cells if c.cell_type == "code").outputs = [
+            new_output("stream", name="stdout", text=text) for text in parts]
+        pages.append(_page(exporter, nb, tmp_path))
+    assert pages[0] == pages[1] and "hello &lt;b&gt;world&lt;/b&gt;" in pages[0]
