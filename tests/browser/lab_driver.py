@@ -239,11 +239,19 @@ JS_EXPLORER_ERRORS = """
 }
 """
 
+# JupyterLab is loaded from this server, its last notebook was closed by JS_CLOSE, and nothing is in the way.
+JS_REUSABLE = """
+(server) => !!(window.jupyterapp && window.jupyterapp.shell) && location.href.startsWith(server)
+  && window.__bplab === null && !document.querySelector('.jp-Dialog')
+  && ![...window.jupyterapp.shell.widgets('main')].some(w => w.context)
+"""
+
 JS_CLOSE = """
 async () => {
   const w = window.__bplab;
   if (!w || w.isDisposed) return;
-  try { await w.sessionContext.shutdown(); } catch (e) { /* already gone */ }
+  // the server shuts the kernel down while the next notebook opens (awaiting it cost a second per notebook)
+  w.sessionContext.shutdown().catch(() => null);
   w.context.model.dirty = false;  // never save: outputs must not reach the committed notebooks
   w.dispose();
   window.__bplab = null;
@@ -264,10 +272,19 @@ class Lab:
         return f"{self.server.url}/lab/workspaces/{quote(workspace)}/tree/{quote(path)}?token={self.server.token}"
 
     def open(self, path: str, workspace: str | None = None) -> str:
-        """Open ``path`` (relative to the server root) and wait until its kernel is idle; return the kernel."""
-        ws = workspace or "bplab-" + path.replace("/", "-").removesuffix(".ipynb")
-        self.page.goto(self.url(path, ws))
-        self.page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=90_000)
+        """Open ``path`` (relative to the server root) and wait until its kernel is idle; return the kernel.
+
+        The first notebook loads JupyterLab in a fresh workspace (a first visit: nothing restored). The next ones
+        open in the same JupyterLab, as a learner opens the next notebook from the file browser, when the previous
+        one was closed cleanly and no dialog is up (loading JupyterLab again costs seconds of CPU per notebook);
+        otherwise, and whenever ``workspace`` is named, JupyterLab is loaded again."""
+        if workspace is None and self.page.evaluate(JS_REUSABLE, self.server.url):
+            self.page.evaluate("async (path) => { await window.jupyterapp.commands.execute('docmanager:open', "
+                               "{path, factory: 'Notebook'}); }", path)
+        else:
+            ws = workspace or "bplab-" + path.replace("/", "-").removesuffix(".ipynb")
+            self.page.goto(self.url(path, ws))
+            self.page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=90_000)
         return self.page.evaluate(JS_OPEN, path)
 
     def run_all(self, timeout_s: float = 600) -> None:
@@ -343,9 +360,13 @@ class Lab:
         return {"control": control, "changed": changed, "moved": moved}
 
     # ---------------------------------------------------------------------------------------- pictures
-    def screenshot(self, path: Path, max_height: int = 16000) -> None:  # Chromium captures up to 16384 px
-        """The whole notebook as a learner scrolls through it: the viewport is made as tall as the notebook."""
+    def screenshot(self, path: Path, max_height: int = 16000, whole: bool = True) -> None:
+        """The whole notebook as a learner scrolls through it: the viewport is made as tall as the notebook
+        (Chromium captures up to 16384 px). ``whole=False``: what the window shows (a fraction of the cost)."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not whole:
+            self.page.screenshot(path=str(path))
+            return
         size = self.page.viewport_size
         # Without the blank "scroll past end" space, scrolled to the top.
         scroll, client = self.page.evaluate(

@@ -3,14 +3,17 @@
 For each notebook: it opens, all cells run, the kernel ends idle; no error output (course notebooks: only
 the unwritten exercises' NotImplementedError); every ipywidgets explorer is a live widget that reacts when
 its first slider moves; matplotlib figures appear; the Validate button is on the toolbar; no news pop-up.
-A full-height screenshot of each goes to test-artifacts/screenshots/. The learner's JupyterLab hides
+A screenshot of each goes to test-artifacts/screenshots/ (the whole notebook when
+the test fails or BPLAB_SCREENSHOTS=whole, else the window). The learner's JupyterLab hides
 nbgrader's instructor tools, and Validate works. Memory of the server and kernel after the first notebook
 goes to test-artifacts/memory.txt (Binder gives 2 GB).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import time
 
 import pytest
@@ -189,8 +192,9 @@ def test_notebook_runs_in_jupyterlab(lab, lab_server, nb):
         if status != "idle":
             problems.append(f"kernel status at the end is {status!r}, not 'idle'")
     finally:  # also when an assertion above failed: the screenshot shows what went wrong
-        try:
-            lab.screenshot(SCREENSHOTS / _screenshot_name(nb))
+        try:  # the whole notebook when something went wrong or when asked (BPLAB_SCREENSHOTS=whole), else the window
+            whole = bool(problems) or sys.exc_info()[0] is not None or os.environ.get("BPLAB_SCREENSHOTS") == "whole"
+            lab.screenshot(SCREENSHOTS / _screenshot_name(nb), whole=whole)
             REPORT["screenshots"] = f"screenshots: {SCREENSHOTS.relative_to(ARTIFACTS.parent)}/"
         except Exception as exc:  # never hide the original failure
             print(f"note: no screenshot of {nb}: {exc}")
