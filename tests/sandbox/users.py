@@ -9,6 +9,7 @@ sudo). Either way both modes run: nothing here skips.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import pwd
 import shutil
@@ -56,10 +57,12 @@ def account(mode: str) -> Account:
     return Account("user", entry.pw_uid, entry.pw_gid, home)
 
 
+@functools.cache
 def _python(who: Account) -> tuple[str, list[str]]:
     """(interpreter, extra sys.path) that ``who`` can run with this environment's packages: this one, or the
     system's Python of the same version with this environment's ``site-packages`` (when this environment
-    lives where only root can go, e.g. ``/root/.pyenv``)."""
+    lives where only root can go, e.g. ``/root/.pyenv``). Found once per account and test process (each probe
+    imports ipykernel, numpy, nbclient and nbgrader: seconds of CPU)."""
     system = f"/usr/bin/python{sys.version_info[0]}.{sys.version_info[1]}"
     packages = [sysconfig.get_paths()["purelib"], *site.getsitepackages()]
     for python, paths in ((sys.executable, []), (system, packages)):
