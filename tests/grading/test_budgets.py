@@ -76,7 +76,9 @@ def test_a_looping_cell_costs_the_budget_not_the_configured_timeout(tmp_path):
     assert results["loopy"].seconds < 100 and seconds < 200
 
     # graded again: measured once per version of the source; an edited source is measured again
-    grade(export, root=root, jobs=1, out=tmp_path / "reports", force=True, stdout=None, stderr=None)
+    # (alice alone: the budget is the assignment's, and the loop and the sleep would cost their budgets again)
+    again = write_tree(tmp_path / "export-again", {f"alice/{FIXTURE}.ipynb": dumps(perfect)})
+    grade(again, root=root, jobs=1, out=tmp_path / "reports", force=True, stdout=None, stderr=None)
     assert json.loads((root / "autograder" / "budgets.json").read_text())[f"{FIXTURE}/{FIXTURE}"] == stored
     source.write_text(source.read_text().replace("return x * x", "return x*x"))
     assert find_budget(root, FIXTURE, source) is None
