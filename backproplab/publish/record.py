@@ -229,18 +229,19 @@ def recording(functions: dict[str, types.FunctionType], tables: dict):
             return result
         fp = runtime.fingerprint(params)
         before = [runtime.fingerprint(v) for _, v in params]
+        calls: list = []
         try:
-            result = _call(originals[key], params)
+            result = _call(originals[key], _spied(params, calls))
         except Exception as exc:
             if (key, fp) not in tables["reference"]:
-                tables["reference"][(key, fp)] = runtime.pack(("raise", exc, runtime._after_state(params, before)),
-                                                              pool)
+                tables["reference"][(key, fp)] = runtime.pack(
+                    ("raise", exc, runtime._after_state(params, before), calls), pool)
             raise
         # a function that makes a function (a check's mistake factory holding solution lines) is not data:
         # not tabulated; the build never calls it (its callers are tables, or mistakes, themselves tables)
         if (key, fp) not in tables["reference"] and not callable(result):
             tables["reference"][(key, fp)] = runtime.pack(
-                ("return", copy.deepcopy(result), runtime._after_state(params, before)), pool)
+                ("return", copy.deepcopy(result), runtime._after_state(params, before), calls), pool)
         return result
 
     saved = {}
@@ -262,18 +263,48 @@ def recording(functions: dict[str, types.FunctionType], tables: dict):
             functions[key].__globals__.pop("__published__", None)
 
 
-def tabulate(extra=None) -> dict:
+def _spied(params: list, calls: list) -> list:
+    """``params`` with every function argument (a callback) wrapped so that each of its calls that returns
+    None is kept in ``calls`` as ``(argument index, args, kwargs)``: a procedure's effect is what it did to its
+    caller's state (a training loop's ``callback(epoch, params, losses)`` filling the check's list), which the
+    build replays (:func:`runtime.reference`). The wrapper keeps the function's name: a graded call it is passed
+    on to is fingerprinted as with the function itself."""
+    out = []
+    for index, (name, value) in enumerate(params):
+        if isinstance(value, types.FunctionType):
+            value = _spy(value, index, calls)
+        out.append((name, value))
+    return out
+
+
+def _spy(fn, index: int, calls: list):
+    @functools.wraps(fn)
+    def spy(*args, **kwargs):
+        kept = (index, copy.deepcopy(args), copy.deepcopy(kwargs))  # as they were when the call was made
+        out = fn(*args, **kwargs)
+        if out is None:
+            calls.append(kept)
+        return out
+    return spy
+
+
+def tabulate(extra=None, *, only: dict | None = None, functions: dict | None = None) -> dict:
     """Tables of every graded function and every mistake on the visible trials (and on what
-    ``extra(tables)``, called while recording, computes: the notebooks' figures)."""
+    ``extra(tables)``, called while recording, computes: the notebooks' figures). ``only``: these exercises
+    (``{name: Exercise}``) instead of the build's; ``functions``: these instead of :func:`targets`.
+
+    A judged exercise (``Exercise.judge``: a trained network judged by its accuracy) has its reference never
+    run: its check judges the learner's result alone (running the reference of notebook 08's ``train_digits``
+    recorded 30 epochs of a 64-64-10 network, 286 MB of arrays, for nothing)."""
     from backproplab.checking import trial_inputs
     from backproplab.checking.values import _copy
 
     tables: dict = {"reference": {}, "mistake": {}, "arrays": {}}
-    with recording(targets(), tables):
+    with recording(targets() if functions is None else functions, tables):
         seen: dict[tuple[str, str], int] = {}
-        for ex in exercises().values():
+        for ex in (exercises() if only is None else only).values():
             trials = trial_inputs(ex, False, None)
-            for args in trials:
+            for args in trials if ex.judge is None else ():  # a judged exercise's check never runs its reference
                 with contextlib.suppress(Exception):
                     ex.run(ex.reference, _copy(args))
             for m in ex.mistakes:

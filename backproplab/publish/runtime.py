@@ -140,7 +140,9 @@ def reference(key: str, params: list):
         name = key.rsplit(".", 1)[-1]
         raise NotPublished(f"`{name}` is not part of this course build: write it yourself in your notebook "
                            f"(only the inputs of the checks and figures were computed in advance).")
-    kind, result, after = unpack(entry, _tables()["arrays"])
+    kind, result, after, calls = unpack(entry, _tables()["arrays"])
+    for index, args, kwargs in calls:  # the callbacks' calls the function made (those that returned None)
+        params[index][1](*args, **kwargs)
     _replay(params, after)
     if kind == "raise":
         raise result
