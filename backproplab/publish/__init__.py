@@ -28,6 +28,7 @@ import shutil
 import types
 from pathlib import Path
 
+from . import planted
 from .record import UNPUBLISHED, run_notebooks, tabulate, targets, unpublished
 from .runtime import TABLE_FILE
 from .transform import transform_module
@@ -169,7 +170,10 @@ def publish(out: Path, *, course: Path | None = None) -> dict[str, int]:
         dest = out / path.relative_to(ROOT)
         dest.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix == ".py":
-            dest.write_text(transform_module(path.read_text(encoding="utf-8"), module, found), encoding="utf-8")
+            text = path.read_text(encoding="utf-8")
+            if module == planted.MODULE:  # the planted variants without the correct backward pass
+                text = planted.build_source(text)
+            dest.write_text(transform_module(text, module, found), encoding="utf-8")
         else:
             shutil.copy2(path, dest)
     shutil.copy2(Path(__file__).with_name("runtime.py"), out / "backproplab" / "_published.py")

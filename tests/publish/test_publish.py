@@ -115,12 +115,29 @@ def _bodies(tree) -> set[str]:
     return found
 
 
+def _code_in_strings(tree) -> list:
+    """The syntax trees of the strings of ``tree`` that are Python (code compiled at run time, such as notebook
+    08's planted backward passes)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "\n" in node.value:
+            try:
+                found.append(ast.parse(node.value))
+            except SyntaxError:
+                continue
+    return found
+
+
 def test_no_graded_implementation_in_the_syntax_trees(build):
-    """No function or lambda of the build has the body of a solution's function or of a graded function of
-    the full package (each reference and each function named like an exercise)."""
+    """No function or lambda of the build, nor of the code its strings hold (compiled at run time), has the body
+    of a solution's function or of a graded function of the full package (each reference and each function
+    named like an exercise)."""
     built = set()
     for path in build.rglob("*.py"):
-        built |= _bodies(ast.parse(path.read_text()))
+        tree = ast.parse(path.read_text())
+        built |= _bodies(tree)
+        for program in _code_in_strings(tree):
+            built |= _bodies(program)
     graded = {}
     for nb, gid, solution, _ in _solution_cells():
         if solution:
