@@ -14,10 +14,10 @@ tables would exceed :data:`.record.CELL_BUDGET` (listed in the build's ``_publis
 function called by the learner on other inputs.
 
 Left out of the build altogether (:data:`.record.UNPUBLISHED`): notebook 08 and the modules that are its alone
-(training, debugging, parts, datasets and the digits data, its checks, plots and widgets). Its graded functions
-train networks (their tables would exceed the budget of a cell) and its debugging exercise's reference is
-compiled at run time from a source string holding the correct lines, which no table of a module-level
-function replaces yet.
+(training, debugging, parts, datasets and the digits data, its checks, plots and widgets). Its checks and
+figures run the course's network on points the learner's code chooses (finite differences, a learner's own
+gradient check, networks trained from scratch), which no table answers; its tables (visible checks: 1.55 MB)
+and its debugging module (:mod:`.planted`: the planted passes without the correct one) are ready.
 """
 
 from __future__ import annotations
@@ -59,9 +59,9 @@ check of the notebook. Hand in the notebook as your instructor asks.
 The package in this repository checks your answers but does not contain them: the checks compare your
 function with results computed in advance.
 
-Notebook 08 (training a network) is not yet part of this repository: its exercises train networks and
-repair a planted bug, and their checks cannot yet be answered from results computed in advance without
-giving the answers away.
+Notebook 08 (training a network) is not yet part of this repository: its checks and figures run a network
+at points your own code chooses (finite differences, your gradient check, a network trained from scratch),
+which results computed in advance cannot answer without giving the answers of notebooks 02 to 06 away.
 """
 
 PYPROJECT = """[build-system]

@@ -21,9 +21,13 @@ EXCLUDED = ("backproplab.grading", "backproplab.sandbox", "backproplab.publish",
             "backproplab.release", "backproplab.cli", "backproplab.nbexec")
 
 #: Notebooks not yet part of a learner build, with the modules that are theirs alone (left out of the build,
-#: never tabulated). Notebook 08's graded functions train networks (tables of every epoch's arrays exceed
-#: :data:`CELL_BUDGET`) and its debugging exercise's reference is compiled at run time from a source string
-#: that holds the correct lines: neither fits a table of a module-level function's results yet.
+#: never tabulated). Notebook 08's checks and figures run the course's network (``training.loss_and_grads``,
+#: made of the graded parts of notebooks 02-06) on points the learner's code chooses: the finite differences of
+#: ``numerical_gradients`` (any step, any order), the gradient check a learner's ``wrong_gradients`` runs with
+#: its own function, ``train_digits``, the training figures and the fitting explorer (networks trained from
+#: scratch). A table answers the inputs it was recorded on; answering others is the implementation of notebooks
+#: 02-06. What is ready: its visible checks' tables (1.55 MB with every other notebook's), ``train``'s callback
+#: replayed, and the debugging module without the correct pass (:mod:`.planted`).
 UNPUBLISHED = {"08_training": ("backproplab.training", "backproplab.debugging", "backproplab.parts",
                                "backproplab.datasets", "backproplab.data", "backproplab.checks.training",
                                "backproplab.plots.training", "backproplab.widgets.training")}
@@ -210,22 +214,24 @@ def recording(functions: dict[str, types.FunctionType], tables: dict):
     inside = [0]  # calls of EXPLORER_DATA under way: the graded calls they make are not tabulated
 
     def hook(key, params):
-        if inside[0] == 0 and key in EXPLORER_DATA:  # tabulated whole already: what the build will answer
-            entry = tables["reference"].get((key, runtime.fingerprint(params)))
-            if entry is not None:
-                return runtime.unpack(entry, pool)[1]
-        if inside[0] or key in EXPLORER_DATA:
+        if inside[0]:  # a graded call inside a function tabulated whole: not tabulated itself
+            return _call(originals[key], params)
+        if key in EXPLORER_DATA:
+            fp = runtime.fingerprint(params)
+            entry = tables["reference"].get((key, fp))
+            if entry is not None:  # tabulated whole already: answered as the build will answer it
+                _, result, after, _ = runtime.unpack(entry, pool)
+                runtime._replay(params, after)
+                return result
+            before = [runtime.fingerprint(v) for _, v in params]
             inside[0] += 1
             try:
                 result = _call(originals[key], params)
             finally:
                 inside[0] -= 1
-            if inside[0] or callable(result):
-                return result
-            fp = runtime.fingerprint(params)
-            if (key, fp) not in tables["reference"]:
-                tables["reference"][(key, fp)] = runtime.pack(("return", copy.deepcopy(result), [None] * len(params)),
-                                                              pool)
+            if not callable(result):
+                entry = ("return", copy.deepcopy(result), runtime._after_state(params, before), [])
+                tables["reference"][(key, fp)] = runtime.pack(entry, pool)
             return result
         fp = runtime.fingerprint(params)
         before = [runtime.fingerprint(v) for _, v in params]

@@ -93,3 +93,21 @@ def test_a_function_passed_on_is_fingerprinted_as_itself():
          ("l2", 0.0), ("keep_prob", 1.0), ("rng", rng)]))
     assert step in tables["reference"], sorted(tables["reference"])
     assert tables["reference"][step][0] == "return"
+
+
+def test_a_whole_result_table_is_answered_as_built(monkeypatch):
+    """A function tabulated whole (``record.EXPLORER_DATA``: its result, not the graded calls inside it) answers
+    in the build like any table."""
+    from backproplab import training
+
+    key = record.key_of(training.minibatches)
+    monkeypatch.setattr(record, "EXPLORER_DATA", (key,))
+    tables: dict = {"reference": {}, "mistake": {}, "arrays": {}}
+    params, X, Y = _small_run()
+    with record.recording({key: training.minibatches}, tables):
+        first = training.minibatches(X, Y, 3, np.random.default_rng(2))
+        _as_built(monkeypatch, tables)
+        again = training.minibatches(X, Y, 3, np.random.default_rng(2))
+    assert len(tables["reference"]) == 1 and len(first) == len(again) == 3
+    assert all(np.array_equal(a, b) for pair, other in zip(first, again, strict=True)
+               for a, b in zip(pair, other, strict=True))
