@@ -111,3 +111,62 @@ def test_a_whole_result_table_is_answered_as_built(monkeypatch):
     assert len(tables["reference"]) == 1 and len(first) == len(again) == 3
     assert all(np.array_equal(a, b) for pair, other in zip(first, again, strict=True)
                for a, b in zip(pair, other, strict=True))
+
+
+def test_a_near_table_answers_inputs_within_its_tolerance_only(monkeypatch):
+    """``mlp_loss_and_grads`` (``record.NEAR``): weights within 1e-9 (relative) of recorded ones get the recorded
+    result, which the function itself gives there to ~1e-9; weights farther get a plain sentence saying how far
+    (in IPython, that sentence instead of a traceback); another shape is not an input of the table at all."""
+    from backproplab.network import init_mlp, mlp_loss_and_grads
+
+    key = record.key_of(mlp_loss_and_grads)
+    assert key in record.NEAR and key in record.EXPLORER_DATA
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((30, 2)), (rng.random((30, 1)) > 0.5).astype(float)
+    params = init_mlp([2, 8, 1], rng=1)
+    tables: dict = {"reference": {}, "mistake": {}, "arrays": {}, "near": {}}
+
+    def moved(rel):
+        return {k: v * (1 + rel) for k, v in params.items()}
+
+    monkeypatch.setattr(record, "_IN_WHOLE_CELL", [True])  # publishing the training figure's cell
+    with record.recording({key: mlp_loss_and_grads}, tables):
+        loss, grads = mlp_loss_and_grads(params, X, Y, output="sigmoid", loss="bce")
+        again = mlp_loss_and_grads(moved(1e-12), X, Y, output="sigmoid", loss="bce")  # answered as the build
+        assert len(tables["near"][key]["inputs"]) == 1 and again[0] == loss
+        _as_built(monkeypatch, tables)
+        near_loss, near_grads = mlp_loss_and_grads(moved(1e-10), X, Y, output="sigmoid", loss="bce")
+        with pytest.raises(runtime.NotPublished, match=r"1\.0e-06 away \(relative\)") as far:
+            mlp_loss_and_grads(moved(1e-6), X, Y, output="sigmoid", loss="bce")
+        with pytest.raises(runtime.NotPublished, match="not part of this course build"):
+            mlp_loss_and_grads(params, X[:10], Y[:10], output="sigmoid", loss="bce")
+        with pytest.raises(runtime.NotPublished, match="not part of this course build"):  # other settings
+            mlp_loss_and_grads(params, X, Y, output="sigmoid", loss="bce", l2=0.1)
+    true_loss, true_grads = mlp_loss_and_grads(moved(1e-10), X, Y, output="sigmoid", loss="bce")
+    assert near_loss == loss and all(np.array_equal(near_grads[k], grads[k]) for k in grads)
+    assert abs(true_loss - loss) <= 1e-9 * abs(loss)
+    assert all(np.linalg.norm(true_grads[k] - grads[k]) <= 1e-8 * np.linalg.norm(grads[k]) for k in grads)
+    assert far.value._render_traceback_() == [f"NotPublished: {far.value}"]
+
+
+@pytest.mark.parametrize("in_whole_cell", [True, False], ids=["training-figure", "elsewhere"])
+def test_a_near_function_is_tabulated_call_by_call_too_outside_its_cells(monkeypatch, in_whole_cell):
+    """Outside ``record.WHOLE_CELLS`` a near function is tabulated whole and its graded calls too (a learner's
+    ``mlp_backward`` calls the graded ``relu_derivative`` on the inputs a check's mistake gave
+    ``mlp_loss_and_grads``), and publishing answers it exactly, never near (a check's table never comes from a
+    near answer); in the training figure's cell it is tabulated whole only, and answered near."""
+    from backproplab.activations import relu_derivative
+    from backproplab.network import init_mlp, mlp_loss_and_grads
+
+    monkeypatch.setattr(record, "_IN_WHOLE_CELL", [in_whole_cell])
+    key, inner = record.key_of(mlp_loss_and_grads), record.key_of(relu_derivative)
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((12, 3)), rng.standard_normal((12, 2))
+    params = init_mlp([3, 5, 2], rng=1)
+    tables: dict = {"reference": {}, "mistake": {}, "arrays": {}, "near": {}}
+    with record.recording({key: mlp_loss_and_grads, inner: relu_derivative}, tables):
+        mlp_loss_and_grads(params, X, Y)
+        mlp_loss_and_grads({k: v * (1 + 1e-12) for k, v in params.items()}, X, Y)
+    keys = [k for k, _ in tables["reference"]]
+    assert keys.count(key) == (1 if in_whole_cell else 2)
+    assert (inner in keys) is not in_whole_cell
