@@ -20,8 +20,8 @@ import numpy as np
 
 from backproplab.gradcheck import relative_error
 
-__all__ = ["BUGS", "GRADIENT_KEYS", "SOURCE", "Bug", "PlantedBackward", "backward_with", "planted_backward",
-           "wrong_gradients"]
+__all__ = ["BUGS", "GRADIENT_KEYS", "SOURCE", "Bug", "PlantedBackward", "backward_with", "loss_and_grads",
+           "planted_backward", "planted_source", "wrong_gradients"]
 
 GRADIENT_KEYS = ("dW1", "db1", "dW2", "db2")
 #: A gradient check fails above this relative error (seed 002: "suspicious" starts at 1e-5).
@@ -71,24 +71,34 @@ BUGS = (
 )
 
 
-def _compile(source: str):
+def _compile(source: str, module: str = __name__):
     """``loss_and_grads`` of ``source``, its source readable by ``inspect`` (tracebacks show its lines, and the
-    generic diagnosis, backproplab.checking.formula, searches its slips)."""
+    generic diagnosis, backproplab.checking.formula, searches its slips). ``module`` names it: a planted
+    variant is ``backproplab.debugging.planted.<bug>``, so that no table of a learner build (which knows a
+    function argument by its module and name) takes one variant, or the correct pass, for another."""
     filename = f"<planted backward pass {zlib.crc32(source.encode()):08x}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    scope = {"np": np, "__name__": __name__}
+    scope = {"np": np, "__name__": module}
     exec(compile(source, filename, "exec"), scope)  # our own template, never learner code
     return scope["loss_and_grads"]
 
 
+def planted_source(bug: int) -> str:
+    """The source of the backward pass with bug number ``bug`` of :data:`BUGS` planted."""
+    b = BUGS[bug]
+    assert SOURCE.count(b.line) == 1
+    return SOURCE.replace(b.line, b.wrong_line)
+
+
+#: The correct backward pass (the reference of the graded fix, ``fixed_loss_and_grads``).
+loss_and_grads = _compile(SOURCE)
+
+
 def backward_with(bug: int | None):
     """``(source, loss_and_grads)`` with bug number ``bug`` of :data:`BUGS` planted (``None``: the correct one)."""
-    source = SOURCE
-    if bug is not None:
-        b = BUGS[bug]
-        assert source.count(b.line) == 1
-        source = source.replace(b.line, b.wrong_line)
-    return source, _compile(source)
+    if bug is None:
+        return SOURCE, loss_and_grads
+    return planted_source(bug), _compile(planted_source(bug), f"{__name__}.planted.{BUGS[bug].name}")
 
 
 class PlantedBackward(NamedTuple):

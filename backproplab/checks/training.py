@@ -640,8 +640,10 @@ def _finite_differences(params, X, Y, l2=0.0):
 def _still(k):
     bug = debugging.BUGS[k]
     planted = debugging.backward_with(k)[1]
-    return Mistake(f"still_{bug.name}", f"the planted bug is still there: `{bug.wrong_line}` should read "
-                                        f"`{bug.line}`.", lambda *args: _loss_and_grads_outputs(planted, args))
+    # the message names the slip, not its fix: the planted code run unchanged must not print the answer
+    return Mistake(f"still_{bug.name}", f"the planted bug is still there: the line `{bug.wrong_line}` is the slip "
+                                        f"(it breaks {', '.join(bug.breaks)}); work out what it should read.",
+                   lambda *args: _loss_and_grads_outputs(planted, args))
 
 
 FIXED_LOSS_AND_GRADS = Exercise(

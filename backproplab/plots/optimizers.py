@@ -119,6 +119,11 @@ def adam_bias_correction_figure(beta1: float = 0.9, beta2: float = 0.999, g: flo
     return fig
 
 
+def classifier_probabilities(params, points, hidden: str = "relu") -> np.ndarray:
+    """The probability ``(len(points),)`` a sigmoid-output MLP with ``params`` predicts at ``points`` (m, n_0)."""
+    return mlp_forward(points, params, hidden=hidden, output="sigmoid")[0].ravel()
+
+
 def optimizer_training_figure(X, y, results: dict, hidden: str = "relu"):
     """Training curves and decision boundaries of a binary classifier trained with several optimizers.
 
@@ -143,10 +148,10 @@ def optimizer_training_figure(X, y, results: dict, hidden: str = "relu"):
         top.semilogy(np.arange(1, len(losses) + 1), losses, color=colour, lw=1.8,
                      label=f"{label}: final loss {losses[-1]:.3f}")
         ax = fig.add_subplot(grid[1, i])
-        prob = mlp_forward(points, params, hidden=hidden, output="sigmoid")[0].reshape(gx.shape)
+        prob = classifier_probabilities(params, points, hidden).reshape(gx.shape)
         ax.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.55)
         ax.contour(gx, gy, prob, levels=[0.5], colors="black", linewidths=1.2)
-        pred = mlp_forward(X, params, hidden=hidden, output="sigmoid")[0].ravel() > 0.5
+        pred = classifier_probabilities(params, X, hidden) > 0.5
         ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", s=9, edgecolors="black", linewidths=0.3)
         ax.set_title(f"{label}\naccuracy {np.mean(pred == (y > 0.5)):.0%}", fontsize=10, color=colour)
         ax.set_xticks([])

@@ -9,15 +9,18 @@ side; a notebook written in the build is graded by ``backproplab grade`` as any 
 
 The figures are tabulated on what they draw, and every explorer on every slider position a learner can reach
 (:mod:`.explorers`: the notebooks as released are run, and each explorer is moved through its positions while
-the graded calls are recorded). Not tabulated (they raise ``NotPublished`` in the build): a figure cell whose
-tables would exceed :data:`.record.CELL_BUDGET` (listed in the build's ``_published_skipped.txt``), and a graded
-function called by the learner on other inputs.
+the graded calls are recorded). Notebook 07's training figure, which trains a network with the learner's own
+optimizers, is answered by near tables (:data:`.record.NEAR`: an input within 1e-9 of a recorded one gets its
+result; the learner's correct optimizers stay within 2.3e-11 of the course's path). Not tabulated (they raise
+``NotPublished`` in the build): a figure cell whose tables would exceed its budget
+(:data:`.record.CELL_BUDGET`, listed in the build's ``_published_skipped.txt``: none today), and a graded
+function called by the learner on other inputs (in a figure off the course's path, one line says how far).
 
 Left out of the build altogether (:data:`.record.UNPUBLISHED`): notebook 08 and the modules that are its alone
-(training, debugging, parts, datasets and the digits data, its checks, plots and widgets). Its graded functions
-train networks (their tables would exceed the budget of a cell) and its debugging exercise's reference is
-compiled at run time from a source string holding the correct lines, which no table of a module-level
-function replaces yet.
+(training, debugging, parts, datasets and the digits data, its checks, plots and widgets). Its checks and
+figures run the course's network on points the learner's code chooses (finite differences, a learner's own
+gradient check, networks trained from scratch), which no table answers; its tables (visible checks: 1.55 MB)
+and its debugging module (:mod:`.planted`: the planted passes without the correct one) are ready.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import shutil
 import types
 from pathlib import Path
 
+from . import planted
 from .record import UNPUBLISHED, run_notebooks, tabulate, targets, unpublished
 from .runtime import TABLE_FILE
 from .transform import transform_module
@@ -58,9 +62,9 @@ check of the notebook. Hand in the notebook as your instructor asks.
 The package in this repository checks your answers but does not contain them: the checks compare your
 function with results computed in advance.
 
-Notebook 08 (training a network) is not yet part of this repository: its exercises train networks and
-repair a planted bug, and their checks cannot yet be answered from results computed in advance without
-giving the answers away.
+Notebook 08 (training a network) is not yet part of this repository: its checks and figures run a network
+at points your own code chooses (finite differences, your gradient check, a network trained from scratch),
+which results computed in advance cannot answer without giving the answers of notebooks 02 to 06 away.
 """
 
 PYPROJECT = """[build-system]
@@ -169,7 +173,10 @@ def publish(out: Path, *, course: Path | None = None) -> dict[str, int]:
         dest = out / path.relative_to(ROOT)
         dest.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix == ".py":
-            dest.write_text(transform_module(path.read_text(encoding="utf-8"), module, found), encoding="utf-8")
+            text = path.read_text(encoding="utf-8")
+            if module == planted.MODULE:  # the planted variants without the correct backward pass
+                text = planted.build_source(text)
+            dest.write_text(transform_module(text, module, found), encoding="utf-8")
         else:
             shutil.copy2(path, dest)
     shutil.copy2(Path(__file__).with_name("runtime.py"), out / "backproplab" / "_published.py")

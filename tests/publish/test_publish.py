@@ -115,12 +115,29 @@ def _bodies(tree) -> set[str]:
     return found
 
 
+def _code_in_strings(tree) -> list:
+    """The syntax trees of the strings of ``tree`` that are Python (code compiled at run time, such as notebook
+    08's planted backward passes)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "\n" in node.value:
+            try:
+                found.append(ast.parse(node.value))
+            except SyntaxError:
+                continue
+    return found
+
+
 def test_no_graded_implementation_in_the_syntax_trees(build):
-    """No function or lambda of the build has the body of a solution's function or of a graded function of
-    the full package (each reference and each function named like an exercise)."""
+    """No function or lambda of the build, nor of the code its strings hold (compiled at run time), has the body
+    of a solution's function or of a graded function of the full package (each reference and each function
+    named like an exercise)."""
     built = set()
     for path in build.rglob("*.py"):
-        built |= _bodies(ast.parse(path.read_text()))
+        tree = ast.parse(path.read_text())
+        built |= _bodies(tree)
+        for program in _code_in_strings(tree):
+            built |= _bodies(program)
     graded = {}
     for nb, gid, solution, _ in _solution_cells():
         if solution:
@@ -173,7 +190,7 @@ def test_the_tables_hold_data_only(build):
             return obj
 
     tables = Only(io.BytesIO((build / "backproplab" / "_published_tables.pkl").read_bytes())).load()
-    assert set(tables) == {"reference", "mistake", "arrays"}
+    assert set(tables) == {"reference", "mistake", "arrays", "near"}
     assert not any(s.endswith(("FunctionType", "CodeType", "eval", "exec")) for s in seen)
 
 
@@ -351,9 +368,49 @@ def test_the_notebooks_run_in_a_kernel_on_the_build(build):
                     failures[f"{path.name}:{cell.get('id')}"] = f"{output['ename']}: {output['evalue']}"
         first = next(c for c in nb.cells if c.cell_type == "code")
         assert not any(o.get("output_type") == "error" for o in first.outputs), path
+        if path.name == "07_optimizers.ipynb":  # the training figure, with the solutions' optimizers
+            (run,) = [c for c in nb.cells if c.get("id") == "s6-run"]
+            text = "".join(o.get("text", "") for o in run.outputs)
+            assert "using your adam" in text and "using your rmsprop" in text, text
+            assert any("Figure" in str(o.get("data", {})) for o in run.outputs), run.outputs
     unexpected = {k: v for k, v in failures.items() if k not in skipped or not v.startswith("NotPublished")}
     assert not unexpected, unexpected
     assert set(failures) <= skipped
+    assert not skipped  # every figure is tabulated (07's training figure by near inputs: record.NEAR)
+
+
+def test_a_training_figure_off_the_course_path_says_so_in_one_line(build):
+    """Notebook 07's training figure with a learner's Adam that leaves out the bias correction: the network's
+    gradients were tabulated along the course's paths only, and the cell says so in one line (how far the
+    weights are from the nearest recorded ones), no traceback; the other cells are unaffected (the graded cell
+    of ``adam`` names the slip)."""
+    path = build / "course" / "07_optimizers" / "07_optimizers.ipynb"
+    nb = _answered(path)
+    (adam,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex-adam"]
+    adam.source = adam.source.replace("m_hat = m / (1 - b1**t)", "m_hat = m").replace(
+        "v_hat = v / (1 - b2**t)", "v_hat = v")
+    assert "m_hat = m\n" in adam.source and "v_hat = v\n" in adam.source
+    _execute(nb, path, build)
+    errors = {c.get("id"): o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"}
+    assert set(errors) == {"s6-run", "test-adam"}, {k: v["evalue"][:200] for k, v in errors.items()}
+    assert "not bias-corrected" in errors["test-adam"]["evalue"]  # the graded cell names the slip
+    error = errors["s6-run"]
+    assert error["ename"] == "NotPublished" and "away (relative) from the nearest" in error["evalue"], error
+    assert error["traceback"] == [f"NotPublished: {error['evalue']}"]
+
+
+def test_no_check_of_the_build_calls_a_near_table(build):
+    """The tables of ``record.NEAR`` answer near inputs, for figures: no code of the build's checks calls them
+    (their references and mistakes that did are tables themselves), so no verdict comes from a near answer."""
+    from backproplab.publish.record import NEAR
+
+    names = {key.rsplit(".", 1)[1] for key in NEAR}
+    checks = sorted((build / "backproplab" / "checks").glob("*.py")) + sorted(
+        (build / "backproplab" / "checking").glob("*.py"))
+    assert len(checks) > 10
+    calls = [(p.name, n.lineno) for p in checks for n in ast.walk(ast.parse(p.read_text()))
+             if isinstance(n, ast.Call) and (getattr(n.func, "id", None) or getattr(n.func, "attr", None)) in names]
+    assert not calls, calls
 
 
 def _explorers(nb) -> list[tuple[str, str]]:
