@@ -76,10 +76,13 @@ class Guard:
     # ----------------------------------------------------------------------------------- the gradebook
     @contextlib.contextmanager
     def writing(self):
-        """Around each of the grader's own writes to the gradebook."""
+        """Around each of the grader's own writes to the gradebook (interrupted too: what it committed before
+        the interruption is the grader's)."""
         self._check_gradebook("before the grader's next write")
-        yield
-        self._take_gradebook()
+        try:
+            yield
+        finally:
+            self._take_gradebook()
 
     def _gradebook_state(self) -> str | None:
         return "|".join(str(_digest(Path(f"{self.gradebook}{s}"))) for s in ("", "-wal"))
