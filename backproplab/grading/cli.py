@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -94,6 +95,9 @@ def run(args) -> int:
         print("\ninterrupted: everything graded so far is in the gradebook; run the same command again to "
               "grade the rest", file=sys.stderr)
         interrupted = True
+        # a task of the interrupted loop (a budget's measurement, a kernel starting) ended with the interrupt: when
+        # it is collected, asyncio would print it with a traceback ("Task exception was never retrieved")
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
         return 130
     finally:
         if not interrupted:  # once stopping, this process stays deaf to SIGTERM until it has exited

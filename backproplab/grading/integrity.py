@@ -86,14 +86,22 @@ class Guard:
     # ----------------------------------------------------------------------------------- the gradebook
     @contextlib.contextmanager
     def writing(self):
-        """Around each of the grader's own writes to the gradebook."""
+        """Around each of the grader's own writes to the gradebook (interrupted too: what it committed before
+        the interruption is the grader's). Yields a list: the callables put in it run once what the grader
+        wrote is in the gradebook's file (the resume state is told only then: a run killed before loses
+        nothing it claimed)."""
         self._check_gradebook("before the grader's next write")
-        yield
-        if self._held:  # the grader wrote the copy: the file must still be what it last wrote out
-            self._check_gradebook("while the grader wrote")
-            self._write_out()
-        else:  # no Gradebook held (the file is written directly): renewed from the file
-            self._take_gradebook()
+        then: list = []
+        try:
+            yield then
+        finally:
+            if self._held:  # the grader wrote the copy: the file must still be what it last wrote out
+                self._check_gradebook("while the grader wrote")
+                self._write_out()
+            else:  # no Gradebook held (the file is written directly): renewed from the file
+                self._take_gradebook()
+            for done in then:
+                done()
 
     def _hold(self, gb) -> None:
         """From now on ``gb`` reads and writes the copy in memory, which only the grader can reach."""

@@ -7,8 +7,9 @@ One code path for one machine and for many: the tasks go to Dask's scheduler, ei
 :func:`.worker.init_worker`), and then grades one (student, assignment) at a time from a self-contained task —
 the files, release data, seeds and budgets this process packed (:mod:`.shipping`: workers share no file
 system with it) — and returns a plain :class:`~.protocol.TaskResult` holding the autograded notebooks. This
-process is the only writer of the gradebook and of the course's folders: it writes each result as it arrives,
-records it (one transaction), marks it done in the resume state, and submits the feedback page, which a
+process is the only writer of the gradebook and of the course's folders: it writes each result's files as it
+arrives, records the results in the gradebook a batch at a time (one transaction: ``flush``), marks them done in
+the resume state, and submits their feedback pages, which a
 worker renders from the grades read back and returns. Tasks are packed as they are submitted, at most
 :func:`in_flight` ahead of the results, so the files of a whole class are never in memory at once.
 
@@ -27,9 +28,10 @@ import contextlib
 import logging
 import os
 import signal
+import time
 from collections.abc import Callable
 
-from . import worker
+from . import worker, workerprocs
 from .protocol import FeedbackResult, FeedbackTask, GradingTask, TaskResult
 
 #: seconds the workers of a local cluster get to stop after an interruption before they are killed;
@@ -118,10 +120,12 @@ def connect(cluster: str | None, jobs: int, config, log_path: str | None):
     from distributed import Client, LocalCluster
 
     local = None
+    forks = contextlib.ExitStack()  # a local cluster's workers: forked from a preloaded process (workerprocs.py)
     if cluster:
         client = Client(cluster, timeout=30)
         log_path = None  # remote workers log where their cluster logs
     else:
+        forks.enter_context(workerprocs.forked_workers())
         try:
             # no dashboard; the scheduler's HTTP endpoints on a free port (by default 8787, taken by any other
             # cluster on the machine: "Port 8787 is already in use" in the instructor's terminal)
@@ -131,6 +135,7 @@ def connect(cluster: str | None, jobs: int, config, log_path: str | None):
                                  silence_logs=logging.ERROR, worker_class="distributed.Nanny")
         except BaseException:
             _abandon_starting_cluster()
+            forks.close()
             raise
         client = Client(local)
     try:
@@ -142,6 +147,7 @@ def connect(cluster: str | None, jobs: int, config, log_path: str | None):
         if local is not None:
             with contextlib.suppress(Exception):
                 local.close(timeout=STOP_GRACE)
+        forks.close()
 
 
 def _abandon_starting_cluster() -> None:
@@ -176,24 +182,47 @@ def in_flight(client) -> int:
 
 def run(plans: list, *, pack: Callable[[object], GradingTask], feedback_tasks: list[FeedbackTask] = (),
         jobs: int, config, log_path: str | None, on_graded: Callable[[TaskResult], list[FeedbackTask]],
-        on_feedback: Callable[[FeedbackResult], None], progress=None, cluster: str | None = None) -> None:
+        on_feedback: Callable[[FeedbackResult], None], flush: Callable[[str], list[FeedbackTask]] | None = None,
+        progress=None, cluster: str | None = None) -> None:
     """Grade ``plans`` on the cluster (``None``: a local one of ``jobs`` workers), each packed by ``pack(plan)``
     into a self-contained :class:`~.protocol.GradingTask` when it is submitted. ``on_graded(result)`` runs
     in this process, once per task, and returns feedback tasks to render; ``on_feedback(result)`` receives
-    their outcomes (the rendered pages)."""
+    their outcomes (the rendered pages). ``flush(when)``, when given, is called after each result with
+    ``"idle"`` (no other result is ready) or ``"busy"``, every :data:`TICK` seconds while nothing arrives
+    (``"idle"``), and once every grading task has returned (``"final"``): it returns feedback tasks too (of the
+    results ``on_graded`` kept to record later)."""
     if not plans and not feedback_tasks:
         return
     with connect(cluster, jobs, config, log_path) as client:
-        _drive(client, (pack(plan) for plan in plans), list(feedback_tasks), on_graded, on_feedback, progress)
+        _drive(client, (pack(plan) for plan in plans), list(feedback_tasks), on_graded, on_feedback, progress,
+               flush or (lambda when: []))
 
 
-def _drive(client, grade_tasks, feedback_tasks, on_graded, on_feedback, progress) -> None:
+#: seconds between two calls of ``flush("idle")`` while no result arrives
+TICK = 0.5
+
+
+def _next_done(pending, timeout: float):
+    """The next completed future of ``pending``, None when none completed within ``timeout`` seconds; raises
+    StopIteration when nothing is left."""
+    deadline = time.monotonic() + timeout
+    while not pending.has_ready():
+        if pending.is_empty():
+            raise StopIteration
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.02)
+    return next(pending)
+
+
+def _drive(client, grade_tasks, feedback_tasks, on_graded, on_feedback, progress, flush) -> None:
     """Submit the feedback tasks, then the grading tasks of the iterator ``grade_tasks`` as results come in
     (:func:`in_flight` ahead), and hand every result to its callback as it completes."""
     from distributed import as_completed
 
     kinds: dict = {}
     waiting = iter(grade_tasks)
+    left = [True]  # grading tasks may still come out of `waiting`
 
     def submit(kind, task):
         fn, priority = ((worker.grade_task, 0) if kind == "grade" else (worker.render_feedback, FEEDBACK_PRIORITY))
@@ -206,13 +235,27 @@ def _drive(client, grade_tasks, feedback_tasks, on_graded, on_feedback, progress
         for _ in range(in_flight(client) - grading):
             task = next(waiting, None)
             if task is None:
+                left[0] = False
                 return
             pending.add(submit("grade", task))
+
+    def flushed(pending, when: str) -> None:
+        for feedback_task in flush(when):
+            pending.add(submit("feedback", feedback_task))
 
     pending = as_completed([submit("feedback", t) for t in feedback_tasks])
     try:
         refill(pending)
-        for future in pending:
+        while True:
+            if not left[0] and not any(kind == "grade" for kind, _ in kinds.values()):
+                flushed(pending, "final")  # every result is in: record what waits
+            try:
+                future = _next_done(pending, TICK)
+            except StopIteration:
+                break
+            if future is None:
+                flushed(pending, "idle")
+                continue
             kind, task = kinds.pop(future.key)
             try:
                 result = future.result()
@@ -230,6 +273,7 @@ def _drive(client, grade_tasks, feedback_tasks, on_graded, on_feedback, progress
                 if progress is not None:
                     progress.update()
                 refill(pending)
+                flushed(pending, "busy" if pending.has_ready() else "idle")
             else:
                 on_feedback(result)
     except BaseException:

@@ -6,13 +6,15 @@
 2. import the export into ``autograder/submitted/`` (:mod:`.importer`; originals are only read);
 3. grade every (student, assignment) whose copy changed since it was last graded, on ``jobs`` workers
    (:mod:`.parallel`) or a Dask cluster, each task carrying the files it needs (:mod:`.shipping`), the parent
-   writing each result's autograded notebooks, recording it in the gradebook (:mod:`.gradebook`) and
-   writing its feedback page, which a worker rendered;
+   writing each result's autograded notebooks as it arrives, recording the results in the gradebook
+   (:mod:`.gradebook`) a batch at a time (one transaction per :data:`FLUSH_EVERY` results or
+   :data:`FLUSH_SECONDS`) and writing their feedback pages, which a worker rendered;
 4. write grades.csv, exercises.csv, mapping.csv, report.txt and histogram.png (:mod:`.report`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -45,6 +47,16 @@ from .roster import read_roster
 from .similarity import write_reports as write_similarity
 from .state import State, submission_checksum
 from .worker import notebook_limits
+
+#: The gradebook is written (one transaction for every result waiting) as soon as the coordinator has nothing
+#: else to do (no other result ready: a small or slow class is recorded result by result, as it arrives), and
+#: when results pile up, whenever ``FLUSH_EVERY`` of them wait or the oldest has waited ``FLUSH_SECONDS``, and
+#: at the end (docs/scale.md: a transaction per result was the coordinator's largest cost). A run killed in
+#: between loses only what it had not yet recorded: those submissions are graded again by the next run.
+FLUSH_EVERY = 25
+FLUSH_SECONDS = 5.0
+#: False: no write when idle, only every ``FLUSH_EVERY`` results or ``FLUSH_SECONDS`` (the tests' batches)
+FLUSH_WHEN_IDLE = True
 
 
 @dataclass
@@ -159,6 +171,8 @@ class _Run:
         self.results: list[TaskResult] = []
         self.skipped = 0
         self.feedback_first: list[FeedbackTask] = []
+        self.waiting: list[TaskResult] = []  # graded, autograded notebooks written, not yet in the gradebook
+        self.oldest = 0.0  # when the first of them arrived
 
     def lap(self, phase: str) -> None:
         now = time.monotonic()
@@ -234,25 +248,49 @@ class _Run:
         return shipping.pack(self.course, self.secret, **plan)
 
     def on_graded(self, gb, result: TaskResult) -> list[FeedbackTask]:
-        """In the parent, per result: write its autograded notebooks, record it in the gradebook (the only
-        writer), then in the state."""
-        sid, assignment = result.student, result.assignment
-        info = self.infos[assignment]
+        """In the parent, per result as it arrives: write its autograded notebooks, and keep it for the next
+        :meth:`flush` (made now when :data:`FLUSH_EVERY` results wait)."""
         try:
             shipping.store(self.course, result)
-            with self.guard.writing():  # integrity hook: the gradebook is still what the grader last wrote
-                gbmod.record_result(gb, self.course, result)
         except Exception as exc:  # keep going; the state is not marked, so the next run retries
-            gb.db.rollback()
-            self.notes.append((sid, assignment, f"could not record the grades ({type(exc).__name__}: {exc}); "
-                                                "run the command again"))
+            self.notes.append(_not_recorded(result, exc))
             return []
-        self.state.record(result)
-        self.results.append(result)
-        for name, nb in result.notebooks.items():
-            self.notes.extend((sid, assignment, _prefix(info, name, n)) for n in nb.notes)
-        graded = {name: (nb.autograded, nb.notes) for name, nb in result.notebooks.items()}
-        return [_feedback_task(self.course, gb, sid, assignment, graded, info)]
+        if not self.waiting:
+            self.oldest = time.monotonic()
+        self.waiting.append(result)
+        return self.flush(gb) if len(self.waiting) >= FLUSH_EVERY else []
+
+    def flush(self, gb, when: str = "final") -> list[FeedbackTask]:
+        """Record the results that arrived since the last flush in the gradebook (the only writer), in one
+        transaction, then in the resume state (a result is marked done only once its grades are in the file);
+        the feedback tasks of what was recorded. ``when``: ``"final"`` (always), ``"idle"`` (nothing else to
+        do: if :data:`FLUSH_WHEN_IDLE`) or ``"busy"`` (only once the oldest has waited :data:`FLUSH_SECONDS`)."""
+        due = (when == "final" or (when == "idle" and FLUSH_WHEN_IDLE)
+               or time.monotonic() - self.oldest >= FLUSH_SECONDS)
+        if not self.waiting or not due:
+            return []
+        batch, self.waiting = self.waiting, []
+        recorded: list[TaskResult] = []
+
+        def committed(results: list[TaskResult]) -> None:
+            for result in results:
+                self.state.record(result)
+            recorded.extend(results)
+
+        # integrity hook: the gradebook is still what the grader last wrote; the state is told once the guard has
+        # written the grader's copy out to the gradebook's file (a SIGKILL before: graded again, never lost)
+        with self.guard.writing() as then:
+            failed = gbmod.record_results(gb, self.course, batch, lambda done: then.append(lambda: committed(done)))
+        self.notes.extend(_not_recorded(result, exc) for result, exc in failed)  # the next run retries them
+        tasks = []
+        for result in recorded:
+            info = self.infos[result.assignment]
+            self.results.append(result)
+            for name, nb in result.notebooks.items():
+                self.notes.extend((result.student, result.assignment, _prefix(info, name, n)) for n in nb.notes)
+            graded = {name: (nb.autograded, nb.notes) for name, nb in result.notebooks.items()}
+            tasks.append(_feedback_task(self.course, gb, result.student, result.assignment, graded, info))
+        return tasks
 
     def on_feedback(self, result: FeedbackResult) -> None:
         """In the parent: write the pages a worker rendered."""
@@ -271,10 +309,13 @@ class _Run:
             parallel.run(tasks, pack=self.pack, feedback_tasks=self.feedback_first, jobs=self.jobs,
                          config=self.course.config, log_path=str(log_path),
                          on_graded=lambda result: self.on_graded(gb, result), on_feedback=self.on_feedback,
-                         progress=progress, cluster=self.cluster)
+                         flush=lambda when: self.flush(gb, when), progress=progress, cluster=self.cluster)
         finally:
             progress.close()
             try:
+                if self.waiting:  # interrupted: what was graded and not yet recorded is recorded (its pages
+                    with contextlib.suppress(Exception):  # are written by the next run)
+                        self.flush(gb)
                 if self.guard.finish():  # integrity hook: restored what something else changed; not to be trusted
                     for result in self.results:
                         self.state.forget(result.student, result.assignment)
@@ -342,6 +383,11 @@ def _print_summary(report: Report, files: dict[str, Path], course, stdout) -> No
 # ------------------------------------------------------------------------------------------- helpers
 def _prefix(info, notebook: str, note: str) -> str:
     return note if len(info.notebooks) == 1 else f"{notebook}: {note}"
+
+
+def _not_recorded(result: TaskResult, exc: Exception) -> tuple[str, str, str]:
+    return (result.student, result.assignment,
+            f"could not record the grades ({type(exc).__name__}: {exc}); run the command again")
 
 
 def _unique(notes):

@@ -199,10 +199,30 @@ def child(request: dict) -> None:
 
 
 # --------------------------------------------------------------------------------------- the template
-def _send(fd: int, message: dict) -> None:
+def _send(fd: int, message: dict, children: set[int] | None = None) -> None:
+    """``message`` to the grader; when it has gone (its end closed: a broken pipe), the template leaves with its
+    kernels, as on end of file."""
     data = (json.dumps(message) + "\n").encode()
-    while data:
-        data = data[os.write(fd, data):]
+    try:
+        while data:
+            data = data[os.write(fd, data):]
+    except ConnectionError:
+        _leave(children or set())
+
+
+def _leave(children: set[int]) -> None:
+    """The grader has gone: kill and reap the kernels (their CPU time counts), and exit."""
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for pid in children:
+        try:
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+    os._exit(0)
 
 
 def serve(fd: int) -> None:
@@ -226,19 +246,12 @@ def serve(fd: int) -> None:
                         break
                 _reap(fd, children)
                 continue
-            chunk = os.read(fd, 1 << 16)
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except ConnectionError:
+                chunk = b""
             if not chunk:  # the grader has gone: so do its kernels (reaped: their CPU time counts)
-                for pid in children:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
-                for pid in children:
-                    try:
-                        os.waitpid(pid, 0)
-                    except OSError:
-                        pass
-                os._exit(0)
+                _leave(children)
             buffer += chunk
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
@@ -249,17 +262,17 @@ def serve(fd: int) -> None:
 def _spawn(fd: int, request: dict, children: set[int]) -> None:
     tasks = os.listdir("/proc/self/task")
     if len(tasks) != 1:  # forking a process with other threads could copy a lock in use
-        _send(fd, {"failed": f"the kernel template has {len(tasks)} threads"})
+        _send(fd, {"failed": f"the kernel template has {len(tasks)} threads"}, children)
         return
     try:
         pid = os.fork()
     except OSError as exc:
-        _send(fd, {"failed": f"fork: {exc}"})
+        _send(fd, {"failed": f"fork: {exc}"}, children)
         return
     if pid == 0:
         child(request)
     children.add(pid)
-    _send(fd, {"spawned": pid})
+    _send(fd, {"spawned": pid}, children)
 
 
 def _reap(fd: int, children: set[int]) -> None:
@@ -271,7 +284,7 @@ def _reap(fd: int, children: set[int]) -> None:
         if pid == 0:
             return
         children.discard(pid)
-        _send(fd, {"exited": pid, "status": os.waitstatus_to_exitcode(status)})
+        _send(fd, {"exited": pid, "status": os.waitstatus_to_exitcode(status)}, children)
 
 
 def main(argv: list[str]) -> None:

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -74,18 +75,21 @@ def test_editing_a_test_or_its_points_regrades_and_manual_scores_survive(tmp_pat
 
 
 _AUDIT = '''
-import os, sys
+import json, os, sys
 
 LOG = os.environ.get("BACKPROPLAB_TEST_AUDIT")
 
+def _log(kind, **what):
+    with open(LOG, "a") as fh:
+        fh.write(json.dumps({"kind": kind, "pid": os.getpid(), "ppid": os.getppid(), **what}) + "\\n")
+
 def _audit(event, args):
     if event == "sqlite3.connect":
-        with open(LOG, "a") as fh:
-            fh.write(f"connect {os.getpid()} {args[0]}\\n")
+        _log("connect", db=str(args[0]))
 
 if LOG:
-    with open(LOG, "a") as fh:
-        fh.write(f"start {os.getpid()} {' '.join(sys.argv)[:200]}\\n")
+    _log("start", argv=sys.argv[:2])
+    os.register_at_fork(after_in_child=lambda: _log("fork"))  # a worker forked from a preloaded process
     sys.addaudithook(_audit)
 '''
 
@@ -107,10 +111,12 @@ def test_only_the_parent_opens_the_gradebook(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = proc.communicate(timeout=600)[0]
     assert proc.returncode == 0, output
-    events = [line.split(" ", 2) for line in log.read_text().splitlines()]
-    started = {int(pid): argv for kind, pid, argv in events if kind == "start"}
-    opened = {(int(pid), Path(what).name) for kind, pid, what in events if kind == "connect"}
-    workers = {pid for pid, argv in started.items() if "--multiprocessing-fork" in argv}
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    started = {e["pid"]: e for e in events if e["kind"] == "start"}
+    # the workers: forked by multiprocessing's fork server (python -c, started by the command), or each started
+    servers = {pid for pid, e in started.items() if e["ppid"] == proc.pid and e["argv"] == ["-c"]}
+    workers = {e["pid"] for e in events if e["kind"] == "fork" and e["ppid"] in servers} | {
+        pid for pid, e in started.items() if "--multiprocessing-fork" in e["argv"]}
     assert proc.pid in started and len(workers) == 2, events  # the hook ran in the command and its workers
-    assert (proc.pid, "gradebook.db") in opened, events
-    assert not {pid for pid, name in opened if name == "gradebook.db"} & workers, events
+    opened = {e["pid"] for e in events if e["kind"] == "connect" and Path(e["db"]).name == "gradebook.db"}
+    assert opened == {proc.pid}, events
