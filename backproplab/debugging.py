@@ -98,7 +98,8 @@ def backward_with(bug: int | None):
     """``(source, loss_and_grads)`` with bug number ``bug`` of :data:`BUGS` planted (``None``: the correct one)."""
     if bug is None:
         return SOURCE, loss_and_grads
-    return planted_source(bug), _compile(planted_source(bug), f"{__name__}.planted.{BUGS[bug].name}")
+    source = planted_source(bug)
+    return source, _compile(source, f"{__name__}.planted.{BUGS[bug].name}")
 
 
 class PlantedBackward(NamedTuple):

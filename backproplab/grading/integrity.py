@@ -62,10 +62,10 @@ class Guard:
     _held: tuple | None = None  # (the Gradebook rebound to the copy, its own engine)
 
     @classmethod
-    def start(cls, course, gb=None) -> Guard:
+    def start(cls, course, gb) -> Guard:
         """Fingerprint ``course`` (a :class:`backproplab.grading.course.Course`) before the submissions run;
-        ``gb``, nbgrader's ``Gradebook`` of a SQLite gradebook, then reads and writes the copy until
-        :meth:`finish`."""
+        ``gb``, nbgrader's ``Gradebook``, then reads and writes the copy of a SQLite gradebook until :meth:`finish`
+        (a database server's gradebook is out of a kernel's reach: not watched)."""
         from backproplab.sandbox.seeds import load_secret
 
         root = Path(course.root)
@@ -78,8 +78,10 @@ class Guard:
             data = path.read_bytes()
             self.files[path] = hashlib.sha256(data).hexdigest()
             self.copies[path] = data
-        self._take_gradebook()
-        if gb is not None and self.gradebook.exists() and course.db_url.startswith("sqlite:///"):
+        if course.db_url.startswith("sqlite:///") and self.gradebook.exists():
+            with contextlib.closing(sqlite3.connect(self.gradebook)) as src:  # before any learner code runs
+                src.backup(self._gradebook_copy)
+            self._gradebook_digest = self._gradebook_state()
             self._hold(gb)
         return self
 
@@ -98,8 +100,6 @@ class Guard:
             if self._held:  # the grader wrote the copy: the file must still be what it last wrote out
                 self._check_gradebook("while the grader wrote")
                 self._write_out()
-            else:  # no Gradebook held (the file is written directly): renewed from the file
-                self._take_gradebook()
             for done in then:
                 done()
 
@@ -132,14 +132,8 @@ class Guard:
     def _gradebook_state(self) -> str | None:
         return "|".join(str(_digest(Path(f"{self.gradebook}{s}"))) for s in ("", "-wal"))
 
-    def _take_gradebook(self) -> None:
-        if self.gradebook.exists():
-            with contextlib.closing(sqlite3.connect(self.gradebook)) as src:
-                src.backup(self._gradebook_copy)
-        self._gradebook_digest = self._gradebook_state()
-
     def _check_gradebook(self, when: str) -> None:
-        if self._gradebook_state() == self._gradebook_digest:
+        if not self._held or self._gradebook_state() == self._gradebook_digest:
             return
         self.incidents.append(f"the gradebook ({self._rel(self.gradebook)}) was changed by something other than "
                               f"the grader (noticed {when}): restored to what the grader last wrote")

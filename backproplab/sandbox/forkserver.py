@@ -199,7 +199,7 @@ def child(request: dict) -> None:
 
 
 # --------------------------------------------------------------------------------------- the template
-def _send(fd: int, message: dict, children: set[int] | None = None) -> None:
+def _send(fd: int, message: dict, children: set[int]) -> None:
     """``message`` to the grader; when it has gone (its end closed: a broken pipe), the template leaves with its
     kernels, as on end of file."""
     data = (json.dumps(message) + "\n").encode()
@@ -207,7 +207,7 @@ def _send(fd: int, message: dict, children: set[int] | None = None) -> None:
         while data:
             data = data[os.write(fd, data):]
     except ConnectionError:
-        _leave(children or set())
+        _leave(children)
 
 
 def _leave(children: set[int]) -> None:
@@ -291,7 +291,7 @@ def main(argv: list[str]) -> None:
     fd = int(argv[1])
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle
     preload()
-    _send(fd, {"ready": os.getpid()})
+    _send(fd, {"ready": os.getpid()}, set())
     serve(fd)
 
 
