@@ -271,6 +271,21 @@ def test_the_visible_checks_say_the_same_in_the_build(build):
     assert sum("match the reference" in m for m in learners["messages"].values()) > 30  # right answers pass
 
 
+def _same_answers(where: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-m", "tests.publish.same_answers", where], capture_output=True,
+                          text=True, timeout=900, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)["matches"]
+
+
+def test_no_function_of_the_build_answers_an_exercise(build):
+    """Every function of the build that is not a table, called on every exercise's visible cases: none returns
+    the reference's results (a graded function under another name: ``activations.softmax`` was notebook 04's
+    ``stable_softmax``). In the full package the same probe finds the copies it looks for."""
+    assert "stable_softmax <- backproplab.activations.softmax" in _same_answers("-")
+    assert _same_answers(str(build)) == []
+
+
 def test_repo2docker_accepts_the_build(build):
     """repo2docker's own detection, without Docker: the Dockerfile it would build (``--no-build --debug``)."""
     r2d = Path(sys.executable).with_name("repo2docker")
