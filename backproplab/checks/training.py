@@ -489,7 +489,7 @@ def judge_digits(params, args) -> str:
     X, y = (data.X_val, data.y_val) if split == "validation" else (data.X_test, data.y_test)
     try:
         with np.errstate(all="ignore"):
-            acc = training.accuracy({k: params[k] for k in need}, X, y)
+            acc = training.accuracy({k: params[k] for k in need}, X, y, training.parts_in_use())
     except ValueError as exc:
         raise CheckFinding(f"the returned weights do not fit the digits (64 inputs, 10 classes): {exc}",
                            "shape") from None
