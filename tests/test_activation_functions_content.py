@@ -69,12 +69,15 @@ def test_vanishing_explorer_reacts_to_every_control():
 
 def test_softmax_explorer_saturates():
     box = widgets.softmax_explorer()
-    first = box.children[0].children[0]
-    summary, image = box.children[2], box.children[3]
+    z0, temperature = box.children[0].children
+    summary, image = box.children[1], box.children[2]
     before = (summary.value, image.value)
-    first.value = 8.0
+    z0.value = 8.0
     assert (summary.value, image.value) != before
     assert "0.999" in summary.value
+    z0.value, temperature.value = 2.0, 4.0  # a high temperature flattens s: no probability above one half
+    probabilities = summary.value.split("s = [")[1].split("]")[0]
+    assert max(float(v) for v in probabilities.split(", ")) < 0.5
 
 
 def _naive_sigmoid(z):

@@ -74,29 +74,39 @@ def vanishing_gradient_explorer(depth: int = 10, activation: str = "sigmoid", in
     return w.VBox([w.HBox([depth_w, act_w, init_w]), summary, image])
 
 
-def softmax_explorer(logits=(2.0, 1.0, 0.1, -1.0)):
-    """One slider per logit -> softmax probabilities and the Jacobian ``diag(s) − s sᵀ`` as a heat map.
+#: The softmax explorer's controls: the first logit (the others stay at 1, 0.1 and -1) and a temperature T that
+#: divides every logit. Steps a table can hold: in a learner build of a graded class, softmax is a table of the
+#: positions a learner can reach (65 of them).
+SOFTMAX_Z0 = tuple(float(v) for v in range(-4, 9))
+SOFTMAX_TEMPERATURES = (0.25, 0.5, 1.0, 2.0, 4.0)
 
-    Push one logit far above the others: s becomes one-hot and every entry of J goes to 0 (softmax saturates,
-    like a sigmoid).
+
+def softmax_explorer(others=(1.0, 0.1, -1.0)):
+    """Two sliders, the first logit z0 and a temperature T (the logits are ``(z0, *others) / T``) -> softmax
+    probabilities and the Jacobian ``diag(s) − s sᵀ`` as a heat map.
+
+    Push z0 far above the others, or lower T: s becomes one-hot and every entry of J goes to 0 (softmax
+    saturates, like a sigmoid). Raise T: s flattens towards uniform.
     """
-    sliders = [w.FloatSlider(value=float(v), min=-8.0, max=8.0, step=0.1, description=f"z{k}",
-                             continuous_update=False, layout=w.Layout(width="260px"))
-               for k, v in enumerate(logits)]
+    layout = w.Layout(width="300px")
+    z0 = w.SelectionSlider(options=SOFTMAX_Z0, value=2.0, description="z0", continuous_update=False,
+                           layout=layout)
+    temperature = w.SelectionSlider(options=SOFTMAX_TEMPERATURES, value=1.0, description="T",
+                                    continuous_update=False, layout=layout)
     summary = w.HTML()
     image = w.Image(format="png")
 
     def update(_change=None):
-        z = np.array([s.value for s in sliders])
+        z = np.array([z0.value, *others], dtype=np.float64) / temperature.value
         fig = softmax_jacobian_heatmap(z)
         image.value = figure_png(fig)
         s = softmax(z)
         J = softmax_jacobian(z)
-        summary.value = (f"s = [{', '.join(f'{v:.3f}' for v in s)}], sum {s.sum():.3f}; "
-                         f"largest |J<sub>ij</sub>| = {np.abs(J).max():.3g} (never above 1/4, the peak of "
-                         f"s(1 − s)); the smaller it is, the less gradient gets through the softmax.")
+        summary.value = (f"z = [{', '.join(f'{v:.3g}' for v in z)}]: s = [{', '.join(f'{v:.3f}' for v in s)}], "
+                         f"sum {s.sum():.3f}; largest |J<sub>ij</sub>| = {np.abs(J).max():.3g} (never above 1/4, "
+                         f"the peak of s(1 − s)); the smaller it is, the less gradient gets through the softmax.")
 
-    for s in sliders:
-        s.observe(update, names="value")
+    for control in (z0, temperature):
+        control.observe(update, names="value")
     update()
-    return w.VBox([w.HBox(sliders[:2]), w.HBox(sliders[2:]), summary, image])
+    return w.VBox([w.HBox([z0, temperature]), summary, image])
