@@ -123,8 +123,8 @@ def adamw(w, dw, config=None, step=None):
     """Adam with decoupled weight decay (Loshchilov & Hutter's AdamW, as PyTorch's ``torch.optim.AdamW``).
 
     config: :func:`adam`'s keys and ``weight_decay`` (1e-2). ``step``: the Adam step the decay is added to
-    (:func:`adam` when None; notebook 08 passes the learner's own). The decay shrinks ``w`` beside Adam's step instead of
-    entering the gradient, so Adam's per-coordinate scaling does not weaken it::
+    (:func:`adam` when None; notebook 08 passes the learner's own). The decay shrinks ``w`` beside Adam's step
+    instead of entering the gradient, so Adam's per-coordinate scaling does not weaken it::
 
         next_w = w - learning_rate * (m_hat / (sqrt(v_hat) + epsilon) + weight_decay * w)
 

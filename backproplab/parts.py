@@ -34,6 +34,7 @@ PARTS = (
     ("stable_softmax", "04_activation_functions"),
     ("dense_backward", "03_backward_pass"),
     ("relu_backward", "03_backward_pass"),
+    ("relative_error", "03_backward_pass"),
     ("softmax_cross_entropy_grad", "05_loss_functions"),
     ("l2_grad", "06_matrix_formulation"),
     ("dropout_forward", "06_matrix_formulation"),

@@ -21,6 +21,7 @@ import numpy as np
 from backproplab import headless
 from backproplab.activations import relu, softmax
 from backproplab.datasets import load_digits, one_hot
+from backproplab.gradcheck import relative_error
 from backproplab.initializers import he_normal
 from backproplab.layers import dense_backward, dense_forward
 from backproplab.losses import softmax_cross_entropy
@@ -49,6 +50,7 @@ COURSE_PARTS = SimpleNamespace(
     dense_forward=dense_forward, dense_backward=dense_backward, relu_backward=_relu_backward,
     softmax_cross_entropy_grad=_softmax_cross_entropy_grad, l2_grad=l2_grad, dropout_forward=dropout_forward,
     dropout_backward=dropout_backward, he_normal=he_normal, stable_softmax=_stable_softmax, adam=adam,
+    relative_error=relative_error,
 )
 #: The parts the notebook's network uses (:func:`use_parts`, called by :func:`backproplab.parts.collect_parts`):
 #: what judges a trained network in the learner's kernel (``check.train_digits``).

@@ -22,15 +22,23 @@ from backproplab.publish import runtime
 EXCLUDED = ("backproplab.grading", "backproplab.sandbox", "backproplab.publish", "backproplab.trusted",
             "backproplab.release", "backproplab.cli", "backproplab.nbexec")
 
-#: Notebooks not part of a learner build, with the modules that are theirs alone (left out of the build, never
-#: tabulated): none. Notebook 08 is in: in the build it runs on the learner's own parts (:mod:`backproplab.parts`
-#: has no course's part to fall back on there) and its checks on tables like every other notebook's.
-UNPUBLISHED: dict[str, tuple[str, ...]] = {}
+#: Notebooks not yet part of a learner build, with the modules that are theirs alone (left out of the build,
+#: never tabulated). Notebook 08's pieces are ready and each tested on its own: it runs on the learner's own parts
+#: in a build (:mod:`backproplab.parts`: no course's part to fall back on there; the network, its predictions and
+#: the live view are made of the parts, the loss from the learner's ``stable_softmax``), its training cells run
+#: the learner's code only (:data:`LEARNER_CODE_CELLS`), the course's network answers near at rounding distance
+#: (:data:`NEAR`), the course's ``numerical_gradients`` by the values of the function it is given
+#: (:data:`MATCHED_BY_VALUES`), and the debugging module holds no correct pass (:mod:`.planted`). Published with
+#: it put in, the build's notebooks are not yet tested in a kernel (with the learner's 02-07 on disk) nor its
+#: explorer moved, and 9 mutants of ``tests/mutants/training.py`` call the package's graded functions themselves.
+UNPUBLISHED = {"08_training": ("backproplab.training", "backproplab.debugging", "backproplab.parts",
+                               "backproplab.datasets", "backproplab.data", "backproplab.checks.training",
+                               "backproplab.plots.training", "backproplab.widgets.training")}
 #: Cells of the notebooks not run while publishing: in the build they run the learner's own code only (their
 #: parts, their training loop), or say in one line what is missing; tables recorded there would serve no one
 #: (and would be hundreds of MB: a network trained from scratch).
-LEARNER_CODE_CELLS = {"08_training.ipynb": ("try-train-digits", "s7-run", "s7-confusion", "s7-misclassified",
-                                            "s8-widget", "s9-measure")}
+LEARNER_CODE_CELLS = {"08_training.ipynb": ("s4-check", "try-train-digits", "s7-run", "s7-confusion",
+                                            "s7-misclassified", "s8-widget", "s9-measure")}
 #: Graded functions taking a function whose table is also found by the values that function returns, at
 #: every point the reference called it (the reference's result depends on nothing else): a learner's
 #: ``wrong_gradients`` hands the course's ``numerical_gradients`` a loss function of its own, under any name.
