@@ -22,18 +22,14 @@ from backproplab.publish import runtime
 EXCLUDED = ("backproplab.grading", "backproplab.sandbox", "backproplab.publish", "backproplab.trusted",
             "backproplab.release", "backproplab.cli", "backproplab.nbexec")
 
-#: Notebooks not yet part of a learner build, with the modules that are theirs alone (left out of the build,
-#: never tabulated). Notebook 08's pieces are ready and each tested on its own: it runs on the learner's own parts
-#: in a build (:mod:`backproplab.parts`: no course's part to fall back on there; the network, its predictions and
-#: the live view are made of the parts, the loss from the learner's ``stable_softmax``), its training cells run
-#: the learner's code only (:data:`LEARNER_CODE_CELLS`), the course's network answers near at rounding distance
-#: (:data:`NEAR`), the course's ``numerical_gradients`` by the values of the function it is given
-#: (:data:`MATCHED_BY_VALUES`), and the debugging module holds no correct pass (:mod:`.planted`). Published with
-#: it put in, the build's notebooks are not yet tested in a kernel (with the learner's 02-07 on disk) nor its
-#: explorer moved, and 9 mutants of ``tests/mutants/training.py`` call the package's graded functions themselves.
-UNPUBLISHED = {"08_training": ("backproplab.training", "backproplab.debugging", "backproplab.parts",
-                               "backproplab.datasets", "backproplab.data", "backproplab.checks.training",
-                               "backproplab.plots.training", "backproplab.widgets.training")}
+#: Notebooks not part of a learner build, with the modules that are theirs alone (left out of the build, never
+#: tabulated): none. Notebook 08 runs on the learner's own parts in a build (:mod:`backproplab.parts`: no course's
+#: part to fall back on there; the network, its predictions and the live view are made of the parts, the loss
+#: from the learner's ``stable_softmax``), its training cells run the learner's code only
+#: (:data:`LEARNER_CODE_CELLS`), its checks answer from tables like every other notebook's: the course's network
+#: near at rounding distance (:data:`NEAR`), the course's ``numerical_gradients`` by the values of the function
+#: it is given (:data:`MATCHED_BY_VALUES`), and the debugging module holds no correct pass (:mod:`.planted`).
+UNPUBLISHED: dict[str, tuple[str, ...]] = {}
 #: Cells of the notebooks not run while publishing: in the build they run the learner's own code only (their
 #: parts, their training loop), or say in one line what is missing; tables recorded there would serve no one
 #: (and would be hundreds of MB: a network trained from scratch).
@@ -43,6 +39,11 @@ LEARNER_CODE_CELLS = {"08_training.ipynb": ("s4-check", "try-train-digits", "s7-
 #: every point the reference called it (the reference's result depends on nothing else): a learner's
 #: ``wrong_gradients`` hands the course's ``numerical_gradients`` a loss function of its own, under any name.
 MATCHED_BY_VALUES = ("backproplab.training.numerical_gradients",)
+#: Arguments a right answer may choose for itself, and the values tabulated beside each recorded call: a
+#: learner's ``wrong_gradients`` may call ``numerical_gradients`` with a step of its own.
+ALSO_TABULATED = {"backproplab.training.numerical_gradients": ("h", (1e-3, 1e-4, 1e-5, 1e-6, 1e-7))}
+#: Near tables that answer checks (the others answer figures): their messages speak of a check's cases.
+NEAR_IN_CHECKS = ("backproplab.training.loss_and_grads",)
 UNPUBLISHED_MODULES = tuple(m for modules in UNPUBLISHED.values() for m in modules)
 
 
@@ -254,6 +255,7 @@ def recording(functions: dict[str, types.FunctionType], tables: dict):
 
     pool = tables["arrays"]
     inside = [0]  # calls of EXPLORER_DATA under way: the graded calls they make are not tabulated
+    also = [False]  # tabulating the calls of ALSO_TABULATED
 
     def hook(key, params):
         if inside[0]:  # a graded call inside a function tabulated whole: not tabulated itself
@@ -301,6 +303,15 @@ def recording(functions: dict[str, types.FunctionType], tables: dict):
             if replies is not None:
                 tables.setdefault("by_values", {}).setdefault((key, runtime.fingerprint(runtime.masked(params))),
                                                               []).append((fp, runtime.pack(replies, pool)))
+            if key in ALSO_TABULATED and not also[0]:
+                name, values = ALSO_TABULATED[key]
+                also[0] = True
+                try:
+                    for value in values:
+                        with contextlib.suppress(Exception):
+                            hook(key, [(n, value if n == name else v) for n, v in params])
+                finally:
+                    also[0] = False
         return result
 
     saved = {}
@@ -324,7 +335,8 @@ def recording(functions: dict[str, types.FunctionType], tables: dict):
 
 def _keep_input(tables: dict, key: str, params: list, fp: str) -> None:
     """Keep the arrays of an input of a :data:`NEAR` function, for :func:`runtime.nearest` to measure."""
-    near = tables.setdefault("near", {}).setdefault(key, {"rtol": NEAR[key], "inputs": []})
+    near = tables.setdefault("near", {}).setdefault(key, {"rtol": NEAR[key], "inputs": [],
+                                                          "checks": key in NEAR_IN_CHECKS})
     refs = []
     for array in runtime._arrays(params, []):
         ref = runtime.fingerprint(array)

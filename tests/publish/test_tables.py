@@ -197,5 +197,7 @@ def test_a_function_argument_is_matched_by_its_values(monkeypatch):
         assert again.keys() == recorded.keys() and all(np.array_equal(again[k], recorded[k]) for k in again)
         with pytest.raises(runtime.NotPublished):  # other values at one of the points: another input
             training.numerical_gradients(lambda p: training.loss_and_grads(p, X, Y, l2=0.1)[0], params)
-        with pytest.raises(runtime.NotPublished):  # another step
-            training.numerical_gradients(renamed, params, h=1e-6)
+        tenth = training.numerical_gradients(renamed, params, h=1e-6)  # a step of record.ALSO_TABULATED
+        assert all(np.allclose(tenth[k], recorded[k], rtol=1e-6, atol=1e-8) for k in tenth)
+        with pytest.raises(runtime.NotPublished):  # a step of no table
+            training.numerical_gradients(renamed, params, h=2e-5)
