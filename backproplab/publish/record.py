@@ -33,7 +33,7 @@ UNPUBLISHED: dict[str, tuple[str, ...]] = {}
 #: Cells of the notebooks not run while publishing: in the build they run the learner's own code only (their
 #: parts, their training loop), or say in one line what is missing; tables recorded there would serve no one
 #: (and would be hundreds of MB: a network trained from scratch).
-LEARNER_CODE_CELLS = {"08_training.ipynb": ("s4-check", "try-train-digits", "s7-run", "s7-confusion",
+LEARNER_CODE_CELLS = {"08_training.ipynb": ("s4-check", "s7-run", "s7-confusion",
                                             "s7-misclassified", "s8-widget", "s9-measure")}
 #: Graded functions taking a function whose table is also found by the values that function returns, at
 #: every point the reference called it (the reference's result depends on nothing else): a learner's
