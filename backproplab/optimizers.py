@@ -119,11 +119,12 @@ def adam(w, dw, config=None):
     return w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"]), config
 
 
-def adamw(w, dw, config=None):
+def adamw(w, dw, config=None, step=None):
     """Adam with decoupled weight decay (Loshchilov & Hutter's AdamW, as PyTorch's ``torch.optim.AdamW``).
 
-    config: :func:`adam`'s keys and ``weight_decay`` (1e-2). The decay shrinks ``w`` beside Adam's step instead of
-    entering the gradient, so Adam's per-coordinate scaling does not weaken it::
+    config: :func:`adam`'s keys and ``weight_decay`` (1e-2). ``step``: the Adam step the decay is added to
+    (:func:`adam` when None; notebook 08 passes the learner's own). The decay shrinks ``w`` beside Adam's step
+    instead of entering the gradient, so Adam's per-coordinate scaling does not weaken it::
 
         next_w = w - learning_rate * (m_hat / (sqrt(v_hat) + epsilon) + weight_decay * w)
 
@@ -133,7 +134,8 @@ def adamw(w, dw, config=None):
     """
     w = as_array(w, "w")
     decay = float((config or {}).get("weight_decay", 1e-2))
-    next_w, config = adam(w, dw, {k: v for k, v in (config or {}).items() if k != "weight_decay"})
+    next_w, config = (adam if step is None else step)(w, dw, {k: v for k, v in (config or {}).items()
+                                                            if k != "weight_decay"})
     config["weight_decay"] = decay
     return next_w - config["learning_rate"] * decay * w, config
 

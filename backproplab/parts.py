@@ -6,10 +6,15 @@ same check as in its notebook, and keeps it when it passes. A part that is missi
 replaced by the course's own, with one line saying which and why, so that one bug does not block notebook 08.
 While nbgrader grades (``NBGRADER_EXECUTION``) the course's parts are used: a grade never depends on another
 notebook.
+
+In a learner build of a graded class (``backproplab publish``) the course's parts have no implementation: a
+part that is missing or wrong stays missing, and using it says in one line which part, from which notebook,
+and why (:class:`MissingPart`).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -20,20 +25,42 @@ import numpy as np
 from backproplab.checking import run_check
 from backproplab.checks import REGISTRY
 
-__all__ = ["PARTS", "collect_parts"]
+__all__ = ["PARTS", "MissingPart", "collect_parts"]
 
 #: (part, notebook it was written in): the exercises notebook 08's network is made of.
 PARTS = (
     ("dense_forward", "02_forward_pass"),
     ("he_normal", "02_forward_pass"),
+    ("stable_softmax", "04_activation_functions"),
     ("dense_backward", "03_backward_pass"),
     ("relu_backward", "03_backward_pass"),
+    ("relative_error", "03_backward_pass"),
     ("softmax_cross_entropy_grad", "05_loss_functions"),
     ("l2_grad", "06_matrix_formulation"),
     ("dropout_forward", "06_matrix_formulation"),
     ("dropout_backward", "06_matrix_formulation"),
     ("adam", "07_optimizers"),
 )
+
+
+#: In a learner build (``backproplab publish``), which holds the course's parts as tables of the checks' inputs.
+IN_BUILD = importlib.util.find_spec("backproplab._published") is not None
+
+
+class MissingPart(RuntimeError):
+    """A part of notebook 08's network that the learner has not written (or not right) yet, in a learner build."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for it: the message, not a traceback through the course's code."""
+        return [f"MissingPart: {self}"]
+
+
+def _missing(name: str, topic: str, why: str):
+    def part(*args, **kwargs):
+        raise MissingPart(f"notebook 08 runs on your own parts, and `{name}` (notebook {topic[:2]}) is not ready: "
+                          f"{why}. Fix it in notebook {topic[:2]}, save it, and run section 2 again.")
+    part.__name__ = part.__qualname__ = name
+    return part
 
 
 def _answer_source(notebook: Path, name: str) -> str | None:
@@ -80,22 +107,28 @@ def collect_parts(folder=None, quiet: bool = False) -> SimpleNamespace:
     Returns a namespace with one attribute per name of :data:`PARTS` and ``sources``, a dict saying for each part
     ``"yours"`` or ``"course"``. Prints one line per part unless ``quiet``.
     """
-    from backproplab.training import COURSE_PARTS
+    from backproplab.training import COURSE_PARTS, use_parts
 
     folder = Path(folder) if folder is not None else Path.cwd().parent
-    grading = bool(os.environ.get("NBGRADER_EXECUTION"))
+    grading = bool(os.environ.get("NBGRADER_EXECUTION")) and not IN_BUILD
     found, sources, lines = {}, {}, []
     for name, topic in PARTS:
-        course = getattr(COURSE_PARTS, name, None) or REGISTRY[name].reference
         if grading:
             fn, why = None, "grading run: the course's parts are used"
         else:
             fn, why = _learner_part(folder, name, topic)
-        found[name] = fn if fn is not None else course
-        sources[name] = "yours" if fn is not None else "course"
-        lines.append(f"  ✓ {name} (notebook {topic[:2]}): yours" if fn is not None else
-                     f"  ✗ {name} (notebook {topic[:2]}): the course's — {why}")
+        if fn is not None:
+            found[name], sources[name] = fn, "yours"
+            lines.append(f"  ✓ {name} (notebook {topic[:2]}): yours")
+        elif IN_BUILD:  # no course's part to fall back on
+            found[name], sources[name] = _missing(name, topic, why), "missing"
+            lines.append(f"  ✗ {name} (notebook {topic[:2]}): missing — {why}")
+        else:
+            found[name], sources[name] = getattr(COURSE_PARTS, name), "course"
+            lines.append(f"  ✗ {name} (notebook {topic[:2]}): the course's — {why}")
     if not quiet:
         mine = sum(s == "yours" for s in sources.values())
         print(f"{mine} of {len(PARTS)} parts are yours:\n" + "\n".join(lines))
-    return SimpleNamespace(**found, sources=sources)
+    parts = SimpleNamespace(**found, sources=sources)
+    use_parts(parts)
+    return parts

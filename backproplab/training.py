@@ -19,8 +19,9 @@ from types import SimpleNamespace
 import numpy as np
 
 from backproplab import headless
-from backproplab.activations import relu
+from backproplab.activations import relu, softmax
 from backproplab.datasets import load_digits, one_hot
+from backproplab.gradcheck import relative_error
 from backproplab.initializers import he_normal
 from backproplab.layers import dense_backward, dense_forward
 from backproplab.losses import softmax_cross_entropy
@@ -40,12 +41,38 @@ def _softmax_cross_entropy_grad(Z, Y):
     return softmax_cross_entropy(Z, Y)[1]
 
 
+def _stable_softmax(Z):
+    return softmax(Z, axis=1)
+
+
 #: The course's parts: what :func:`loss_and_grads` uses when no learner part is given.
 COURSE_PARTS = SimpleNamespace(
     dense_forward=dense_forward, dense_backward=dense_backward, relu_backward=_relu_backward,
     softmax_cross_entropy_grad=_softmax_cross_entropy_grad, l2_grad=l2_grad, dropout_forward=dropout_forward,
-    dropout_backward=dropout_backward, he_normal=he_normal,
+    dropout_backward=dropout_backward, he_normal=he_normal, stable_softmax=_stable_softmax, adam=adam,
+    relative_error=relative_error,
 )
+#: The parts the notebook's network uses (:func:`use_parts`, called by :func:`backproplab.parts.collect_parts`):
+#: what judges a trained network in the learner's kernel (``check.train_digits``).
+_IN_USE = [COURSE_PARTS]
+
+
+def use_parts(parts) -> None:
+    """Make ``parts`` the ones :func:`parts_in_use` returns."""
+    _IN_USE[0] = parts
+
+
+def parts_in_use():
+    """The parts last collected in this process (:func:`backproplab.parts.collect_parts`), else the course's."""
+    return _IN_USE[0]
+
+
+def mean_cross_entropy(P, Y) -> float:
+    """``-(1/m) Σ_i log P[i, y_i]``: the mean cross-entropy of probabilities ``P`` ``(m, K)`` (a softmax's output)
+    for one-hot ``Y``; a probability that rounds to 0 counts as the smallest positive float."""
+    P = np.asarray(P, dtype=np.float64)
+    picked = np.sum(P * np.asarray(Y, dtype=np.float64), axis=1)
+    return float(-np.mean(np.log(np.maximum(picked, np.finfo(np.float64).tiny))))
 
 
 def _layers(params) -> int:
@@ -85,7 +112,7 @@ def make_loss_and_grads(parts=COURSE_PARTS):
                     A, mask = parts.dropout_forward(A, keep_prob, rng)
             caches.append((cache, Z, mask))
         weights = [params[f"W{l}"] for l in range(1, L + 1)]
-        loss = softmax_cross_entropy(Z, Y)[0] + l2_penalty(weights, l2)
+        loss = mean_cross_entropy(parts.stable_softmax(Z), Y) + l2_penalty(weights, l2)
         dZ = parts.softmax_cross_entropy_grad(Z, Y)
         grads = {}
         for l in range(L, 0, -1):
@@ -101,28 +128,32 @@ def make_loss_and_grads(parts=COURSE_PARTS):
     return loss_and_grads
 
 
-loss_and_grads = make_loss_and_grads()
-loss_and_grads.__doc__ = make_loss_and_grads.__doc__
+_COURSE_NETWORK = make_loss_and_grads()
 
 
-def logits(params, X) -> np.ndarray:
-    """The network's output ``Z_L`` ``(m, K)`` without dropout (evaluation)."""
+def loss_and_grads(params, X, Y, l2=0.0, keep_prob=1.0, rng=None):
+    """The course's network (:func:`make_loss_and_grads` of the course's parts): ``(loss, grads)``."""
+    return _COURSE_NETWORK(params, X, Y, l2, keep_prob, rng)
+
+
+def logits(params, X, parts=COURSE_PARTS) -> np.ndarray:
+    """The network's output ``Z_L`` ``(m, K)`` without dropout (evaluation), with ``parts.dense_forward``."""
     A = np.asarray(X, dtype=np.float64)
     L = _layers(params)
     for l in range(1, L + 1):
-        Z = A @ params[f"W{l}"] + params[f"b{l}"]
+        Z = parts.dense_forward(A, params[f"W{l}"], params[f"b{l}"])[0]
         A = relu(Z) if l < L else Z
     return A
 
 
-def predict(params, X) -> np.ndarray:
+def predict(params, X, parts=COURSE_PARTS) -> np.ndarray:
     """Predicted classes ``(m,)``: the index of the largest logit of each row."""
-    return np.argmax(logits(params, X), axis=1)
+    return np.argmax(logits(params, X, parts), axis=1)
 
 
-def accuracy(params, X, y) -> float:
+def accuracy(params, X, y, parts=COURSE_PARTS) -> float:
     """Fraction of the rows of ``X`` whose predicted class is the label ``y`` ``(m,)``."""
-    return float(np.mean(predict(params, X) == np.asarray(y)))
+    return float(np.mean(predict(params, X, parts) == np.asarray(y)))
 
 
 # ----------------------------------------------------------------------------------- exercise references
@@ -205,8 +236,8 @@ class TrainingMonitor:
     progress bar below the cell. Under nbgrader (:func:`backproplab.headless.active`) or with ``draw=False`` it
     only measures."""
 
-    def __init__(self, data, epochs: int, draw: bool = True, title: str = "Training"):
-        self.data, self.epochs, self.title = data, int(epochs), title
+    def __init__(self, data, epochs: int, draw: bool = True, title: str = "Training", parts=COURSE_PARTS):
+        self.data, self.epochs, self.title, self.parts = data, int(epochs), title, parts
         self.history = {"epoch": [], "train_loss": [], "val_loss": [], "train_acc": [], "val_acc": []}
         self.draw = draw and not headless.active()
         self.start = time.perf_counter()
@@ -218,8 +249,8 @@ class TrainingMonitor:
         h = self.history
         h["epoch"].append(epoch + 1)
         for split, X, y in (("train", d.X_train, d.y_train), ("val", d.X_val, d.y_val)):
-            Z = logits(params, X)
-            h[f"{split}_loss"].append(softmax_cross_entropy(Z, one_hot(y, Z.shape[1]))[0])
+            Z = logits(params, X, self.parts)
+            h[f"{split}_loss"].append(mean_cross_entropy(self.parts.stable_softmax(Z), one_hot(y, Z.shape[1])))
             h[f"{split}_acc"].append(float(np.mean(np.argmax(Z, axis=1) == y)))
         every = max(1, self.epochs // 6)  # about six redraws per run: a redraw costs 0.1-0.3 s
         if self.draw and (len(h["epoch"]) % every == 0 or len(h["epoch"]) >= self.epochs):

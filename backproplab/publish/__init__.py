@@ -16,11 +16,12 @@ result; the learner's correct optimizers stay within 2.3e-11 of the course's pat
 (:data:`.record.CELL_BUDGET`, listed in the build's ``_published_skipped.txt``: none today), and a graded
 function called by the learner on other inputs (in a figure off the course's path, one line says how far).
 
-Left out of the build altogether (:data:`.record.UNPUBLISHED`): notebook 08 and the modules that are its alone
-(training, debugging, parts, datasets and the digits data, its checks, plots and widgets). Its checks and
-figures run the course's network on points the learner's code chooses (finite differences, a learner's own
-gradient check, networks trained from scratch), which no table answers; its tables (visible checks: 1.55 MB)
-and its debugging module (:mod:`.planted`: the planted passes without the correct one) are ready.
+Notebook 08 runs on the learner's own parts in the build (:mod:`backproplab.parts`: a missing or wrong part
+says so, as there is no course's part to fall back on), its training cells run the learner's code only and are
+not run while publishing (:data:`.record.LEARNER_CODE_CELLS`), its checks answer from tables like the others
+(the course's network near at rounding distance, :data:`.record.NEAR`; the course's ``numerical_gradients`` by
+the values of the function it is given, :data:`.record.MATCHED_BY_VALUES`), and its debugging module holds the
+planted passes without the correct one (:mod:`.planted`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ PACKAGE = ROOT / "backproplab"
 
 README = """# Backprop Lab
 
-An interactive course on the mathematics of backpropagation: seven Jupyter notebooks with derivations,
+An interactive course on the mathematics of backpropagation: eight Jupyter notebooks with derivations,
 plots, sliders to explore and exercises with immediate feedback. This copy is your class's: your
 instructor grades the notebooks you hand in.
 
@@ -55,16 +56,16 @@ instructor grades the notebooks you hand in.
   .venv/bin/jupyter lab course/01_chain_rule/01_chain_rule.ipynb
   ```
 
-Work through `course/01_chain_rule` to `course/07_optimizers` in order. Each exercise asks for one function;
+Work through `course/01_chain_rule` to `course/08_training` in order. Each exercise asks for one function;
 run the cell under it (`check.<exercise>(...)`) for immediate feedback. The **Validate** button runs every
 check of the notebook. Hand in the notebook as your instructor asks.
 
 The package in this repository checks your answers but does not contain them: the checks compare your
 function with results computed in advance.
 
-Notebook 08 (training a network) is not yet part of this repository: its checks and figures run a network
-at points your own code chooses (finite differences, your gradient check, a network trained from scratch),
-which results computed in advance cannot answer without giving the answers of notebooks 02 to 06 away.
+Notebook 08 trains a network made of your own parts from notebooks 02 to 07, read from your saved
+notebooks beside it: section 2 lists them. A part that is missing or does not pass its check yet is named
+there, with its notebook; fix it there, save, and run section 2 again.
 """
 
 PYPROJECT = """[build-system]

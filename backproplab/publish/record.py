@@ -22,24 +22,36 @@ from backproplab.publish import runtime
 EXCLUDED = ("backproplab.grading", "backproplab.sandbox", "backproplab.publish", "backproplab.trusted",
             "backproplab.release", "backproplab.cli", "backproplab.nbexec")
 
-#: Notebooks not yet part of a learner build, with the modules that are theirs alone (left out of the build,
-#: never tabulated). Notebook 08's checks and figures run the course's network (``training.loss_and_grads``,
-#: made of the graded parts of notebooks 02-06) on points the learner's code chooses: the finite differences of
-#: ``numerical_gradients`` (any step, any order), the gradient check a learner's ``wrong_gradients`` runs with
-#: its own function, ``train_digits``, the training figures and the fitting explorer (networks trained from
-#: scratch). A table answers the inputs it was recorded on; answering others is the implementation of notebooks
-#: 02-06. What is ready: its visible checks' tables (1.55 MB with every other notebook's), ``train``'s callback
-#: replayed, and the debugging module without the correct pass (:mod:`.planted`).
-UNPUBLISHED = {"08_training": ("backproplab.training", "backproplab.debugging", "backproplab.parts",
-                               "backproplab.datasets", "backproplab.data", "backproplab.checks.training",
-                               "backproplab.plots.training", "backproplab.widgets.training")}
+#: Notebooks not part of a learner build, with the modules that are theirs alone (left out of the build, never
+#: tabulated): none. Notebook 08 runs on the learner's own parts in a build (:mod:`backproplab.parts`: no course's
+#: part to fall back on there; the network, its predictions and the live view are made of the parts, the loss
+#: from the learner's ``stable_softmax``), its training cells run the learner's code only
+#: (:data:`LEARNER_CODE_CELLS`), its checks answer from tables like every other notebook's: the course's network
+#: near at rounding distance (:data:`NEAR`), the course's ``numerical_gradients`` by the values of the function
+#: it is given (:data:`MATCHED_BY_VALUES`), and the debugging module holds no correct pass (:mod:`.planted`).
+UNPUBLISHED: dict[str, tuple[str, ...]] = {}
+#: Cells of the notebooks not run while publishing: in the build they run the learner's own code only (their
+#: parts, their training loop), or say in one line what is missing; tables recorded there would serve no one
+#: (and would be hundreds of MB: a network trained from scratch).
+LEARNER_CODE_CELLS = {"08_training.ipynb": ("s4-check", "s7-run", "s7-confusion",
+                                            "s7-misclassified", "s8-widget", "s9-measure")}
+#: Graded functions taking a function whose table is also found by the values that function returns, at
+#: every point the reference called it (the reference's result depends on nothing else): a learner's
+#: ``wrong_gradients`` hands the course's ``numerical_gradients`` a loss function of its own, under any name.
+MATCHED_BY_VALUES = ("backproplab.training.numerical_gradients",)
+#: Arguments a right answer may choose for itself, and the values tabulated beside each recorded call: a
+#: learner's ``wrong_gradients`` may call ``numerical_gradients`` with a step of its own.
+ALSO_TABULATED = {"backproplab.training.numerical_gradients": ("h", (1e-3, 1e-4, 1e-5, 1e-6, 1e-7))}
+#: Near tables that answer checks (the others answer figures): their messages speak of a check's cases.
+NEAR_IN_CHECKS = ("backproplab.training.loss_and_grads",)
 UNPUBLISHED_MODULES = tuple(m for modules in UNPUBLISHED.values() for m in modules)
 
 
 #: Functions of the figures and explorers tabulated whole (their results, not every graded call inside them): the
 #: graded calls of one call are too many to tabulate on every slider position (a gradient norm per layer of a
 #: 40-layer network, a 500-step path). In the build they are tables like the graded functions.
-EXPLORER_DATA = ("backproplab.plots.activation_functions.layer_gradient_norms",
+EXPLORER_DATA = ("backproplab.training.loss_and_grads",
+                 "backproplab.plots.activation_functions.layer_gradient_norms",
                  "backproplab.trajectories.reference_path",
                  "backproplab.network.mlp_loss_and_grads",
                  "backproplab.plots.optimizers.classifier_probabilities")
@@ -48,7 +60,8 @@ EXPLORER_DATA = ("backproplab.plots.activation_functions.layer_gradient_norms",
 #: by calling every other function of the build on each exercise's visible cases:
 #: ``tests/publish/test_publish.py::test_no_function_of_the_build_answers_an_exercise``). ``softmax(Z)`` is
 #: notebook 04's ``stable_softmax``: tabulated like it.
-SAME_AS_GRADED = ("backproplab.activations.softmax",)
+SAME_AS_GRADED = ("backproplab.activations.softmax", "backproplab.training._stable_softmax",
+                  "backproplab.training._relu_backward", "backproplab.training._softmax_cross_entropy_grad")
 
 #: Functions tabulated whole whose tables also answer an input within a relative tolerance of a recorded one
 #: (every array ``||a - b|| <= rtol ||b||``, everything else equal), by the recorded result: notebook 07's
@@ -56,7 +69,12 @@ SAME_AS_GRADED = ("backproplab.activations.softmax",)
 #: paths to rounding (measured: weights within 2.3e-11, elementwise, of the references' over the 200 steps, for
 #: the solutions' RMSprop and Adam, which round differently from the references'), and needs the network's
 #: gradients and predictions there. An input farther from every recorded one says so in plain words.
-NEAR = {"backproplab.network.mlp_loss_and_grads": 1e-9,
+#: Notebook 08's network is answered near, at rounding distance only (1e-12), because a right
+#: ``numerical_gradients`` may perturb an entry by ``+= h``, ``-= 2h``, ``+= h`` and reach ``p - h`` and ``p``
+#: one rounding away from where the reference does; that far off, a finite difference moves by less than
+#: 1e-12 / (2h) = 5e-8 (relative), far inside every check's tolerance, so no verdict can change.
+NEAR = {"backproplab.training.loss_and_grads": 1e-12,
+        "backproplab.network.mlp_loss_and_grads": 1e-9,
         "backproplab.plots.optimizers.classifier_probabilities": 1e-9}
 #: The cells where the :data:`NEAR` functions are tabulated whole only (the graded calls inside them are not:
 #: 199 MB in ``s6-run``) and answered near while publishing, as the build answers them. Elsewhere they are
@@ -237,6 +255,7 @@ def recording(functions: dict[str, types.FunctionType], tables: dict):
 
     pool = tables["arrays"]
     inside = [0]  # calls of EXPLORER_DATA under way: the graded calls they make are not tabulated
+    also = [False]  # tabulating the calls of ALSO_TABULATED
 
     def hook(key, params):
         if inside[0]:  # a graded call inside a function tabulated whole: not tabulated itself
@@ -268,8 +287,9 @@ def recording(functions: dict[str, types.FunctionType], tables: dict):
         fp = runtime.fingerprint(params)
         before = [runtime.fingerprint(v) for _, v in params]
         calls: list = []
+        replies: list | None = [] if key in MATCHED_BY_VALUES else None
         try:
-            result = _call(originals[key], _spied(params, calls))
+            result = _call(originals[key], _spied(params, calls, replies))
         except Exception as exc:
             if (key, fp) not in tables["reference"]:
                 tables["reference"][(key, fp)] = runtime.pack(
@@ -280,6 +300,18 @@ def recording(functions: dict[str, types.FunctionType], tables: dict):
         if (key, fp) not in tables["reference"] and not callable(result):
             tables["reference"][(key, fp)] = runtime.pack(
                 ("return", copy.deepcopy(result), runtime._after_state(params, before), calls), pool)
+            if replies is not None:
+                tables.setdefault("by_values", {}).setdefault((key, runtime.fingerprint(runtime.masked(params))),
+                                                              []).append((fp, runtime.pack(replies, pool)))
+            if key in ALSO_TABULATED and not also[0]:
+                name, values = ALSO_TABULATED[key]
+                also[0] = True
+                try:
+                    for value in values:
+                        with contextlib.suppress(Exception):
+                            hook(key, [(n, value if n == name else v) for n, v in params])
+                finally:
+                    also[0] = False
         return result
 
     saved = {}
@@ -303,7 +335,8 @@ def recording(functions: dict[str, types.FunctionType], tables: dict):
 
 def _keep_input(tables: dict, key: str, params: list, fp: str) -> None:
     """Keep the arrays of an input of a :data:`NEAR` function, for :func:`runtime.nearest` to measure."""
-    near = tables.setdefault("near", {}).setdefault(key, {"rtol": NEAR[key], "inputs": []})
+    near = tables.setdefault("near", {}).setdefault(key, {"rtol": NEAR[key], "inputs": [],
+                                                          "checks": key in NEAR_IN_CHECKS})
     refs = []
     for array in runtime._arrays(params, []):
         ref = runtime.fingerprint(array)
@@ -312,27 +345,30 @@ def _keep_input(tables: dict, key: str, params: list, fp: str) -> None:
     near["inputs"].append((runtime.fingerprint(runtime.skeleton(params)), refs, fp))
 
 
-def _spied(params: list, calls: list) -> list:
+def _spied(params: list, calls: list, replies: list | None = None) -> list:
     """``params`` with every function argument (a callback) wrapped so that each of its calls that returns
     None is kept in ``calls`` as ``(argument index, args, kwargs)``: a procedure's effect is what it did to its
     caller's state (a training loop's ``callback(epoch, params, losses)`` filling the check's list), which the
     build replays (:func:`runtime.reference`). The wrapper keeps the function's name: a graded call it is passed
-    on to is fingerprinted as with the function itself."""
+    on to is fingerprinted as with the function itself. ``replies``: every call and what it returned, kept too
+    (:data:`MATCHED_BY_VALUES`)."""
     out = []
     for index, (name, value) in enumerate(params):
         if isinstance(value, types.FunctionType):
-            value = _spy(value, index, calls)
+            value = _spy(value, index, calls, replies)
         out.append((name, value))
     return out
 
 
-def _spy(fn, index: int, calls: list):
+def _spy(fn, index: int, calls: list, replies: list | None = None):
     @functools.wraps(fn)
     def spy(*args, **kwargs):
         kept = (index, copy.deepcopy(args), copy.deepcopy(kwargs))  # as they were when the call was made
         out = fn(*args, **kwargs)
         if out is None:
             calls.append(kept)
+        elif replies is not None:
+            replies.append((*kept, copy.deepcopy(out)))
         return out
     return spy
 
@@ -348,7 +384,7 @@ def tabulate(extra=None, *, only: dict | None = None, functions: dict | None = N
     from backproplab.checking import trial_inputs
     from backproplab.checking.values import _copy
 
-    tables: dict = {"reference": {}, "mistake": {}, "arrays": {}, "near": {}}
+    tables: dict = {"reference": {}, "mistake": {}, "arrays": {}, "near": {}, "by_values": {}}
     with recording(targets() if functions is None else functions, tables):
         seen: dict[tuple[str, str], int] = {}
         for ex in (exercises() if only is None else only).values():
@@ -418,6 +454,8 @@ def run_notebooks(notebooks: list, answers: dict | None = None, tables: dict | N
                 meta = cell.metadata.get("nbgrader", {})
                 if meta.get("grade"):
                     continue  # graded test cells: their hidden checks run on the grader
+                if cell.get("id") in LEARNER_CODE_CELLS.get(os.path.basename(path), ()):
+                    continue  # in the build it runs the learner's code only: nothing to tabulate
                 source = given.get(meta.get("grade_id"), cell.source)
                 lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
                 keys = {k: set(v) for k, v in tables.items() if k != "near"} if tables is not None else None

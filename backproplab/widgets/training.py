@@ -4,7 +4,7 @@ and watch the validation loss turn up while the training loss keeps falling (ove
 
 from __future__ import annotations
 
-from functools import lru_cache
+import html
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -12,9 +12,8 @@ import numpy as np
 from IPython.display import display
 
 from backproplab.datasets import load_digits
-from backproplab.optimizers import adam
 from backproplab.plots.training import training_curves_figure
-from backproplab.training import TrainingMonitor, init_network, train
+from backproplab.training import COURSE_PARTS, TrainingMonitor, init_network, train
 
 __all__ = ["FIT_DEFAULTS", "fit_history", "fit_verdict", "fitting_explorer"]
 
@@ -23,19 +22,38 @@ FIT_DEFAULTS = {"learning_rate": 1e-2, "batch_size": 16, "l2": 0.0, "keep_prob":
                 "epochs": 60}
 
 
-@lru_cache(maxsize=64)
+_RUNS: dict = {}  # fit_history's runs: moving a slider back costs nothing
+
+
 def fit_history(learning_rate: float, batch_size: int, l2: float, keep_prob: float, n_train: int = 100,
-                epochs: int = 60) -> dict:
+                epochs: int = 60, train_fn=None, parts=None) -> dict:
     """Per-epoch loss and accuracy (training: the first ``n_train`` training images; validation: all 360) of a
-    64 → 64 → 10 network trained with Adam from seed 0 (cached: moving a slider back costs nothing)."""
+    64 → 64 → 10 network trained with Adam from seed 0, by ``train_fn`` (the learner's ``train``; the course's
+    when None or not written yet) with ``parts`` (the learner's, :func:`backproplab.parts.collect_parts`; the
+    course's when None). Runs are cached (64 of them)."""
+    key = (learning_rate, batch_size, l2, keep_prob, n_train, epochs, id(train_fn), id(parts))
+    if key in _RUNS:
+        return _RUNS[key]
+    parts = COURSE_PARTS if parts is None else parts
     data = load_digits()
     small = data._replace(X_train=data.X_train[:n_train], y_train=data.y_train[:n_train])
-    rng = np.random.default_rng(0)
-    params = init_network((64, 64, 10), rng)
-    monitor = TrainingMonitor(small, epochs, draw=False)
-    train(params, small.X_train, small.Y_train, epochs, batch_size, adam, {"learning_rate": learning_rate}, l2,
-          keep_prob, rng, monitor)
-    return monitor.history
+
+    def run(loop):
+        rng = np.random.default_rng(0)
+        params = init_network((64, 64, 10), rng, parts)
+        monitor = TrainingMonitor(small, epochs, draw=False, parts=parts)
+        loop(params, small.X_train, small.Y_train, epochs, batch_size, parts.adam, {"learning_rate": learning_rate},
+             l2, keep_prob, rng, monitor)
+        return monitor.history
+
+    try:
+        history = run(train if train_fn is None else train_fn)
+    except NotImplementedError:  # the learner's train is not written yet
+        history = run(train)
+    if len(_RUNS) >= 64:
+        _RUNS.pop(next(iter(_RUNS)))
+    _RUNS[key] = history
+    return history
 
 
 def fit_verdict(h: dict) -> str:
@@ -54,9 +72,10 @@ def fit_verdict(h: dict) -> str:
     return f"{head}: no over-fitting, the validation loss stays near its minimum."
 
 
-def fitting_explorer():
+def fitting_explorer(train_fn=None, parts=None):
     """Sliders: learning rate (log scale), batch size, L2 strength λ and dropout's keep probability; each change
-    trains the network again (about a second; runs are cached) and redraws its curves."""
+    trains the network again with ``train_fn`` and ``parts`` (the learner's; see :func:`fit_history`; about a
+    second; runs are cached) and redraws its curves."""
     d = FIT_DEFAULTS
     style = {"description_width": "110px"}
     lr = widgets.FloatLogSlider(value=d["learning_rate"], base=10, min=-4, max=-0.5, step=0.25,
@@ -72,8 +91,13 @@ def fitting_explorer():
     out = widgets.Output()
 
     def update(change=None):
-        h = fit_history(float(lr.value), int(batch.value), float(l2.value), round(float(keep.value), 2),
-                        d["n_train"], d["epochs"])
+        try:
+            h = fit_history(float(lr.value), int(batch.value), float(l2.value), round(float(keep.value), 2),
+                            d["n_train"], d["epochs"], train_fn, parts)
+        except Exception as exc:  # a part or the training loop of the learner's raised: say so in one line
+            text.value = html.escape(f"{type(exc).__name__}: {exc}")
+            out.clear_output()
+            return
         fig = training_curves_figure(h, epochs=d["epochs"], title=f"{d['n_train']} training images")
         text.value = fit_verdict(h)
         with out:

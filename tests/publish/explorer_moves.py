@@ -11,7 +11,7 @@ import ipywidgets as _w
 
 controls_of = globals()["controls"]  # from backproplab.publish.explorers (see above)
 reachable = globals()["reachable"]
-_BROKEN = ("NotPublished", "not part of this course build", "Traceback")
+_BROKEN = ("NotPublished", "not part of this course build", "Traceback", "MissingPart")
 
 
 def _display(widget):

@@ -170,3 +170,34 @@ def test_a_near_function_is_tabulated_call_by_call_too_outside_its_cells(monkeyp
     keys = [k for k, _ in tables["reference"]]
     assert keys.count(key) == (1 if in_whole_cell else 2)
     assert (inner in keys) is not in_whole_cell
+
+
+def test_a_function_argument_is_matched_by_its_values(monkeypatch):
+    """``numerical_gradients(f, params)`` (``record.MATCHED_BY_VALUES``) answers a loss function of any name that
+    returns the recorded values at every point the reference evaluated it, and no other: a learner's
+    ``wrong_gradients`` hands the course's ``numerical_gradients`` a function of its own."""
+    from backproplab import training
+
+    functions = {record.key_of(training.numerical_gradients): training.numerical_gradients}
+    tables: dict = {"reference": {}, "mistake": {}, "arrays": {}}
+    params, X, Y = _small_run()
+
+    def loss(p):
+        return training.loss_and_grads(p, X, Y)[0]
+
+    with record.recording(functions, tables):
+        recorded = training.numerical_gradients(loss, params)
+        _as_built(monkeypatch, tables)
+
+        def renamed(p):  # another name, the same values
+            value, _ = training.loss_and_grads(p, X, Y)
+            return value
+
+        again = training.numerical_gradients(renamed, params)
+        assert again.keys() == recorded.keys() and all(np.array_equal(again[k], recorded[k]) for k in again)
+        with pytest.raises(runtime.NotPublished):  # other values at one of the points: another input
+            training.numerical_gradients(lambda p: training.loss_and_grads(p, X, Y, l2=0.1)[0], params)
+        tenth = training.numerical_gradients(renamed, params, h=1e-6)  # a step of record.ALSO_TABULATED
+        assert all(np.allclose(tenth[k], recorded[k], rtol=1e-6, atol=1e-8) for k in tenth)
+        with pytest.raises(runtime.NotPublished):  # a step of no table
+            training.numerical_gradients(renamed, params, h=2e-5)
