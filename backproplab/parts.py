@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import linecache
 import os
 from pathlib import Path
 from types import SimpleNamespace
@@ -58,14 +59,13 @@ class MissingPart(RuntimeError):
 def _missing(name: str, topic: str, why: str):
     def part(*args, **kwargs):
         raise MissingPart(f"notebook 08 runs on your own parts, and `{name}` (notebook {topic[:2]}) is not ready: "
-                          f"{why}. Fix it in notebook {topic[:2]}, save it, and run section 2 again.")
+                          f"{why.rstrip('.')}. Fix it in notebook {topic[:2]}, save it, and run section 2 again.")
     part.__name__ = part.__qualname__ = name
     return part
 
 
-def _answer_source(notebook: Path, name: str) -> str | None:
-    """The source of the answer cell ``ex-<name>`` of ``notebook`` (None when the cell is not there)."""
-    cell_id = "ex-" + name.replace("_", "-")
+def _cell_source(notebook: Path, cell_id: str) -> str | None:
+    """The source of the code cell ``cell_id`` (its id or nbgrader grade id) of ``notebook`` (None when absent)."""
     cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
     for cell in cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
@@ -75,21 +75,32 @@ def _answer_source(notebook: Path, name: str) -> str | None:
     return None
 
 
+def _filename(topic: str, cell_id: str, source: str) -> str:
+    """A name for the code of one cell, its lines registered so that a traceback or a check quotes them."""
+    name = f"<notebook {topic[:2]}, cell {cell_id}>"
+    linecache.cache[name] = (len(source), None, source.splitlines(keepends=True), name)
+    return name
+
+
 def _learner_part(folder: Path, name: str, topic: str):
     """``(function, None)`` for a learner's part that passes its check, else ``(None, why not)``."""
     notebook = folder / topic / f"{topic}.ipynb"
     if not notebook.exists():
         return None, f"notebook {topic[:2]} not found ({notebook})"
     try:
-        source = _answer_source(notebook, name)
+        source = _cell_source(notebook, "ex-" + name.replace("_", "-"))
     except (OSError, ValueError) as exc:
         return None, f"notebook {topic[:2]} could not be read ({type(exc).__name__})"
     if source is None:
         return None, f"no cell ex-{name.replace('_', '-')} in notebook {topic[:2]}"
     scope = {"np": np, "__name__": f"notebook_{topic[:2]}"}
-    try:
-        exec(compile(source, str(notebook), "exec"), scope)  # the learner's own code, in the learner's kernel
-    except Exception as exc:
+    try:  # the notebook's own imports first (an answer may use what its setup cell gives, such as softmax)
+        setup = "\n".join(line for line in (_cell_source(notebook, "setup") or "").splitlines()
+                          if not line.lstrip().startswith(("%", "!")))  # IPython's magics and shell lines
+        if setup:
+            exec(compile(setup, _filename(topic, "setup", setup), "exec"), scope)
+        exec(compile(source, _filename(topic, f"ex-{name.replace('_', '-')}", source), "exec"), scope)
+    except Exception as exc:  # the learner's own code, in the learner's kernel
         return None, f"its cell raised {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     fn = scope.get(name)
     if not callable(fn):

@@ -105,6 +105,24 @@ def test_a_cell_that_raises_is_named(tmp_path, capsys):
     assert "SyntaxError" in capsys.readouterr().out
 
 
+def test_an_answer_may_use_its_notebooks_imports(tmp_path, capsys):
+    """Notebook 05's setup imports ``softmax``: an answer written with it is the learner's part in 08 too."""
+    with_softmax = "def softmax_cross_entropy_grad(Z, Y):\n    return (softmax(Z, axis=1) - Y) / Z.shape[0]\n"
+    _copy_notebook("05_loss_functions", tmp_path, {"ex-softmax-cross-entropy-grad": with_softmax})
+    parts = collect_parts(tmp_path)
+    assert parts.sources["softmax_cross_entropy_grad"] == "yours", capsys.readouterr().out
+
+
+def test_a_wrong_part_is_quoted_from_its_own_cell(tmp_path, capsys):
+    """The check's message quotes the learner's line from the answer cell (not a line of the .ipynb file)."""
+    wrong = ("def dense_backward(dZ, cache):\n    X, W, b = cache\n    dX = dZ @ W\n"
+             "    return dX, X.T @ dZ, dZ.sum(axis=0, keepdims=True)\n")
+    _copy_notebook("03_backward_pass", tmp_path, {"ex-dense-backward": wrong})
+    collect_parts(tmp_path)
+    line = next(x for x in capsys.readouterr().out.splitlines() if "dense_backward" in x)
+    assert "dX = dZ @ W" in line and '"cells"' not in line, line
+
+
 def test_grading_uses_the_course_parts(monkeypatch, capsys):
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     parts = collect_parts(SOLUTIONS)
