@@ -11,11 +11,13 @@ what ``jsonschema.validate`` raises (the ``best_match`` of the same errors). Gra
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 __all__ = ["install", "validate"]
 
 _CACHE: dict[int, tuple[dict, object]] = {}
+_CHECKED: dict[str, object] = {}  # a schema's content (JSON) -> its validator
 
 
 def validate(instance, schema) -> None:
@@ -27,9 +29,16 @@ def validate(instance, schema) -> None:
     if kept is None or kept[0] is not schema:
         if len(_CACHE) > 32:
             _CACHE.clear()
-        cls = validator_for(schema)
-        cls.check_schema(schema)
-        kept = _CACHE[id(schema)] = (schema, cls(schema))
+            _CHECKED.clear()
+        # nbgrader loads its schema again for each validator it makes (three or four per notebook): a schema
+        # of the same content is checked and compiled once
+        content = json.dumps(schema, sort_keys=True, default=repr)
+        validator = _CHECKED.get(content)
+        if validator is None:
+            cls = validator_for(schema)
+            cls.check_schema(schema)
+            validator = _CHECKED[content] = cls(json.loads(content))
+        kept = _CACHE[id(schema)] = (schema, validator)
     error = best_match(kept[1].iter_errors(instance))
     if error is not None:
         raise error

@@ -61,3 +61,22 @@ def test_faster_than_jsonschema(plain):
                 validator.validate_cell(cell)
         seconds.append(time.perf_counter() - start)
     assert seconds[1] < seconds[0], f"cached {seconds[1]:.4f} s vs jsonschema {seconds[0]:.4f} s"
+
+
+def test_a_schema_loaded_again_is_checked_once(plain, monkeypatch):
+    """nbgrader loads its schema anew for each validator it makes (several per notebook): the same content is
+    checked and compiled once, and still gives the same verdicts."""
+    from jsonschema.validators import validator_for
+
+    metadata.install()
+    metadata._CACHE.clear()
+    metadata._CHECKED.clear()
+    from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
+
+    checked = []
+    cls = validator_for(MetadataValidatorV3().schema)
+    original = cls.check_schema
+    monkeypatch.setattr(cls, "check_schema", classmethod(lambda c, s: (checked.append(1), original(s))[1]))
+    outcomes = [[_outcome(m) for m in [GOOD, *BAD]] for _ in range(3)]  # a new MetadataValidator per cell
+    assert outcomes[0] == outcomes[1] == outcomes[2] and outcomes[0][0] is None and all(outcomes[0][1:])
+    assert len(checked) == 1
