@@ -52,3 +52,64 @@ def test_no_kernel_loads_the_debugger(tmp_path, monkeypatch):
         run = execute_confined(nb, record_dir=tmp_path / template, seed=1, env=IMPORTS, limits=TEST_LIMITS)
         assert run.problem is None, run.kernel_log
         assert _printed(run, "DEBUGPY") == "None"  # never imported: an import of it fails
+
+
+WORKER = '''
+import importlib, json, pickle, sys
+from backproplab.grading.workerprocs import PRELOAD
+for name in PRELOAD:
+    importlib.import_module(name)
+before = set(sys.modules)
+from backproplab.grading import feedback, steps, worker
+from backproplab.grading.protocol import CellGrade, FeedbackNotebook, FeedbackTask
+task, source = pickle.load(open(sys.argv[1], "rb"))
+worker.init_worker(task.config)
+result = steps.grade_notebook(task)
+cells = {gid: CellGrade(score, task.release.grade_cells[gid]) for gid, score in result.grades.items()}
+page = FeedbackTask(task.student, task.assignment, sys.argv[2], {task.name: FeedbackNotebook(
+    result.autograded, result.notes, cells, sum(result.grades.values()), 6.0, 0.0)})
+feedback.render_feedback(page, feedback.make_exporter(source))
+print(json.dumps([sum(result.grades.values()), sorted(set(sys.modules) - before)]))
+'''
+
+
+def test_a_local_worker_imports_at_its_first_task_nothing_heavy_its_fork_server_has_not(tmp_path):
+    """A local cluster's workers are forked from a process that has imported :data:`.workerprocs.PRELOAD`: what a
+    worker still imports when it grades its first notebook and renders its page is paid once per worker, each run
+    (issue 20: the checks, IPython, the page's sanitizer were)."""
+    import pickle
+    from types import SimpleNamespace
+
+    from nbgrader.coursedir import CourseDirectory
+
+    task = _steps_task(tmp_path)  # the submission of tests/grading/test_steps.py
+    source = SimpleNamespace(coursedir=CourseDirectory(root=str(tmp_path)), config=task.config)
+    with open(tmp_path / "task.pickle", "wb") as fh:
+        pickle.dump((task, source), fh)
+    out = subprocess.run([sys.executable, "-c", WORKER, str(tmp_path / "task.pickle"), str(tmp_path / "pages")],
+                         capture_output=True, text=True, check=True, cwd=str(tmp_path))
+    score, imported = json.loads(out.stdout.strip().splitlines()[-1])
+    assert score == 3.0 and (tmp_path / "pages" / "ps1.html").is_file()
+    heavy = ("backproplab", "IPython", "ipykernel", "numpy", "bleach", "mistune", "nbconvert", "nbgrader",
+             "jupyter_client", "nbclient", "nbformat", "distributed")
+    assert " ".join(m for m in imported if m.split(".")[0] in heavy) == ""
+
+
+def _steps_task(tmp_path):
+    import nbformat
+
+    from backproplab.grading.course import load_course, read_assignment_info, register_assignments
+    from backproplab.grading.protocol import NotebookTask
+    from tests.sandbox.attacks import BY_NAME
+    from tests.sandbox.conftest import make_course
+
+    root = make_course(tmp_path / "root", only=[])
+    course = load_course(root)
+    register_assignments(course, ["ps1"])
+    with course.gradebook() as gb:
+        release = read_assignment_info(course, gb, "ps1").notebooks["ps1"]
+    nbformat.write(BY_NAME["one_wrong"].submission(), tmp_path / "ps1.ipynb")
+    (tmp_path / "autograded").mkdir()
+    return NotebookTask(name="ps1", student="walker", assignment="ps1", release=release,
+                        submission=tmp_path / "ps1.ipynb", source=root / "solutions" / "ps1" / "ps1.ipynb",
+                        dest=tmp_path / "autograded", seed=2024, limits=TEST_LIMITS, config=course.config)
