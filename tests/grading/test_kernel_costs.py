@@ -113,3 +113,20 @@ def _steps_task(tmp_path):
     return NotebookTask(name="ps1", student="walker", assignment="ps1", release=release,
                         submission=tmp_path / "ps1.ipynb", source=root / "solutions" / "ps1" / "ps1.ipynb",
                         dest=tmp_path / "autograded", seed=2024, limits=TEST_LIMITS, config=course.config)
+
+
+def test_a_run_under_seccomp_scans_proc_once_after_the_kernel_and_still_kills_what_is_left(tmp_path,
+                                                                                          monkeypatch):
+    """A scan of /proc reads two files per process of the machine: under the seccomp filter (no new process) a
+    run scans after its kernel has gone, not also after every cell or with its kernel alive (issue 20); as root,
+    the lease of a uid scans once more for the leftovers of a grader that crashed."""
+    from backproplab.sandbox import processes
+    from backproplab.sandbox.confine import running_as_root
+
+    scans = []
+    real = processes.find_processes
+    monkeypatch.setattr(processes, "find_processes", lambda **kw: scans.append(kw) or real(**kw))
+    nb = new_notebook(cells=[new_code_cell(f"x{i} = {i}") for i in range(5)])
+    run = execute_confined(nb, record_dir=tmp_path / "records", seed=1, env=IMPORTS, limits=TEST_LIMITS)
+    assert run.problem is None and "seccomp: no new processes" in run.confinement, run.confinement
+    assert len(scans) == (2 if running_as_root() else 1), scans
