@@ -129,6 +129,7 @@ async def execute_confined_async(notebook, *, record_dir, seed: int, workdir=Non
                 n = kill_processes(uid=uid)
                 if n:
                     result.incidents.append(f"{n} process(es) left by the notebook were killed")
+                lease.released_clean()  # nothing of the uid is left: the next run need not scan for it
             if cgroups is not None:
                 cgroups.remove()
             if scratch is not None:

@@ -127,6 +127,28 @@ def test_a_run_under_seccomp_scans_proc_once_after_the_kernel_and_still_kills_wh
     real = processes.find_processes
     monkeypatch.setattr(processes, "find_processes", lambda **kw: scans.append(kw) or real(**kw))
     nb = new_notebook(cells=[new_code_cell(f"x{i} = {i}") for i in range(5)])
-    run = execute_confined(nb, record_dir=tmp_path / "records", seed=1, env=IMPORTS, limits=TEST_LIMITS)
-    assert run.problem is None and "seccomp: no new processes" in run.confinement, run.confinement
-    assert len(scans) == (2 if running_as_root() else 1), scans
+    for attempt in range(2):
+        scans.clear()
+        run = execute_confined(nb, record_dir=tmp_path / f"records{attempt}", seed=1, env=IMPORTS,
+                               limits=TEST_LIMITS)
+        assert run.problem is None and "seccomp: no new processes" in run.confinement, run.confinement
+        # as root, the first run may lease a uid nobody released clean yet (one more scan); the next reuses it
+        assert len(scans) <= (2 if running_as_root() and attempt == 0 else 1), scans
+
+
+def test_a_uid_is_searched_for_leftovers_unless_its_last_holder_released_it_clean(tmp_path, monkeypatch):
+    from backproplab.sandbox import confine
+
+    scanned = []
+    monkeypatch.setattr(confine, "kill_user", lambda uid: scanned.append(uid) or 0)
+    monkeypatch.setattr(confine.UidLease, "_recent", {})
+    with confine.UidLease(tmp_path) as lease:
+        first = lease.uid
+        lease.released_clean()  # the run killed everything of the uid
+    assert scanned == [first]  # a uid never released clean: searched
+    with confine.UidLease(tmp_path) as lease:
+        assert lease.uid == first  # the uid this process released clean, first
+    assert scanned == [first]  # released clean: not searched; this holder did not say so (a crash) ...
+    with confine.UidLease(tmp_path) as lease:
+        assert lease.uid == first
+    assert scanned == [first, first]  # ... so the next one searches
