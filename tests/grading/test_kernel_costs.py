@@ -1,6 +1,8 @@
-"""What a graded notebook's kernel costs beyond the learner's code (issue 20, docs/scale.md): a kernel forked from
-the template imports nothing at start-up that the template has not imported already, and never loads ipykernel's
-debugger (debugpy), in either way of starting a kernel."""
+"""What a graded notebook costs beyond the learner's code (issue 20, docs/scale.md): a kernel forked from the
+template imports nothing at start-up that the template has not imported already, and never loads ipykernel's
+debugger (debugpy), in either way of starting a kernel; a local worker imports nothing heavy at its first task
+that its fork server has not; a run under the seccomp filter scans /proc once its kernel has gone, and a uid
+released clean is not searched again for leftovers."""
 
 from __future__ import annotations
 
