@@ -131,15 +131,18 @@ def judge(work: Work) -> bool:
 
     from backproplab.sandbox import score_submission
     from backproplab.sandbox.notebook import graded_test_cells, read_notebook
+    from backproplab.sandbox.scan import scan_submission
 
     task, result = work.task, work.result
     judged = {}
     if task.source.is_file():
-        judgeable = {c.grade_id for c in graded_test_cells(read_notebook(task.source)) if not c.error}
+        source = read_notebook(task.source)  # read once, scanned once (the scores and the notes alike)
+        judgeable = {c.grade_id for c in graded_test_cells(source) if not c.error}
         if judgeable:
-            scores = score_submission(task.source, work.nb, work.records, task.seed, strict=task.strict_scan,
-                                      accepted=task.accepted)
-            work.notes.extend(_reported_findings(task, work.nb))
+            findings = scan_submission(source, work.nb, strict=task.strict_scan, accepted=task.accepted)
+            scores = score_submission(source, work.nb, work.records, task.seed, strict=task.strict_scan,
+                                      accepted=task.accepted, findings=findings)
+            work.notes.extend(_reported_findings(findings))
             judged = {gid: score for gid, score in scores.items() if gid in judgeable}
     for cell in work.nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -159,14 +162,10 @@ def judge(work: Work) -> bool:
     return True
 
 
-def _reported_findings(task: NotebookTask, nb) -> list[str]:
+def _reported_findings(findings) -> list[str]:
     """Scan findings that cost no points but that the instructor should see: dynamic code (the strict policy
     would have counted it) and cells the instructor accepted."""
-    from backproplab.sandbox.scan import scan_submission
-
-    return [f"scan: {f.message}" for f in scan_submission(task.source, nb, strict=task.strict_scan,
-                                                          accepted=task.accepted)
-            if not f.blocking and (f.accepted or f.kind == "dynamic")]
+    return [f"scan: {f.message}" for f in findings if not f.blocking and (f.accepted or f.kind == "dynamic")]
 
 
 def _in_kernel_score(cell, gid: str, notes: list[str]) -> float | None:

@@ -49,6 +49,7 @@ def init_worker(config, log_path: str | None = None) -> None:
 
     patch_reply_polling()  # jupyter/nbclient#312, for nbclient and the sandbox in this worker
     metadata.install()  # nbgrader's metadata checks with each schema compiled once (metadata.py)
+    metadata.install_output_validation()  # the kernel's outputs checked with nbformat's fast backend
     _STATE.clear()
     _STATE.update(config=config)
 

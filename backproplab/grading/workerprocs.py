@@ -26,7 +26,16 @@ PRELOAD = ["distributed", "distributed.nanny", "distributed.worker", "backpropla
            "backproplab.grading.metadata", "backproplab.nbexec", "backproplab.sandbox.execute",
            "backproplab.sandbox.kernelclient", "backproplab.sandbox.scoring", "backproplab.sandbox.scan",
            "nbgrader.preprocessors", "nbgrader.utils", "nbconvert", "nbconvert.preprocessors", "nbclient",
-           "jupyter_client", "nbformat"]
+           "jupyter_client", "nbformat",
+           # what a worker imported at its first task before these were here (issue 20, profiled with py-spy:
+           # the checks and their references for judging, IPython and ipykernel's kernel spec for the kernel
+           # manager, the feedback page's sanitizer and Markdown): once per run instead of once per worker
+           "backproplab.checks", "backproplab.trusted", "numpy.random", "IPython", "ipykernel.kernelspec",
+           "backproplab.grading.budgets", "backproplab.grading.feedback_html", "backproplab.release",
+           "backproplab.sandbox.enter", "backproplab.sandbox.landlock", "bleach", "bleach.sanitizer",
+           "bleach._vendor.html5lib.treebuilders.etree", "bleach._vendor.html5lib.treewalkers.etree", "mistune",
+           "mistune.plugins.def_list", "mistune.plugins.task_lists", "mistune.plugins.url", "jinja2.ext",
+           "pygments.unistring"]
 
 
 @contextlib.contextmanager

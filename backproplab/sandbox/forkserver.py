@@ -31,6 +31,7 @@ children and exits. (Not ``PR_SET_PDEATHSIG``: it fires when the thread that sta
 from __future__ import annotations
 
 import ctypes
+import importlib
 import json
 import os
 import resource
@@ -51,6 +52,17 @@ _RLIMITS = {"cpu": resource.RLIMIT_CPU, "as": resource.RLIMIT_AS, "nproc": resou
             "fsize": resource.RLIMIT_FSIZE, "nofile": resource.RLIMIT_NOFILE, "core": resource.RLIMIT_CORE}
 
 
+#: What a kernel imported after the fork, in its start-up and first cells, before they were preloaded here (about
+#: 20 ms of CPU time per kernel; ``tests/grading/test_kernel_costs.py`` checks that a kernel imports nothing at
+#: start-up that the template has not).
+KERNEL_START_IMPORTS = (
+    "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.logger", "IPython.core.oinspect",
+    "IPython.extensions.storemagic", "IPython.utils.wildcard", "bdb", "cmd", "faulthandler", "pdb", "sqlite3",
+    "importlib.readers", "importlib.resources.readers", "tornado.platform.asyncio", "unicodedata", "secrets",
+    "numpy.random",  # the child's fresh seeds (_fresh_state)
+)
+
+
 def preload() -> None:
     """What every grading kernel imports before its first cell, and what the course's notebooks import first.
 
@@ -61,9 +73,12 @@ def preload() -> None:
     from backproplab.sandbox import kernel
 
     kernel.prepare()
-    import ipykernel.debugger  # noqa: F401  (debugpy: half a second, imported by every kernel's init)
+    import ipykernel.debugger  # noqa: F401  (finds debugpy unimportable: kernel.NOT_IMPORTED)
     import ipykernel.ipkernel  # noqa: F401
     import ipykernel.zmqshell  # noqa: F401
+
+    for name in KERNEL_START_IMPORTS:
+        importlib.import_module(name)
 
     import backproplab.plots  # noqa: F401
     import backproplab.widgets  # noqa: F401

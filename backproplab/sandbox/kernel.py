@@ -21,9 +21,17 @@ from __future__ import annotations
 import os
 import sys
 
+#: What ipykernel imports only for its debugger (debugpy and pydevd: about a quarter of a second of CPU time
+#: in each template, or in each kernel started as a new interpreter). A grading kernel is never debugged:
+#: with these unimportable, ipykernel starts without a debugger (``kernel_info`` says ``"debugger": false``).
+NOT_IMPORTED = ("debugpy",)
+
 
 def prepare() -> None:
     """Step 1 and 2: what every kernel imports before any learner code, and the poisoned references."""
+    for name in NOT_IMPORTED:
+        if name not in sys.modules:
+            sys.modules[name] = None  # an import of it raises ImportError
     import numpy  # noqa: F401
 
     import backproplab.check  # noqa: F401  (imports checking, checks and every reference)

@@ -44,23 +44,25 @@ class CellScore:
 
 
 def score_submission(source_notebook, executed_notebook, record_dir, seed: int, *,
-                     scan: bool = True, strict: bool = False, accepted=()) -> dict[str, CellScore]:
+                     scan: bool = True, strict: bool = False, accepted=(), findings=None) -> dict[str, CellScore]:
     """``{grade_id: CellScore}`` for every graded test cell of ``source_notebook``.
 
     ``record_dir`` holds the records :func:`~backproplab.sandbox.execute.execute_confined` collected, one
     folder per graded test cell (``record_dir/<grade_id>/``); ``seed`` is the seed the kernel was given.
     ``executed_notebook`` (may be None) is scanned for answer code that uses the reference implementation
     (``strict``: the instructor's policy for dynamic code; ``accepted``: ids of the cells the instructor
-    accepted, see :func:`~backproplab.sandbox.scan.scan_submission`).
+    accepted, see :func:`~backproplab.sandbox.scan.scan_submission`). ``findings``: what that scan of
+    ``executed_notebook`` with ``strict`` and ``accepted`` found, when the caller has made it already.
     """
     from backproplab import trusted
     from backproplab.checks import REGISTRY
 
     source = read_notebook(source_notebook)
-    findings = []
-    if scan and executed_notebook is not None:
-        findings = [f for f in scan_submission(source, read_notebook(executed_notebook), strict=strict,
-                                               accepted=accepted) if f.blocking]
+    if not scan or executed_notebook is None:
+        findings = []
+    elif findings is None:
+        findings = scan_submission(source, read_notebook(executed_notebook), strict=strict, accepted=accepted)
+    findings = [f for f in findings if f.blocking]
     record_dir = Path(record_dir)
     scores: dict[str, CellScore] = {}
     for cell in graded_test_cells(source):

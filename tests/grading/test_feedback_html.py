@@ -105,3 +105,21 @@ def test_a_print_flushed_in_two_parts_gives_the_page_of_one(tmp_path):
             new_output("stream", name="stdout", text=text) for text in parts]
         pages.append(_page(exporter, nb, tmp_path))
     assert pages[0] == pages[1] and "hello &lt;b&gt;world&lt;/b&gt;" in pages[0]
+
+
+def test_a_page_validates_its_notebook_once(tmp_path, monkeypatch):
+    """The page's notebook is validated once after nbconvert's preprocessors, not after each (issue 20: three
+    full validations were about 15 % of a page's time); the page is the same."""
+    from types import SimpleNamespace
+
+    from backproplab.grading.feedback import make_exporter
+
+    exporter = make_exporter(SimpleNamespace(coursedir=CourseDirectory(root=str(tmp_path)), config=None))
+    assert len(exporter._preprocessors) >= 2
+    nb, validated = _notebook(), []
+    real = nbformat.validate
+    monkeypatch.setattr(nbformat, "validate", lambda *a, **k: validated.append(1) or real(*a, **k))
+    page = _page(exporter, nb, tmp_path)
+    assert len(validated) == 1
+    monkeypatch.setattr(exporter, "optimistic_validation", False)
+    assert _page(exporter, nb, tmp_path) == page

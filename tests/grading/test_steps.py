@@ -84,3 +84,30 @@ def test_the_whole_path_and_its_feedback_page(task, tmp_path):
     page = (tmp_path / "ps1.html").read_text()
     assert HIDDEN_MARKER not in page and "hidden tests: not shown" in page and "1/m" in page
     assert "test-dense-backward" in page and "was edited" in page  # the notes, on top
+
+
+def test_judge_reads_the_source_and_scans_the_submission_once(task, tmp_path, monkeypatch):
+    """The scores and the instructor's notes come from one scan, the source notebook is parsed once (each was
+    done two to four times: issue 20, docs/scale.md)."""
+    from backproplab.sandbox import scan, scoring
+
+    work = steps.Work.start(task, tmp_path)
+    for step in steps.STEPS[:4]:
+        assert step(work)
+    scans, reads = [], []
+    real_scan, real_read = scan.scan_submission, nbformat.read
+
+    def counted_scan(*args, **kwargs):
+        scans.append(1)
+        return real_scan(*args, **kwargs)
+
+    def counted_read(*args, **kwargs):
+        reads.append(args[0])
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(scan, "scan_submission", counted_scan)
+    monkeypatch.setattr(scoring, "scan_submission", counted_scan)
+    monkeypatch.setattr(nbformat, "read", counted_read)
+    assert steps.judge(work)
+    assert work.result.grades == {"test-dense-backward": 0.0, "test-relu-backward": 2.0, "test-mse-grad": 1.0}
+    assert len(scans) == 1 and reads == [str(task.source)], (scans, reads)
