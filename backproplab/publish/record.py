@@ -271,8 +271,9 @@ def recording(functions: dict[str, types.FunctionType], tables: dict):
                 return result
             before = [runtime.fingerprint(v) for _, v in params]
             # a NEAR function is tabulated whole and, outside the cells of WHOLE_CELLS, its graded calls too (a
-            # check's harness or a learner's function calls its parts on the same inputs)
-            whole_only = key not in NEAR or _IN_WHOLE_CELL[0]
+            # check's harness or a learner's function calls its parts on the same inputs); not notebook 08's
+            # network, whose parts nothing else calls on its inputs (the checks call the network whole)
+            whole_only = key not in NEAR or _IN_WHOLE_CELL[0] or key in NEAR_IN_CHECKS
             inside[0] += whole_only
             try:
                 result = _call(originals[key], params)
