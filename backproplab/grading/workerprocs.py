@@ -20,7 +20,8 @@ import contextlib
 import time
 
 #: What the fork server imports before forking the workers (an import that fails is skipped by multiprocessing).
-PRELOAD = ["distributed", "distributed.nanny", "distributed.worker", "backproplab.grading.worker",
+PRELOAD = ["backproplab.grading.forkserver_quiet",  # first: a fork whose grader has gone ends in silence
+           "distributed", "distributed.nanny", "distributed.worker", "backproplab.grading.worker",
            "backproplab.grading.steps", "backproplab.grading.shipping", "backproplab.grading.sanitize",
            "backproplab.grading.deviations", "backproplab.grading.notebooks", "backproplab.grading.feedback",
            "backproplab.grading.metadata", "backproplab.nbexec", "backproplab.sandbox.execute",
