@@ -20,7 +20,7 @@ from backproplab.publish import runtime
 
 #: Instructor-side or build-time modules: never part of a learner build, never tabulated.
 EXCLUDED = ("backproplab.grading", "backproplab.sandbox", "backproplab.publish", "backproplab.trusted",
-            "backproplab.release", "backproplab.cli", "backproplab.nbexec")
+            "backproplab.release", "backproplab.cli", "backproplab.nbexec", "backproplab.checks._copies")
 
 #: Notebooks not part of a learner build, with the modules that are theirs alone (left out of the build, never
 #: tabulated): none. Notebook 08 runs on the learner's own parts in a build (:mod:`backproplab.parts`: no course's
@@ -38,7 +38,7 @@ LEARNER_CODE_CELLS = {"08_training.ipynb": ("s4-check", "s7-run", "s7-confusion"
 #: Graded functions taking a function whose table is also found by the values that function returns, at
 #: every point the reference called it (the reference's result depends on nothing else): a learner's
 #: ``wrong_gradients`` hands the course's ``numerical_gradients`` a loss function of its own, under any name.
-MATCHED_BY_VALUES = ("backproplab.training.numerical_gradients",)
+MATCHED_BY_VALUES = ("backproplab.training.numerical_gradients", "backproplab.gradcheck.numerical_gradient")
 #: Arguments a right answer may choose for itself, and the values tabulated beside each recorded call: a
 #: learner's ``wrong_gradients`` may call ``numerical_gradients`` with a step of its own.
 ALSO_TABULATED = {"backproplab.training.numerical_gradients": ("h", (1e-3, 1e-4, 1e-5, 1e-6, 1e-7))}
@@ -59,9 +59,13 @@ EXPLORER_DATA = ("backproplab.training.loss_and_grads",
 #: Package functions that return a graded function's result under another name, on every visible case (found
 #: by calling every other function of the build on each exercise's visible cases:
 #: ``tests/publish/test_publish.py::test_no_function_of_the_build_answers_an_exercise``). ``softmax(Z)`` is
-#: notebook 04's ``stable_softmax``: tabulated like it.
+#: notebook 04's ``stable_softmax``: tabulated like it. The centred difference ``gradcheck.numerical_gradient`` is
+#: notebook 01's ``numerical_derivative`` (and, one loop away, 08's ``numerical_gradients``): a table matched by
+#: the values of the function it is given (:data:`MATCHED_BY_VALUES`), so the course's own gradient checks run
+#: in the build and a learner's function is checked with the learner's own centred difference.
 SAME_AS_GRADED = ("backproplab.activations.softmax", "backproplab.training._stable_softmax",
-                  "backproplab.training._relu_backward", "backproplab.training._softmax_cross_entropy_grad")
+                  "backproplab.training._relu_backward", "backproplab.training._softmax_cross_entropy_grad",
+                  "backproplab.gradcheck.numerical_gradient")
 
 #: Functions tabulated whole whose tables also answer an input within a relative tolerance of a recorded one
 #: (every array ``||a - b|| <= rtol ||b||``, everything else equal), by the recorded result: notebook 07's
@@ -298,6 +302,8 @@ def recording(functions: dict[str, types.FunctionType], tables: dict):
             raise
         # a function that makes a function (a check's mistake factory holding solution lines) is not data:
         # not tabulated; the build never calls it (its callers are tables, or mistakes, themselves tables)
+        if replies is not None:  # told apart by what the function returned too (two lambdas share a name)
+            fp = runtime.fingerprint([params, [reply[3] for reply in replies]])
         if (key, fp) not in tables["reference"] and not callable(result):
             tables["reference"][(key, fp)] = runtime.pack(
                 ("return", copy.deepcopy(result), runtime._after_state(params, before), calls), pool)
@@ -346,6 +352,9 @@ def _keep_input(tables: dict, key: str, params: list, fp: str) -> None:
     near["inputs"].append((runtime.fingerprint(runtime.skeleton(params)), refs, fp))
 
 
+_FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType, np.ufunc, functools.partial)
+
+
 def _spied(params: list, calls: list, replies: list | None = None) -> list:
     """``params`` with every function argument (a callback) wrapped so that each of its calls that returns
     None is kept in ``calls`` as ``(argument index, args, kwargs)``: a procedure's effect is what it did to its
@@ -355,7 +364,7 @@ def _spied(params: list, calls: list, replies: list | None = None) -> list:
     (:data:`MATCHED_BY_VALUES`)."""
     out = []
     for index, (name, value) in enumerate(params):
-        if isinstance(value, types.FunctionType):
+        if isinstance(value, _FUNCTIONS):  # a lambda, a numpy ufunc (np.exp), a partial: told apart by values
             value = _spy(value, index, calls, replies)
         out.append((name, value))
     return out

@@ -19,13 +19,17 @@ from __future__ import annotations
 import types
 from contextlib import contextmanager
 
-_cache: dict[int, types.CodeType] = {}
+_cache: dict[tuple[int, str], types.CodeType] = {}
 
 
-def message(exercise) -> str:
-    ref = exercise.reference
+def message(exercise, fn=None) -> str:
+    """What a learner's call of ``fn`` (the exercise's reference, or one of its copies) says while poisoned."""
+    ref = exercise.reference if fn is None else fn
     where = f"{getattr(ref, '__module__', 'backproplab')}.{getattr(ref, '__name__', exercise.name)}"
-    return (f"the course's reference implementation ({where}) cannot be used in a graded answer: "
+    if fn is None or fn is exercise.reference:
+        return (f"the course's reference implementation ({where}) cannot be used in a graded answer: "
+                f"write `{exercise.name}` with your own code")
+    return (f"the course's {where} gives `{exercise.name}`'s answer and cannot be used in a graded answer: "
             f"write `{exercise.name}` with your own code")
 
 
@@ -43,31 +47,41 @@ def _poison_code(fn: types.FunctionType, text: str) -> types.CodeType:
     return namespace["_outer"]().__code__
 
 
+def _targets(exercise) -> list[types.FunctionType]:
+    """The reference and the package functions that give the same answer (:mod:`backproplab.checks._copies`)."""
+    from backproplab.checks._copies import loaded_copies
+
+    found = [exercise.reference, *loaded_copies(exercise.name)]
+    return [fn for i, fn in enumerate(found) if isinstance(fn, types.FunctionType) and fn not in found[:i]]
+
+
 @contextmanager
 def poisoned(exercise):
-    """Break ``exercise.reference`` (a plain Python function) for the duration of the ``with`` block."""
-    ref = exercise.reference
-    if not isinstance(ref, types.FunctionType):
-        yield
-        return
-    original = ref.__code__
+    """Break ``exercise.reference`` and its copies (plain Python functions) for the duration of the ``with``
+    block; a function this cannot poison is left alone."""
+    swapped = []
     try:
-        code = _cache.get(id(original))
-        if code is None:
-            code = _cache[id(original)] = _poison_code(ref, message(exercise))
-        ref.__code__ = code
-    except (TypeError, ValueError, SyntaxError):  # a reference this cannot poison: leave it alone
-        yield
-        return
-    try:
+        for fn in _targets(exercise):
+            original = fn.__code__
+            try:
+                code = _cache.get((id(original), exercise.name))
+                if code is None:
+                    code = _cache[(id(original), exercise.name)] = _poison_code(fn, message(exercise, fn))
+                fn.__code__ = code
+            except (TypeError, ValueError, SyntaxError):
+                continue
+            swapped.append((fn, original))
         yield
     finally:
-        ref.__code__ = original
+        for fn, original in reversed(swapped):
+            fn.__code__ = original
 
 
 def install() -> None:
     """Make :func:`poisoned` the guard of every recorded graded call (an explicit hook of the engine,
     :func:`backproplab.checking.set_graded_call_guard`; the engine enters it only under the trusted grader)."""
     from backproplab.checking import set_graded_call_guard
+    from backproplab.checks._copies import every_copy
 
+    every_copy()  # their modules imported now: a learner's import during a graded call finds them poisoned
     set_graded_call_guard(poisoned)

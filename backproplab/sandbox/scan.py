@@ -105,6 +105,7 @@ class Finding:
 def _exercises_reaching(module: str, attr: str | None = None) -> frozenset[str] | None:
     """Exercises whose reference a learner reaches through ``module`` (``.attr``); None: all (machinery)."""
     from backproplab.checks import REGISTRY
+    from backproplab.checks._copies import copies
 
     if module == "backproplab" and attr is None:
         return frozenset()  # the package itself: what matters is which submodule is used next
@@ -123,17 +124,30 @@ def _exercises_reaching(module: str, attr: str | None = None) -> frozenset[str] 
     references = {id(ex.reference) for ex in REGISTRY.values()}
     # What the learner reached that is the reference of some exercise (helpers such as as_array are not).
     wanted = {id(t) for t in targets if id(t) in references}
+    reached = {id(t) for t in targets}
     found = set()
     for name, ex in REGISTRY.items():
         ref = ex.reference
-        if id(ref) in wanted:
-            found.add(name)
+        if id(ref) in wanted or any(id(fn) in reached for fn in copies(name)):
+            found.add(name)  # the reference, or a function that gives its answer (backproplab.checks._copies)
             continue
         code = getattr(ref, "__code__", None)
         glb = getattr(ref, "__globals__", {})
         if isinstance(code, types.CodeType) and any(id(glb.get(n)) in wanted for n in code.co_names):
             found.add(name)  # a reference that wraps what the learner reached (relu_backward: relu_derivative)
     return frozenset(found)
+
+
+def _copy_of(module: str, attr: str | None) -> frozenset[str]:
+    """Exercises whose answer ``module.attr`` gives (:mod:`backproplab.checks._copies`), in a module the
+    learner may use (plots, widgets)."""
+    from backproplab.checks._copies import COPIES, copies
+
+    try:
+        target = getattr(importlib.import_module(module), attr) if attr else None
+    except Exception:
+        return frozenset()
+    return frozenset(name for name in COPIES if any(fn is target for fn in copies(name)))
 
 
 # ----------------------------------------------------------------------------------------- the walk
@@ -148,8 +162,6 @@ class _Visitor(ast.NodeVisitor):
     def _module_use(self, node, dotted: str):
         """``dotted`` = a backproplab module path, possibly followed by attributes."""
         parts = dotted.split(".")
-        if len(parts) > 1 and parts[1] in ALLOWED and parts[1] != "check":
-            return  # plots, widgets: figures and explorers
         if len(parts) > 1 and parts[1] == "check":
             if len(parts) == 2 or _is_check(parts[2]):
                 return
@@ -166,7 +178,10 @@ class _Visitor(ast.NodeVisitor):
         if module == "backproplab" and not rest:
             return
         attr = rest[0] if rest else None
-        exercises = _exercises_reaching(module, attr)
+        if len(parts) > 1 and parts[1] in ALLOWED:  # plots, widgets: figures and explorers, unless a copy
+            exercises = _copy_of(module, attr)
+        else:
+            exercises = _exercises_reaching(module, attr)
         if exercises is not None and not exercises:
             return
         what = module + (f".{attr}" if attr else "")

@@ -33,8 +33,10 @@ def chain_rule_table(parts: dict, x: float) -> str:
 def chain_rule_explorer(x: float = 1.0):
     """A slider for ``x`` in [−2, 2]; shows ``g(x) = x²``, ``sin u`` at ``u = g(x)`` and ``sin(x²)`` with their
     tangents, and a table of dg/dx, df/dg, their product and the centred finite difference."""
-    slider = widgets.FloatSlider(value=x, min=-2.0, max=2.0, step=0.05, description="x",
-                                 continuous_update=False, readout_format=".2f")
+    values = [round(-2.0 + 0.05 * k, 2) for k in range(81)]  # the positions a learner build has drawn in advance
+    slider = widgets.SelectionSlider(options=[(f"{v:.2f}", v) for v in values],
+                                     value=min(values, key=lambda v: abs(v - x)), description="x",
+                                     continuous_update=False)
     table = widgets.HTML()
     out = widgets.Output()
 

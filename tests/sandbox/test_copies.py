@@ -1,0 +1,127 @@
+"""Package functions that give an exercise's answer without being its reference (``checks/_copies.py``).
+
+Each one, called from an answer, earns the exercise's points without the learner computing anything. They are
+found here three ways (the probe of every package function on every exercise's cases, the functions a check's
+reference returns, and the listed ones), every one must be listed, and every listed one, called from a
+learner's function, passes the check outside grading (so the leak was real) and fails under the trusted grader
+with a message that names the exercise; an answer cell that imports it is flagged for that exercise only.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backproplab import checking
+from backproplab.checks import REGISTRY
+from backproplab.checks._copies import COPIES, resolve
+from backproplab.sandbox import poison
+from backproplab.sandbox.scan import scan_source
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _probe() -> list[str]:
+    done = subprocess.run([sys.executable, "-m", "tests.publish.same_answers", "-"], capture_output=True,
+                          text=True, timeout=900, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)["matches"]
+
+
+def test_every_function_that_answers_an_exercise_is_listed():
+    found = _probe()
+    assert "stable_softmax <- backproplab.activations.softmax" in found  # the probe finds what it looks for
+    found = [pair for pair in found if not pair.split(" <- ")[1].startswith("(")]  # composed of listed ones
+    missing = [pair for pair in found if pair.split(" <- ")[1] not in COPIES.get(pair.split(" <- ")[0], ())]
+    assert not missing, f"give these exercises' answers and are not in checks/_copies.py: {missing}"
+
+
+def _called_by(fn) -> list:
+    """The package functions ``fn``'s code names (globals, and attributes of the modules it names)."""
+    out = []
+    for name in fn.__code__.co_names:
+        value = fn.__globals__.get(name)
+        if isinstance(value, types.ModuleType):
+            out += [getattr(value, attr) for attr in fn.__code__.co_names if hasattr(value, attr)]
+        else:
+            out.append(value)
+    return [f for f in out if isinstance(f, types.FunctionType) and f.__module__.startswith("backproplab.")
+            and not f.__module__.startswith(("backproplab.checks", "backproplab.checking", "backproplab.errors"))]
+
+
+def test_what_a_checks_reference_returns_is_listed():
+    """A reference written in ``checks/`` returns a package function's result (``softmax(Z, axis=-1)``)."""
+    missing = []
+    for name, ex in REGISTRY.items():
+        ref = ex.reference
+        if not ref.__module__.startswith("backproplab.checks"):
+            continue
+        listed = [resolve(d) for d in COPIES.get(name, ())]
+        missing += [f"{name} <- {f.__module__}.{f.__name__}" for f in _called_by(ref)
+                    if not any(f is g for g in listed)]
+    assert not missing, f"checks' references return these and they are not in checks/_copies.py: {missing}"
+
+
+def _wrapped(name: str, dotted: str):
+    """A learner's answer that returns what ``dotted`` gives."""
+    fn = resolve(dotted)
+    if name == "he_normal":
+        factor = ((lambda n_in, n_out: np.sqrt(2.0)) if dotted.endswith("lecun_normal")
+                  else (lambda n_in, n_out: np.sqrt((n_in + n_out) / n_in)))
+        return lambda n_in, n_out, rng: fn(n_in, n_out, rng) * factor(n_in, n_out)
+    if dotted.endswith("numerical_vjp"):
+        if name == "numerical_derivative":
+            return lambda f, x, h=1e-5: float(fn(lambda t: np.asarray(f(t)), x, np.ones(()), h))
+        return lambda f, params, h=1e-5: {
+            "d" + k: fn(lambda v, k=k: np.asarray(f({**params, k: v})), params[k], np.ones(()), h) for k in params}
+    if name == "fixed_loss_and_grads" and dotted.endswith("mlp_loss_and_grads"):
+        return lambda params, X, Y, l2=0.0: fn(params, X, Y, output="softmax", loss="cross_entropy", l2=l2)
+    if name == "numerical_gradients":
+        return lambda f, params, h=1e-5: {"d" + k: fn(lambda v, k=k: f({**params, k: v}), params[k], h)
+                                          for k in params}
+    ref = REGISTRY[name].reference
+    if ref.__module__.startswith("backproplab.checks") and any(fn is f for f in _called_by(ref)):
+        return types.FunctionType(ref.__code__, ref.__globals__, "answer", ref.__defaults__)  # what it returns
+    return lambda *args, **kwargs: fn(*args, **kwargs)
+
+
+PAIRS = [(name, dotted) for name, names in COPIES.items() for dotted in names]
+
+
+@pytest.mark.parametrize(("name", "dotted"), PAIRS, ids=[f"{n}<-{d.rsplit('.', 1)[1]}" for n, d in PAIRS])
+def test_a_copy_answers_outside_grading_and_not_in_it(name, dotted, tmp_path, monkeypatch):
+    ex = REGISTRY[name]  # a new answer object for each check: train_digits' check trains once per object
+    assert checking.run_check(ex, _wrapped(name, dotted)).passed, "the copy gives the answer (else it is not one)"
+    monkeypatch.setattr(checking.run, "_graded_call_guard", checking.graded_call_guard())  # undone after
+    poison.install()
+    monkeypatch.setenv(checking.RECORD_DIR_ENV, str(tmp_path))
+    result = checking.run_check(ex, _wrapped(name, dotted))
+    assert not result.passed and "cannot be used in a graded answer" in result.message, result.message
+    assert f"write `{name}` with your own code" in result.message
+    monkeypatch.delenv(checking.RECORD_DIR_ENV)
+    assert checking.run_check(ex, _wrapped(name, dotted)).passed  # restored as soon as the learner's function returned
+
+
+def test_a_copy_is_poisoned_for_its_exercise_only(tmp_path, monkeypatch):
+    """Notebook 05's answers may call ``softmax`` (its setup imports it); notebook 04's ``stable_softmax`` not."""
+    from backproplab.activations import softmax
+
+    monkeypatch.setattr(checking.run, "_graded_call_guard", checking.graded_call_guard())
+    poison.install()
+    monkeypatch.setenv(checking.RECORD_DIR_ENV, str(tmp_path))
+    result = checking.run_check(REGISTRY["softmax_cross_entropy_grad"],
+                                lambda Z, Y: (softmax(Z, axis=1) - Y) / Z.shape[0])
+    assert result.passed, result.message
+
+
+@pytest.mark.parametrize(("name", "dotted"), PAIRS, ids=[f"{n}<-{d.rsplit('.', 1)[1]}" for n, d in PAIRS])
+def test_an_answer_cell_importing_a_copy_is_flagged(name, dotted):
+    module, attr = dotted.rsplit(".", 1)
+    hits = scan_source(f"from {module} import {attr}\n")
+    assert any(exercises is not None and name in exercises for _, _, kind, exercises in hits if kind == "reaches"), hits
