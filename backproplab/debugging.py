@@ -13,6 +13,7 @@ network has ``n_1 = K`` so that a transposed ``W2`` or ``dW2`` still has the rig
 from __future__ import annotations
 
 import linecache
+import weakref
 import zlib
 from typing import NamedTuple
 
@@ -80,7 +81,17 @@ def _compile(source: str, module: str = __name__):
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     scope = {"np": np, "__name__": module}
     exec(compile(source, filename, "exec"), scope)  # our own template, never learner code
+    _COMPILED.add(scope["loss_and_grads"])
     return scope["loss_and_grads"]
+
+
+_COMPILED: weakref.WeakSet = weakref.WeakSet()
+
+
+def compiled() -> list:
+    """Every backward pass compiled so far and still alive (grading breaks them while a check runs an answer
+    they would give: ``backproplab.checks._copies.PLANTED_PASSES``)."""
+    return list(_COMPILED)
 
 
 def planted_source(bug: int) -> str:

@@ -25,10 +25,14 @@ __all__ = [
 
 BLUE, ORANGE, GREEN, RED, GREY, PURPLE = "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#7f7f7f", "#9467bd"
 
+def inverted_mask(rng, shape, p):
+    """Inverted dropout's mask: keep with probability ``p``, divide by ``p``."""
+    return (rng.random(shape) < p) / p
+
+
 #: name -> (label, colour, mask factory ``(rng, shape, keep_prob) -> mask``); out = X * mask.
 DROPOUT_VARIANTS = {
-    "inverted": ("inverted dropout: keep with p, divide by p", BLUE,
-                 lambda rng, shape, p: (rng.random(shape) < p) / p),
+    "inverted": ("inverted dropout: keep with p, divide by p", BLUE, inverted_mask),
     "one_minus_p": ("keep with p, divide by 1 − p", RED,
                     lambda rng, shape, p: (rng.random(shape) < p) / (1.0 - p)),
     "no_rescale": ("keep with p, no rescaling", ORANGE,

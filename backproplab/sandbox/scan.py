@@ -45,7 +45,7 @@ from .notebook import is_graded_test, read_notebook
 ALLOWED = {"check", "plots", "widgets"}
 #: backproplab modules that are the grading machinery: any use concerns every exercise.
 MACHINERY = ("backproplab.checks", "backproplab.checking", "backproplab.trusted", "backproplab.sandbox",
-             "backproplab.grading", "backproplab.cli", "backproplab.release")
+             "backproplab.grading", "backproplab.cli", "backproplab.release", "backproplab.parts")
 #: The three kinds of finding: reaches the reference or the grader (costs points), dynamic (costs points only
 #: under the strict policy), note (never costs points).
 REACHES, DYNAMIC, NOTE = "reaches", "dynamic", "note"
@@ -138,16 +138,61 @@ def _exercises_reaching(module: str, attr: str | None = None) -> frozenset[str] 
     return frozenset(found)
 
 
-def _copy_of(module: str, attr: str | None) -> frozenset[str]:
-    """Exercises whose answer ``module.attr`` gives (:mod:`backproplab.checks._copies`), in a module the
-    learner may use (plots, widgets)."""
-    from backproplab.checks._copies import COPIES, copies
+_FIGURES = ("backproplab.plots", "backproplab.widgets")
 
+
+def _through_figures(module: str, rest: list[str]) -> frozenset[str] | None:
+    """Exercises an answer reaches through ``module`` (of plots or widgets) and the attributes ``rest``: their
+    own figures and explorers reach none; a function that gives an answer (:mod:`backproplab.checks._copies`)
+    reaches its exercises, and an object they import from elsewhere (a reference, the grading machinery, a
+    module such as ``backproplab.optimizers``) reaches what it reaches where it comes from; a dict, tuple or
+    namespace reaches what its values reach (``BUGGY_BACKWARDS``, ``DROPOUT_VARIANTS``)."""
     try:
-        target = getattr(importlib.import_module(module), attr) if attr else None
+        obj = importlib.import_module(module)
     except Exception:
         return frozenset()
-    return frozenset(name for name in COPIES if any(fn is target for fn in copies(name)))
+    found: frozenset[str] | None = frozenset()
+    for name in rest:
+        if not hasattr(obj, name):
+            break
+        obj = getattr(obj, name)
+        reached = _object_reaches(obj)
+        found = None if reached is None or found is None else found | reached
+    return found
+
+
+def _object_reaches(obj, depth: int = 0) -> frozenset[str] | None:
+    from backproplab.checks._copies import COPIES, copies
+
+    if isinstance(obj, types.ModuleType):
+        name = obj.__name__
+        if name.startswith("backproplab.") and not name.startswith(_FIGURES):
+            return _exercises_reaching(name)
+        return frozenset()
+    if callable(obj) and not isinstance(obj, type):
+        found = frozenset(n for n in COPIES if any(fn is obj for fn in copies(n)))
+        home, name = getattr(obj, "__module__", None) or "", getattr(obj, "__name__", None)
+        if home.startswith("backproplab.") and not home.startswith(_FIGURES) and name:
+            reached = _exercises_reaching(home, name)
+            return None if reached is None else found | reached
+        return found
+    if depth >= 2:
+        return frozenset()
+    if isinstance(obj, dict):
+        values = list(obj.values())
+    elif isinstance(obj, list | tuple):
+        values = list(obj)
+    elif isinstance(obj, types.SimpleNamespace) or hasattr(obj, "_fields"):
+        values = list(vars(obj).values()) if isinstance(obj, types.SimpleNamespace) else list(obj)
+    else:
+        return frozenset()
+    found = frozenset()
+    for value in values:
+        reached = _object_reaches(value, depth + 1)
+        if reached is None:
+            return None
+        found |= reached
+    return found
 
 
 # ----------------------------------------------------------------------------------------- the walk
@@ -178,8 +223,8 @@ class _Visitor(ast.NodeVisitor):
         if module == "backproplab" and not rest:
             return
         attr = rest[0] if rest else None
-        if len(parts) > 1 and parts[1] in ALLOWED:  # plots, widgets: figures and explorers, unless a copy
-            exercises = _copy_of(module, attr)
+        if len(parts) > 1 and parts[1] in ALLOWED:  # plots, widgets: figures and explorers, unless what is reached
+            exercises = _through_figures(module, rest)  # through them gives an answer or comes from elsewhere
         else:
             exercises = _exercises_reaching(module, attr)
         if exercises is not None and not exercises:

@@ -92,9 +92,32 @@ def _wrapped(name: str, dotted: str):
 
 
 PAIRS = [(name, dotted) for name, names in COPIES.items() for dotted in names]
+#: Listed functions an answer calls directly (or as the check's reference does): the others are reached in
+#: the audit's routes (``copied_answers.py``, below).
+DIRECT = [(n, d) for n, d in PAIRS if d in {
+    "backproplab.activations.softmax", "backproplab.training._stable_softmax", "backproplab.training._relu_backward",
+    "backproplab.activations.relu_derivative", "backproplab.network.mlp_loss_and_grads",
+    "backproplab.widgets.backward_pass._reference", "backproplab.gradcheck.numerical_gradient",
+    "backproplab.gradcheck.numerical_vjp", "backproplab.initializers.lecun_normal",
+    "backproplab.initializers.xavier_normal", "backproplab.losses.softmax_cross_entropy",
+    "backproplab.training._softmax_cross_entropy_grad", "backproplab.training.train_digits",
+    "backproplab.training.loss_and_grads", "backproplab.training._COURSE_NETWORK", "backproplab.layers.dense_backward"}
+          and not (n in ("stable_sigmoid", "bce_with_logits_loss") and d.endswith("softmax_cross_entropy"))
+          and not (n == "stable_sigmoid" and "softmax" in d) and n != "relu_derivative"]
 
 
 @pytest.mark.parametrize(("name", "dotted"), PAIRS, ids=[f"{n}<-{d.rsplit('.', 1)[1]}" for n, d in PAIRS])
+def test_every_listed_function_is_broken_while_the_answer_runs(name, dotted, tmp_path, monkeypatch):
+    fn = resolve(dotted)
+    monkeypatch.setattr(checking.run, "_graded_call_guard", checking.graded_call_guard())
+    poison.install()
+    monkeypatch.setenv(checking.RECORD_DIR_ENV, str(tmp_path))
+    result = checking.run_check(REGISTRY[name], lambda *args, **kwargs: fn())
+    assert not result.passed and "cannot be used in a graded answer" in result.message, result.message
+    assert f"write `{name}` with your own code" in result.message
+
+
+@pytest.mark.parametrize(("name", "dotted"), DIRECT, ids=[f"{n}<-{d.rsplit('.', 1)[1]}" for n, d in DIRECT])
 def test_a_copy_answers_outside_grading_and_not_in_it(name, dotted, tmp_path, monkeypatch):
     ex = REGISTRY[name]  # a new answer object for each check: train_digits' check trains once per object
     assert checking.run_check(ex, _wrapped(name, dotted)).passed, "the copy gives the answer (else it is not one)"
@@ -124,4 +147,83 @@ def test_a_copy_is_poisoned_for_its_exercise_only(tmp_path, monkeypatch):
 def test_an_answer_cell_importing_a_copy_is_flagged(name, dotted):
     module, attr = dotted.rsplit(".", 1)
     hits = scan_source(f"from {module} import {attr}\n")
-    assert any(exercises is not None and name in exercises for _, _, kind, exercises in hits if kind == "reaches"), hits
+    assert any(exercises is None or name in exercises for _, _, kind, exercises in hits if kind == "reaches"), hits
+
+
+# ------------------------------------------------------------------ an outsider's routes, and honest answers
+def _notebook(number: str):
+    import nbformat
+
+    return nbformat.read(next((REPO / "course").glob(f"{number}_*/{number}_*.ipynb")), as_version=4)
+
+
+def _namespace(number: str, monkeypatch) -> tuple[dict, dict]:
+    """The names a learner's answer sees (the setup cell run; notebook 08 also loads its data and parts) and the
+    scan's bindings of the instructor's cells, as grading builds them."""
+    from backproplab.sandbox.scan import SETUP_BINDINGS
+
+    nb = _notebook(number)
+    monkeypatch.chdir(next((REPO / "course").glob(f"{number}_*")))
+    namespace, bindings = {}, dict(SETUP_BINDINGS)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or meta.get("solution") or meta.get("grade"):
+            continue
+        scan_source(cell.source, bindings)
+        if cell.get("id") in ("setup", "s1-load", "s2-collect"):
+            exec(cell.source, namespace)  # noqa: S102  (the course's own cells)
+    return namespace, bindings
+
+
+def _graded(name: str, answer, monkeypatch, tmp_path) -> bool:
+    """Whether ``answer`` passes ``name``'s check under the trusted grader (visible, and two hidden seeds)."""
+    monkeypatch.setattr(checking.run, "_graded_call_guard", checking.graded_call_guard())
+    poison.install()
+    monkeypatch.setenv(checking.RECORD_DIR_ENV, str(tmp_path))
+    ex = REGISTRY[name]
+    return all(checking.run_check(ex, answer, hidden=hidden, seed=seed).passed
+               for hidden, seed in ((False, None), (True, 0), (True, 7)))
+
+
+def _routes():
+    from tests.sandbox.copied_answers import ANSWERS
+
+    return [pytest.param(name, number, source, id=f"{name}-{k}") for k, (_, name, number, source) in enumerate(ANSWERS)]
+
+
+@pytest.mark.parametrize(("name", "number", "source"), _routes())
+def test_an_answer_made_of_the_course_is_refused(name, number, source, monkeypatch, tmp_path):
+    from tests.sandbox.copied_answers import STILL_ACCEPTED
+
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")  # figures and explorers as a grading kernel has them
+    namespace, bindings = _namespace(number, monkeypatch)
+    blocked = any(kind == "reaches" and (exercises is None or name in exercises)
+                  for _, _, kind, exercises in scan_source(source, bindings))
+    exec(source, namespace)  # noqa: S102  (the audit's answer)
+    passed = _graded(name, namespace[name], monkeypatch, tmp_path)
+    if name in STILL_ACCEPTED:
+        assert passed and not blocked, "refused now: move it out of STILL_ACCEPTED"
+    else:
+        assert blocked or not passed, f"{name}: the audit's answer is accepted"
+
+
+@pytest.mark.parametrize("number", ["01", "02", "03", "04", "05", "06", "07", "08"])
+def test_the_solutions_pass_under_the_poison_and_the_scan(number, monkeypatch, tmp_path):
+    """Nothing listed in checks/_copies.py is something an honest answer calls (notebook 05's answers use
+    ``softmax``; 06's the setup's ``mlp_forward``)."""
+    import nbformat
+
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    namespace, bindings = _namespace(number, monkeypatch)
+    source = nbformat.read(next((REPO / "solutions").glob(f"{number}_*/{number}_*.ipynb")), as_version=4)
+    names = []
+    for cell in source.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution"):
+            hits = [h for h in scan_source(cell.source, bindings) if h[2] == "reaches"]
+            exec(cell.source, namespace)  # noqa: S102  (the solutions)
+            names += [n for n in REGISTRY if n in namespace and f"def {n}(" in cell.source]
+            assert all(h[3] is not None and not (h[3] & set(names)) for h in hits), (cell.source[:200], hits)
+    assert names
+    failed = [n for n in names if not _graded(n, namespace[n], monkeypatch, tmp_path)]
+    assert not failed

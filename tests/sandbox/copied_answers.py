@@ -1,0 +1,262 @@
+"""Answers an outsider's audit wrote with the package's own functions, without computing the answer (audit 10):
+``(topic, exercise, notebook, answer cell)``. Grading must refuse each (the scan blocks it for its exercise, or the
+poisoned copies make its graded check fail), except :data:`STILL_ACCEPTED`, where the learner writes the whole
+formula anyway. Used by tests/sandbox/test_copies.py."""
+
+# ruff: noqa: E501
+
+ANSWERS = [
+('chain_rule','graph_backward','01','''
+from backproplab.plots.chain_rule import graph_gradients
+def graph_backward(x, y):
+    g = graph_gradients(x, y)
+    return g["dx"], g["dy"]
+'''),
+('chain_rule','numerical_derivative','01','''
+from backproplab.training import numerical_gradients as _ng
+def numerical_derivative(f, x, h=1e-5):
+    return float(_ng(lambda p: f(p["x"]), {"x": x}, h)["dx"])
+'''),
+('fwd','dense_forward','02','''
+from backproplab.widgets.backward_pass import BUGGY_BACKWARDS
+_ng = BUGGY_BACKWARDS["bug: ReLU gate missing"]
+def dense_forward(X, W, b):
+    m = X.shape[0]; n_out = W.shape[1]
+    Y = -np.eye(m) * m / 2
+    p = {"W2": np.zeros((n_out, m)), "b2": np.zeros((1, m))}
+    pos = _ng(X, Y, {"W1": W, "b1": b, **p})["dW2"].T
+    neg = _ng(X, Y, {"W1": -W, "b1": -b, **p})["dW2"].T
+    return pos - neg, (X, W, b)
+'''),
+('fwd','mlp_forward','02','''
+from backproplab.plots.matrix_formulation import dense_forward as _df
+def mlp_forward(X, params):
+    L = len([k for k in params if k.startswith("W")])
+    A, caches = X, []
+    for l in range(1, L + 1):
+        Z, cache = _df(A, params[f"W{l}"], params[f"b{l}"])
+        caches.append((cache, Z))
+        A = relu(Z) if l < L else Z
+    return A, caches
+'''),
+('fwd','he_normal','02','''
+from backproplab.plots.forward_pass import _std_one
+def he_normal(n_in, n_out, rng):
+    return _std_one(n_in, n_out, rng) * np.sqrt(2.0 / n_in)
+'''),
+('bwd','dense_backward','03','''
+from backproplab.widgets.backward_pass import BUGGY_BACKWARDS
+_ng = BUGGY_BACKWARDS["bug: ReLU gate missing"]
+def dense_backward(dZ, cache):
+    X, W, b = cache
+    m, n_in = X.shape; n_out = W.shape[1]
+    Y = -dZ * m / 2
+    g = _ng(X, Y, {"W1": np.zeros((n_in, n_out)), "b1": np.zeros((1, n_out)), "W2": np.eye(n_out), "b2": np.zeros((1, n_out))})
+    h = _ng(np.eye(m), Y, {"W1": np.zeros((m, n_in)), "b1": np.zeros((1, n_in)), "W2": W, "b2": np.zeros((1, n_out))})
+    return h["dW1"], g["dW1"], g["db1"]
+'''),
+('bwd','relu_backward','03','''
+from backproplab.debugging import backward_with
+_lg = backward_with(1)[1]
+def relu_backward(dA, Z):
+    m, n = Z.shape
+    p = {"W1": Z, "b1": np.zeros((1, n)), "W2": np.eye(n), "b2": np.zeros((1, n))}
+    g0 = _lg(p, np.eye(m), np.zeros((m, n)))[1]["dW1"]
+    g1 = _lg(p, np.eye(m), -m * dA)[1]["dW1"]
+    return g1 - g0
+'''),
+('bwd','two_layer_backward','03','''
+from backproplab.plots.backward_pass import mlp_forward as _mf
+from backproplab.plots.loss_functions import mse_grad as _g
+from backproplab.network import mlp_backward as _mb
+def two_layer_backward(X, Y, params):
+    Y_hat, caches = _mf(X, params)
+    return _mb(_g(Y_hat, Y), caches)
+'''),
+('act','sigmoid_derivative','04','''
+from backproplab.activations import softmax_derivative
+def sigmoid_derivative(z):
+    z = np.asarray(z, dtype=float)
+    J = softmax_derivative(np.stack([z.ravel(), np.zeros(z.size)], axis=-1))
+    return J[:, 0, 0].reshape(z.shape)
+'''),
+('act','tanh_derivative','04','''
+from backproplab.plots.loss_functions import sigmoid_derivative as _sd
+def tanh_derivative(z):
+    return 4.0 * _sd(2.0 * np.asarray(z, dtype=float))
+'''),
+('act','relu_derivative','04','''
+from backproplab.widgets.training import COURSE_PARTS
+def relu_derivative(z):
+    z = np.asarray(z, dtype=float)
+    return COURSE_PARTS.relu_backward(np.ones_like(z), z)
+'''),
+('act','stable_sigmoid','04','''
+def stable_sigmoid(z):
+    z = np.asarray(z, dtype=float)
+    return softmax(np.stack([z, np.zeros_like(z)], axis=-1))[..., 0]
+'''),
+('act','stable_softmax','04','''
+from backproplab.debugging import backward_with
+_lg = backward_with(0)[1]
+def stable_softmax(Z):
+    Z = np.asarray(Z, dtype=float); m, K = Z.shape
+    p = {"W1": np.eye(m), "b1": np.zeros((1, m)), "W2": Z, "b2": np.zeros((1, K))}
+    return _lg(p, np.eye(m), np.zeros((m, K)))[1]["dW2"] * m
+'''),
+('act','softmax_backward','04','''
+def softmax_backward(dA, A):
+    return np.stack([softmax_jacobian(np.log(a)).T @ d for a, d in zip(A, dA)])
+'''),
+('loss','mse_grad','05','''
+from backproplab.widgets.optimizers import _optimizers
+def mse_grad(Y_hat, Y):
+    return _optimizers.sgd(Y_hat, Y, {"learning_rate": 1.0})[0] * (2.0 / Y_hat.shape[0])
+'''),
+('loss','bce_grad','05','''
+from backproplab.plots.loss_functions import bce_with_logits_grad as _g
+def bce_grad(P, Y):
+    return _g(np.log(P) - np.log1p(-P), Y) / (P * (1 - P))
+'''),
+('loss','bce_with_logits_loss','05','''
+def bce_with_logits_loss(Z, Y):
+    z, y = np.ravel(Z), np.ravel(Y)
+    loss, _ = softmax_cross_entropy(np.stack([z, np.zeros_like(z)], 1), np.stack([y, 1 - y], 1))
+    return loss * z.size / np.shape(Z)[0]
+'''),
+('loss','cross_entropy_grad','05','''
+from backproplab.plots.loss_functions import bce_grad as _b
+def cross_entropy_grad(P, Y):
+    return Y * _b(P, np.ones_like(P))
+'''),
+('loss','softmax_cross_entropy_grad','05','''
+from backproplab.debugging import backward_with
+_lg = backward_with(0)[1]
+def softmax_cross_entropy_grad(Z, Y):
+    Z = np.asarray(Z, dtype=float); m, K = Z.shape
+    p = {"W1": np.eye(m), "b1": np.zeros((1, m)), "W2": Z, "b2": np.zeros((1, K))}
+    return _lg(p, np.eye(m), Y)[1]["dW2"]
+'''),
+('mat','l2_grad','06','''
+from backproplab.widgets.optimizers import _optimizers
+def l2_grad(W, lam):
+    return _optimizers.sgd(np.zeros_like(W), W, {"learning_rate": -lam})[0]
+'''),
+('mat','mlp_backward','06','''
+from backproplab.plots.loss_functions import mse_grad as _g
+from backproplab.network import mlp_backward as _mb
+def mlp_backward(X, Y, params, lam=0.0):
+    Y_hat, caches = mlp_forward(X, params)
+    g = _mb(_g(Y_hat, Y), caches)
+    return {k: g[k] + lam * params[k[1:]] if k.startswith("dW") else g[k] for k in g}
+'''),
+('mat','dense_backward_col','06','''
+from backproplab.widgets.backward_pass import BUGGY_BACKWARDS
+_ng = BUGGY_BACKWARDS["bug: ReLU gate missing"]
+def dense_backward_col(dZ, cache):
+    A_prev, W, b = cache
+    X, W_r, dZ_r = A_prev.T, W.T, dZ.T
+    m, n_in = X.shape; n_out = W_r.shape[1]
+    Y = -dZ_r * m / 2
+    g = _ng(X, Y, {"W1": np.zeros((n_in, n_out)), "b1": np.zeros((1, n_out)), "W2": np.eye(n_out), "b2": np.zeros((1, n_out))})
+    h = _ng(np.eye(m), Y, {"W1": np.zeros((m, n_in)), "b1": np.zeros((1, n_in)), "W2": W_r, "b2": np.zeros((1, n_out))})
+    return h["dW1"].T, g["dW1"].T, g["db1"].T
+'''),
+('mat','dropout_forward','06','''
+from backproplab.plots.matrix_formulation import DROPOUT_VARIANTS
+_mask = DROPOUT_VARIANTS["inverted"][2]
+def dropout_forward(X, keep_prob, rng):
+    mask = _mask(rng, X.shape, keep_prob)
+    return X * mask, (mask, keep_prob)
+'''),
+('mat','dropout_backward','06','''
+from backproplab.widgets.optimizers import _optimizers
+def dropout_backward(dout, cache):
+    mask, keep_prob = cache
+    return _optimizers.sgd(np.zeros_like(dout), dout, {"learning_rate": -mask})[0]
+'''),
+('opt','sgd','07','''
+_m = plots.optimizer_or_reference(None, "sgd_momentum", verbose=False)
+def sgd(w, dw, config=None):
+    return _m(w, dw, {**(config or {}), "momentum": 0.0})
+'''),
+('opt','sgd_momentum','07','''
+_a = plots.optimizer_or_reference(None, "adam", verbose=False)
+S = 2.0 ** 600
+def sgd_momentum(w, dw, config=None):
+    c = {"learning_rate": 1e-2, "momentum": 0.9, "convention": "classic", **(config or {})}
+    b, lr = c["momentum"], c["learning_rate"]
+    v = c.get("velocity")
+    if c["convention"] == "ema":
+        nw, s = _a(w, dw, {"learning_rate": lr * S, "beta1": b, "epsilon": S, "t": 100000, "m": v})
+        c["velocity"] = s["m"]
+        return nw, c
+    lr_e = lr / (1 - b)
+    m = None if v is None else -v / lr_e
+    nw, s = _a(w, dw, {"learning_rate": lr_e * S, "beta1": b, "epsilon": S, "t": 100000, "m": m})
+    c["velocity"] = -lr_e * s["m"]
+    return w + c["velocity"], c
+'''),
+('opt','rmsprop','07','''
+_a = plots.optimizer_or_reference(None, "adam", verbose=False)
+def rmsprop(w, dw, config=None):
+    c = {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8, **(config or {})}
+    nw, s = _a(w, dw, {"learning_rate": c["learning_rate"], "beta1": 0.0, "beta2": c["decay_rate"],
+                       "epsilon": c["epsilon"], "t": 100000, "v": c.get("cache")})
+    c["cache"] = s["v"]
+    return nw, c
+'''),
+('opt','adam','07','''
+_m = plots.optimizer_or_reference(None, "sgd_momentum", verbose=False)
+_r = plots.optimizer_or_reference(None, "rmsprop", verbose=False)
+def adam(w, dw, config=None):
+    c = {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "t": 0, **(config or {})}
+    t = int(c["t"]) + 1
+    m = _m(w, dw, {"momentum": c["beta1"], "convention": "ema", "velocity": c.get("m")})[1]["velocity"]
+    v = _r(w, dw, {"decay_rate": c["beta2"], "cache": c.get("v")})[1]["cache"]
+    nw, _ = _r(w, m / (1 - c["beta1"] ** t), {"learning_rate": c["learning_rate"], "decay_rate": 1.0,
+                                             "epsilon": c["epsilon"], "cache": v / (1 - c["beta2"] ** t)})
+    c.update(m=m, v=v, t=t)
+    return nw, c
+'''),
+('train','train_digits','08','''
+from backproplab.widgets.training import train as _t
+def train_digits(callback=None):
+    rng = np.random.default_rng(0)
+    p = init_network([64, 64, 10], rng, parts)
+    return _t(p, data.X_train, data.Y_train, 30, 32, parts.adam, {"learning_rate": 3e-3}, 1e-3, 1.0, rng, callback)[0]
+'''),
+('train','wrong_gradients','08','''
+from backproplab.gradcheck import gradient_check
+def wrong_gradients(loss_and_grads, params, X, Y, l2):
+    _, grads = loss_and_grads(params, X, Y, l2)
+    out = []
+    for k in params:
+        g = np.asarray(grads["d" + k])
+        f = lambda v, k=k: loss_and_grads({**params, k: v}, X, Y, l2)[0]
+        if g.shape != params[k].shape or gradient_check(f, params[k], g).rel_error > 1e-5:
+            out.append("d" + k)
+    return out
+'''),
+('train','fixed_loss_and_grads','08','''
+def fixed_loss_and_grads(params, X, Y, l2=0.0):
+    return loss_and_grads(params, X, Y, l2)
+'''),
+('train','fixed_loss_and_grads','08','''
+import zlib
+from backproplab.debugging import BUGS
+def _seed(name):
+    k = [b.name for b in BUGS].index(name)
+    return next(s for s in range(1000) if zlib.crc32(f"planted-{s}".encode()) % len(BUGS) == k)
+_a = planted_backward(_seed("l2_missing")).loss_and_grads         # breaks dW2 only
+_b = planted_backward(_seed("relu_gate_missing")).loss_and_grads  # breaks dW1, db1 only
+def fixed_loss_and_grads(params, X, Y, l2=0.0):
+    loss, g = _a(params, X, Y, l2)
+    return loss, {**g, "dW2": _b(params, X, Y, l2)[1]["dW2"]}
+'''),
+]
+
+#: Routes that still pass, and why they are no answer of the package's: ``sgd(Y_hat, Y, lr=1)`` is ``Y_hat - Y``
+#: (the learner writes 2/m), ``sgd(0, W, lr=-lam)`` is ``lam * W``, ``sgd(0, dout, lr=-mask)`` is ``mask * dout``;
+#: ``wrong_gradients``' check itself hands the learner's code the course's numerical gradients and distance.
+STILL_ACCEPTED = {"mse_grad", "l2_grad", "dropout_backward", "wrong_gradients"}
