@@ -77,6 +77,8 @@ def _compile(source: str, module: str = __name__):
     generic diagnosis, backproplab.checking.formula, searches its slips). ``module`` names it: a planted
     variant is ``backproplab.debugging.planted.<bug>``, so that no table of a learner build (which knows a
     function argument by its module and name) takes one variant, or the correct pass, for another."""
+    if source != SOURCE and source not in {planted_source(k) for k in range(len(BUGS))}:
+        raise ValueError("only the course's backward pass and its planted variants are compiled here")
     filename = f"<planted backward pass {zlib.crc32(source.encode()):08x}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     scope = {"np": np, "__name__": module}

@@ -15,6 +15,7 @@ from backproplab.checking.findings import (
     _value_finding,
     factor_fits,
 )
+from backproplab.checking.measure import relative_gap
 from backproplab.checking.model import CheckFinding, Exercise, Mistake
 from backproplab.checking.values import (
     _as_outputs,
@@ -28,7 +29,6 @@ from backproplab.checking.values import (
     rounding_bounds,
     rounding_could_explain,
 )
-from backproplab.gradcheck import relative_error
 
 
 def _compare(exercise: Exercise, got_result, exp_result, args, bounds: list | None = None,
@@ -58,7 +58,7 @@ def _compare(exercise: Exercise, got_result, exp_result, args, bounds: list | No
         mismatch = [i for i, (g, e, b) in enumerate(zip(arrays, exps, bounds, strict=True))
                     if not _within(g, e, b)]
     if not mismatch:  # an output that matches only to rounding (it cancels) matches: it adds no error
-        return max((relative_error(g, e) if _close(g, e, exercise.tol) else 0.0
+        return max((relative_gap(g, e) if _close(g, e, exercise.tol) else 0.0
                     for g, e in zip(arrays, exps, strict=True)), default=0.0)
     if not explain:
         raise CheckFinding(f"`{names[mismatch[0]]}` differs from the reference.")
@@ -121,7 +121,7 @@ def _mistake_finding(exercise: Exercise, args, arrays, exps, bounds, first: int)
 
 
 def _error(got: np.ndarray, exp: np.ndarray) -> float | None:
-    return relative_error(got, exp) if got.shape == exp.shape and np.all(np.isfinite(got)) else None
+    return relative_gap(got, exp) if got.shape == exp.shape and np.all(np.isfinite(got)) else None
 
 
 #: Findings the generic search may replace: nothing named, a constant factor, "close but not exact", NaN.

@@ -11,9 +11,10 @@ import traceback
 
 import numpy as np
 
+from backproplab.checking.measure import relative_gap
 from backproplab.checking.model import APPROXIMATION_POLICY, CheckFinding, Exercise
 from backproplab.checking.values import _close, _fmt_shape
-from backproplab.gradcheck import relative_error, verdict
+from backproplab.gradcheck import verdict
 
 #: The package (``backproplab/``) and numpy: frames there are not the learner's code.
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -75,7 +76,7 @@ def factor_fits(key: str, got: np.ndarray, exp: np.ndarray, m: int | None, dims:
     if got.shape != exp.shape or dot == 0 or not np.all(np.isfinite(got)):
         return False
     c = float(np.vdot(got, exp)) / dot
-    if relative_error(got, c * exp) >= 1e-9:
+    if relative_gap(got, c * exp) >= 1e-9:
         return False
     wanted = {"sign": [-1.0], "extra_factor_2": [2.0], "dropped_factor_2": [0.5],
               "missing_1_over_m": [m] if m else [], "double_1_over_m": [1.0 / m] if m else [],
@@ -91,11 +92,11 @@ def _value_finding(name: str, got: np.ndarray, exp: np.ndarray, m: int | None, t
                         f"an overflow (np.exp of a large input?), a division by zero, or the log or square root "
                         f"of a negative number.",
                         "overflow", float("nan"))
-    err = relative_error(got, exp)
+    err = relative_gap(got, exp)
     dot = float(np.vdot(exp, exp))
     if dot > 0:
         c = float(np.vdot(got, exp)) / dot
-        if relative_error(got, c * exp) < 1e-9 and abs(c - 1.0) > 1e-6:
+        if relative_gap(got, c * exp) < 1e-9 and abs(c - 1.0) > 1e-6:
             if m is not None and m > 1 and abs(c - m) < 1e-9 * m:
                 return CheckFinding(f"`{name}` is exactly m = {m} times the right answer: the 1/m of the mean is "
                                 f"missing.", "missing_1_over_m", err)

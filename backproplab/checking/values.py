@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from backproplab.checking.measure import relative_gap
 from backproplab.checking.model import CheckFinding, Exercise
-from backproplab.gradcheck import relative_error
 
 #: :func:`rounding_bounds`: relative size of the input perturbations, how many, and the safety factors.
 _PERTURBATION = 8 * np.finfo(np.float64).eps
@@ -104,7 +104,7 @@ def _close(got: np.ndarray, exp: np.ndarray, tol: float, exact_nonfinite: bool =
     if exact_nonfinite and not np.array_equal(got[~np.isfinite(got)], exp[~np.isfinite(exp)], equal_nan=True):
         return False  # inf where -inf or NaN is expected
     finite = np.isfinite(exp)
-    return bool(relative_error(got[finite], exp[finite]) <= tol)
+    return bool(relative_gap(got[finite], exp[finite]) <= tol)
 
 
 def _perturb(value, rng: np.random.Generator):
@@ -206,7 +206,7 @@ def _distance(arrays, wrong) -> float:
     worst = 0.0
     for g, w in zip(arrays, wrong, strict=True):
         finite = np.isfinite(g) & np.isfinite(w)
-        worst = max(worst, relative_error(g[finite], w[finite]) if finite.any() else 0.0)
+        worst = max(worst, relative_gap(g[finite], w[finite]) if finite.any() else 0.0)
     return worst
 
 

@@ -21,7 +21,7 @@ import sys
 _NETWORK = ("backproplab.network.mlp_loss_and_grads", "backproplab.network.mlp_backward",
             "backproplab.network._backprop_from_dz", "backproplab.training.mean_cross_entropy")
 _PLANTED = ("backproplab.debugging.loss_and_grads", "backproplab.debugging.backward_with",
-            "backproplab.debugging.planted_backward")
+            "backproplab.debugging.planted_backward", "backproplab.debugging._compile")
 _SOFTMAX = ("backproplab.activations.softmax", "backproplab.training._stable_softmax",
             "backproplab.losses.softmax_cross_entropy")
 _JACOBIAN = ("backproplab.activations.softmax_jacobian", "backproplab.activations.softmax_derivative")
@@ -33,16 +33,16 @@ COPIES: dict[str, tuple[str, ...]] = {
                              "backproplab.training.numerical_gradients"),
     "graph_backward": ("backproplab.checks.chain_rule.graph_gradients",),
     # 02
-    "dense_forward": _NO_GATE,
-    "mlp_forward": ("backproplab.layers.dense_forward",),
+    "dense_forward": (*_NO_GATE, *_PLANTED),
+    "mlp_forward": ("backproplab.layers.dense_forward", *_PLANTED),
     "he_normal": ("backproplab.initializers.lecun_normal", "backproplab.initializers.xavier_normal",
                   "backproplab.plots.forward_pass._std_one", "backproplab.plots.forward_pass._std_small"),
     # 03
-    "dense_backward": _NO_GATE,
+    "dense_backward": (*_NO_GATE, *_PLANTED),
     "relu_backward": ("backproplab.activations.relu_derivative", "backproplab.training._relu_backward", *_PLANTED),
-    "two_layer_backward": (*_NETWORK, "backproplab.widgets.backward_pass._reference"),
+    "two_layer_backward": (*_NETWORK, "backproplab.widgets.backward_pass._reference", *_PLANTED),
     # 04
-    "sigmoid_derivative": _JACOBIAN,
+    "sigmoid_derivative": ("backproplab.activations.tanh_derivative", *_JACOBIAN),
     "tanh_derivative": ("backproplab.activations.sigmoid_derivative", *_JACOBIAN),
     "relu_derivative": ("backproplab.training._relu_backward",),
     "stable_sigmoid": _SOFTMAX,
@@ -55,8 +55,8 @@ COPIES: dict[str, tuple[str, ...]] = {
     "softmax_cross_entropy_grad": ("backproplab.losses.softmax_cross_entropy",
                                    "backproplab.training._softmax_cross_entropy_grad", *_PLANTED),
     # 06
-    "mlp_backward": _NETWORK,
-    "dense_backward_col": ("backproplab.layers.dense_backward", *_NO_GATE),
+    "mlp_backward": (*_NETWORK, *_PLANTED),
+    "dense_backward_col": ("backproplab.layers.dense_backward", *_NO_GATE, *_PLANTED),
     "dropout_forward": ("backproplab.plots.matrix_formulation.inverted_mask",),
     # 07: each optimizer, with special settings, is another (momentum 0 is SGD; Adam with beta1 = 0 and no bias
     # correction is RMSprop)
@@ -68,14 +68,18 @@ COPIES: dict[str, tuple[str, ...]] = {
     # 08 (not wrong_gradients: its check hands the learner's code the course's numerical_gradients and
     # relative_error; not train_step or train: their checks run the course's network inside the learner's call)
     "numerical_gradients": ("backproplab.gradcheck.numerical_gradient", "backproplab.gradcheck.numerical_vjp"),
-    "train_digits": ("backproplab.training.train_digits", "backproplab.training.train"),
-    "fixed_loss_and_grads": (*_NETWORK[:1], "backproplab.training.loss_and_grads",
+    "train_digits": ("backproplab.training.train_digits", "backproplab.training.train",
+                     "backproplab.network.mlp_loss_and_grads"),
+    "fixed_loss_and_grads": (*_NETWORK[:3], "backproplab.training.loss_and_grads",
                              "backproplab.training._COURSE_NETWORK", "backproplab.training.mean_cross_entropy",
                              *_PLANTED[1:]),
 }
-#: Exercises whose answer a planted backward pass of notebook 08 gives (fed an identity network), or, merged
-#: from two of them, is: every pass compiled so far (:func:`backproplab.debugging.compiled`) is broken too.
-PLANTED_PASSES = ("relu_backward", "stable_softmax", "softmax_cross_entropy_grad", "fixed_loss_and_grads")
+#: Exercises whose answer a planted backward pass of notebook 08 gives (fed an identity network, or logits
+#: large enough to make the softmax one-hot), or, merged from two of them, is: every pass compiled so far
+#: (:func:`backproplab.debugging.compiled`) is broken too, and compiling another (``_compile``).
+PLANTED_PASSES = ("relu_backward", "stable_softmax", "softmax_cross_entropy_grad", "fixed_loss_and_grads",
+                  "dense_forward", "mlp_forward", "dense_backward", "two_layer_backward", "mlp_backward",
+                  "dense_backward_col")
 
 
 def resolve(dotted: str):

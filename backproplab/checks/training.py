@@ -16,8 +16,8 @@ import numpy as np
 
 from backproplab import debugging, training
 from backproplab.checking import CheckFinding, Exercise, Mistake, another_shape, visible_case
+from backproplab.checking.measure import relative_gap
 from backproplab.datasets import load_digits, one_hot
-from backproplab.gradcheck import relative_error
 from backproplab.optimizers import adam
 
 EPOCHS = 2
@@ -556,7 +556,7 @@ def _clear_cut(loss_and_grads, params, X, Y, l2, expected: set) -> bool:
     numeric = training.numerical_gradients(lambda p: loss_and_grads(p, X, Y, l2)[0], params)
     for key in debugging.GRADIENT_KEYS:
         analytic = np.asarray(grads[key])
-        err = relative_error(analytic, numeric[key]) if analytic.shape == numeric[key].shape else np.inf
+        err = relative_gap(analytic, numeric[key]) if analytic.shape == numeric[key].shape else np.inf
         if (err < _CLEAR_WRONG) if key in expected else (err > _CLEAR_RIGHT):
             return False
     return True
@@ -567,7 +567,7 @@ def run_wrong_gradients(fn, args):
     the course's ``numerical_gradients``; the answer as one flag per gradient."""
     bug, params, X, Y, l2 = args
     buggy = debugging.backward_with(None if bug < 0 else int(bug))[1]
-    finder = with_course_parts(fn, numerical_gradients=training.numerical_gradients, relative_error=relative_error)
+    finder = with_course_parts(fn, numerical_gradients=training.numerical_gradients, relative_error=relative_gap)
     found = finder(buggy, {k: np.array(v, copy=True) for k, v in params.items()}, X, Y, l2)
     if found is None:
         raise CheckFinding("`wrong_gradients` returned None: return the list of the keys whose check fails ([] when "
@@ -587,7 +587,7 @@ def run_wrong_gradients(fn, args):
 def _only_worst(loss_and_grads, params, X, Y, l2=0.0):
     _, grads = loss_and_grads(params, X, Y, l2)
     numeric = training.numerical_gradients(lambda p: loss_and_grads(p, X, Y, l2)[0], params)
-    errors = {k: (relative_error(np.asarray(grads[k]), numeric[k]) if np.shape(grads[k]) == numeric[k].shape
+    errors = {k: (relative_gap(np.asarray(grads[k]), numeric[k]) if np.shape(grads[k]) == numeric[k].shape
                   else 1.0) for k in grads}
     return [max(errors, key=errors.get)]
 

@@ -298,12 +298,3 @@ def mistake(name: str, message: str):
 
     wrong.__name__ = wrong.__qualname__ = name
     return wrong
-
-
-def engine_relative_error(a, b) -> float:
-    """The checks' own measure of how far an answer is from the expected one (for their messages)."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    scale = float(np.sqrt(np.vdot(a, a).real)) + float(np.sqrt(np.vdot(b, b).real))
-    gap = float(np.sqrt(np.vdot(a - b, a - b).real)) if a.shape == b.shape else float("inf")
-    return 0.0 if scale == 0.0 else gap / scale

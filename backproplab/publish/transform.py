@@ -4,8 +4,8 @@
   gets the body ``return _published.reference(KEY, PARAMS)``;
 - in ``checks/``, every ``Mistake(name, message, wrong)`` gets ``_published.mistake(name)`` as ``wrong``, and
   the functions and lambdas that only those mistakes used are removed;
-- the checks' measure of a wrong answer's distance comes from ``_published`` (not from the graded
-  ``relative_error``);
+- the checks measure an answer's distance with their own ``checking.measure.relative_gap``, not with the
+  graded ``relative_error`` (which is a table like every graded function);
 - comments go (the source is regenerated from its syntax tree).
 """
 
@@ -106,14 +106,6 @@ def transform_module(source: str, module: str, targets: dict) -> str:
         _Mistakes().visit(tree)
         _remove_unused(tree)
         changed = True
-    imports = [i for i, node in enumerate(tree.body) if isinstance(node, ast.ImportFrom)
-               and node.module == "backproplab.gradcheck" and any(a.name == "relative_error" for a in node.names)]
-    if imports:  # the checks' own measure of a wrong answer's distance (also a figure's)
-        node = tree.body[imports[0]]
-        local = next(a.asname or a.name for a in node.names if a.name == "relative_error")
-        node.names = [a for a in node.names if a.name != "relative_error"]
-        alias = ast.parse(f"from backproplab._published import engine_relative_error as {local}").body[0]
-        tree.body[imports[0]:imports[0] + 1] = [node, alias] if node.names else [alias]
     if changed:
         _insert_import(tree)
     ast.fix_missing_locations(tree)

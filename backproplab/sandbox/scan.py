@@ -45,7 +45,8 @@ from .notebook import is_graded_test, read_notebook
 ALLOWED = {"check", "plots", "widgets"}
 #: backproplab modules that are the grading machinery: any use concerns every exercise.
 MACHINERY = ("backproplab.checks", "backproplab.checking", "backproplab.trusted", "backproplab.sandbox",
-             "backproplab.grading", "backproplab.cli", "backproplab.release", "backproplab.parts")
+             "backproplab.grading", "backproplab.cli", "backproplab.release", "backproplab.parts",
+             "backproplab.publish", "backproplab.nbexec")
 #: The three kinds of finding: reaches the reference or the grader (costs points), dynamic (costs points only
 #: under the strict policy), note (never costs points).
 REACHES, DYNAMIC, NOTE = "reaches", "dynamic", "note"
@@ -223,6 +224,10 @@ class _Visitor(ast.NodeVisitor):
         if module == "backproplab" and not rest:
             return
         attr = rest[0] if rest else None
+        private = next((name for name in rest if name.startswith("_") and not name.startswith("__")), None)
+        if private is not None:  # the package's private names are no answer's business (debugging._compile)
+            self.hit(node, ".".join([module, *rest[:rest.index(private) + 1]]), REACHES)
+            return
         if len(parts) > 1 and parts[1] in ALLOWED:  # plots, widgets: figures and explorers, unless what is reached
             exercises = _through_figures(module, rest)  # through them gives an answer or comes from elsewhere
         else:

@@ -103,7 +103,8 @@ DIRECT = [(n, d) for n, d in PAIRS if d in {
     "backproplab.training._softmax_cross_entropy_grad", "backproplab.training.train_digits",
     "backproplab.training.loss_and_grads", "backproplab.training._COURSE_NETWORK", "backproplab.layers.dense_backward"}
           and not (n in ("stable_sigmoid", "bce_with_logits_loss") and d.endswith("softmax_cross_entropy"))
-          and not (n == "stable_sigmoid" and "softmax" in d) and n != "relu_derivative"]
+          and not (n == "stable_sigmoid" and "softmax" in d) and n != "relu_derivative"
+          and (n != "train_digits" or d.endswith("train_digits"))]
 
 
 @pytest.mark.parametrize(("name", "dotted"), PAIRS, ids=[f"{n}<-{d.rsplit('.', 1)[1]}" for n, d in PAIRS])
@@ -199,7 +200,11 @@ def test_an_answer_made_of_the_course_is_refused(name, number, source, monkeypat
     namespace, bindings = _namespace(number, monkeypatch)
     blocked = any(kind == "reaches" and (exercises is None or name in exercises)
                   for _, _, kind, exercises in scan_source(source, bindings))
-    exec(source, namespace)  # noqa: S102  (the audit's answer)
+    try:
+        exec(source, namespace)  # noqa: S102  (the audit's answer)
+    except Exception:  # noqa: BLE001  (the cell fails: no function, no points)
+        assert name not in STILL_ACCEPTED
+        return
     passed = _graded(name, namespace[name], monkeypatch, tmp_path)
     if name in STILL_ACCEPTED:
         assert passed and not blocked, "refused now: move it out of STILL_ACCEPTED"
