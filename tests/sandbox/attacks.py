@@ -406,7 +406,7 @@ ATTACKS = [
     Attack("call_reference_hidden", "cheat", "same, through `__import__` and computed names", 0.0,
            answers={"dense_backward": _CALL_REFERENCE_HIDDEN}, expected_without_scan=3.0),
     Attack("call_a_copy", "cheat", "relu_backward calls training._relu_backward, the course's own under another "
-           "name (checks/_copies.py)", 4.0, answers={"relu_backward": _CALL_A_COPY}, expected_without_scan=4.0),
+           "name (checks/_copies.py)", 0.0, answers={"relu_backward": _CALL_A_COPY}, expected_without_scan=4.0),
     Attack("copy_reference", "cheat", "copies the reference's code object before grading", 0.0,
            answers={"dense_backward": _COPY_REFERENCE}, expected_without_scan=TOTAL),
     Attack("detect_grading", "cheat", "detects the grading run: switches its check off, forges records", 3.0,
