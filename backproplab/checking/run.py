@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,9 +54,33 @@ def graded_call_guard() -> Callable[[Exercise], AbstractContextManager] | None:
     return _graded_call_guard
 
 
+#: The guard of a check the learner runs (:mod:`backproplab.check`, outside grading): the same poisoning, so that
+#: a visible check refuses what grading will (an answer made of the course's own functions).
+_learner_guard: Callable[[Exercise], AbstractContextManager] | None = None
+
+
+@contextmanager
+def learner_guard(guard: Callable[[Exercise], AbstractContextManager] | None):
+    """Within the block, checks run outside grading call the learner's function under ``guard``."""
+    global _learner_guard
+    saved, _learner_guard = _learner_guard, guard
+    try:
+        yield
+    finally:
+        _learner_guard = saved
+
+
+def course_code() -> AbstractContextManager:
+    """Within the block, the course's own code runs unguarded: a check's harness that calls the reference while
+    the learner's function is under the guard (to compare, as ``strict_call`` does) gets the reference."""
+    suspend = getattr(_active_guard(), "suspended", None)
+    return suspend() if suspend is not None else nullcontext()
+
+
 def _active_guard():
-    """The installed guard while the trusted grader runs (``BACKPROPLAB_RECORD_DIR`` set), else ``None``."""
-    return _graded_call_guard if os.environ.get(RECORD_DIR_ENV) else None
+    """The installed guard while the trusted grader runs (``BACKPROPLAB_RECORD_DIR`` set), else the learner's
+    (:func:`learner_guard`), else ``None``."""
+    return _graded_call_guard if os.environ.get(RECORD_DIR_ENV) else _learner_guard
 
 
 def call_learner(exercise: Exercise, fn: Callable, args: tuple,

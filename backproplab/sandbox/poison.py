@@ -26,6 +26,9 @@ def message(exercise, fn=None) -> str:
     """What a learner's call of ``fn`` (the exercise's reference, or one of its copies) says while poisoned."""
     ref = exercise.reference if fn is None else fn
     where = f"{getattr(ref, '__module__', 'backproplab')}.{getattr(ref, '__name__', exercise.name)}"
+    if getattr(ref, "__module__", "").startswith("backproplab.debugging.planted"):
+        return (f"the course's planted backward pass ({where}) cannot be called by a graded answer: write "
+                f"`{exercise.name}` with your own code (copy the pass's code into your cell and fix it there)")
     if fn is None or fn is exercise.reference:
         return (f"the course's reference implementation ({where}) cannot be used in a graded answer: "
                 f"write `{exercise.name}` with your own code")
@@ -55,6 +58,9 @@ def _targets(exercise) -> list[types.FunctionType]:
     return [fn for i, fn in enumerate(found) if isinstance(fn, types.FunctionType) and fn not in found[:i]]
 
 
+_ACTIVE: list[tuple[types.FunctionType, types.CodeType, types.CodeType]] = []  # (function, its code, poison)
+
+
 @contextmanager
 def poisoned(exercise):
     """Break ``exercise.reference`` and its copies (plain Python functions) for the duration of the ``with``
@@ -70,11 +76,31 @@ def poisoned(exercise):
                 fn.__code__ = code
             except (TypeError, ValueError, SyntaxError):
                 continue
-            swapped.append((fn, original))
+            swapped.append((fn, original, code))
+        _ACTIVE.extend(swapped)
         yield
     finally:
-        for fn, original in reversed(swapped):
+        for fn, original, _ in reversed(swapped):
             fn.__code__ = original
+        del _ACTIVE[len(_ACTIVE) - len(swapped):]
+
+
+@contextmanager
+def suspended():
+    """The poisoned functions working again for the duration of the block: a check's harness comparing the
+    learner's result with the reference's while the learner's function is under the guard
+    (:func:`backproplab.checking.course_code`)."""
+    active = list(_ACTIVE)
+    for fn, original, _ in active:
+        fn.__code__ = original
+    try:
+        yield
+    finally:
+        for fn, _, code in active:
+            fn.__code__ = code
+
+
+poisoned.suspended = suspended
 
 
 def install() -> None:

@@ -232,3 +232,36 @@ def test_the_solutions_pass_under_the_poison_and_the_scan(number, monkeypatch, t
     assert names
     failed = [n for n in names if not _graded(n, namespace[n], monkeypatch, tmp_path)]
     assert not failed
+
+
+#: Mutants written with the course's own functions for brevity (a slip simulated on the course's pass), and
+#: answers that are the course's: under the guard they are refused for calling it, as a learner's would be.
+MUTANTS_CALLING_THE_COURSE = {
+    ("numerical_gradients", "ng_over_h"), ("numerical_gradients", "ng_keys_without_d"),
+    ("wrong_gradients", "wg_param_names"), ("wrong_gradients", "wg_returns_string"),
+    ("fixed_loss_and_grads", "fx_still_gate"), ("fixed_loss_and_grads", "fx_still_sign"),
+    ("fixed_loss_and_grads", "fx_still_not_transposed"), ("fixed_loss_and_grads", "fx_finite_differences"),
+    ("train", "train"), ("fixed_loss_and_grads", "fx_correct_package"),
+    ("fixed_loss_and_grads", "fx_correct_training")}
+
+
+def test_the_guard_changes_no_message_of_an_answer_of_ones_own(monkeypatch):
+    """Every mutant and right answer of the mutation suite, checked with and without the guard (as grading
+    and a learner's visible check run it): the same message, unless it calls the course. A check's harness
+    that compares with the reference while the learner's function is guarded (``strict_call``: an overflow
+    warning, then the reference) gets the reference (``checking.course_code``): before, grading told a learner
+    whose sigmoid overflowed that the course's reference cannot be used."""
+    from tests.test_mutants import CORRECT, MUTANTS
+
+    answers = [(name, fn) for name, ms in MUTANTS.items() for _, fn in ms]
+    answers += [(name, fn) for name, fns in CORRECT.items() for fn in fns]
+    plain = [checking.run_check(REGISTRY[name], fn).message for name, fn in answers]
+    monkeypatch.setattr(checking.run, "_graded_call_guard", checking.graded_call_guard())
+    poison.install()
+    with checking.learner_guard(poison.poisoned):
+        guarded = [checking.run_check(REGISTRY[name], fn).message for name, fn in answers]
+    changed = {(name, fn.__name__) for (name, fn), a, b in zip(answers, plain, guarded, strict=True) if a != b}
+    assert changed == MUTANTS_CALLING_THE_COURSE
+    for (name, fn), message in zip(answers, guarded, strict=True):
+        if (name, fn.__name__) in MUTANTS_CALLING_THE_COURSE:
+            assert "cannot be used in a graded answer" in message or "cannot be called" in message, message
