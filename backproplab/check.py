@@ -13,8 +13,9 @@ from backproplab.checking import CheckResult, learner_guard, run_check
 from backproplab.checks import REGISTRY
 
 try:  # an answer made of the course's own functions is refused here as grading refuses it
+    from backproplab.checks import _copies  # noqa: F401  (a learner build has no list: no reference to break)
     from backproplab.sandbox.poison import poisoned as _guard
-except ImportError:  # a learner build: it holds no reference to break
+except ImportError:
     _guard = None
 
 

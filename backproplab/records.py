@@ -42,25 +42,40 @@ def encode(value: Any, depth: int = 0) -> Any:
     little-endian bytes, NaN and infinities included), numbers as ``{"scalar"}``, containers as lists."""
     if depth > _MAX_DEPTH:
         return {"opaque": "deeply nested value"}
+    # Read through the base types' own methods: a learner's subclass whose __iter__, __float__ or items() is
+    # overridden runs no code here (it would run after the graded call, where nothing of the course is broken,
+    # and could hand over the reference's numbers: an outsider's audit did, for 20 exercises).
     if value is None or type(value) is bool:
         return value
     if isinstance(value, str):
         return {"str": str.__str__(value)[:10_000]}
-    if type(value) in (int, float) or isinstance(value, np.number):
-        return {"scalar": _float(value)} if not isinstance(value, np.bool_) else bool(value)
+    if type(value) in (int, float):
+        return {"scalar": _float(value)}
+    if isinstance(value, np.bool_):
+        return bool(np.generic.item(value))
+    if isinstance(value, np.number):
+        return {"scalar": _float(np.generic.item(value))}
     if isinstance(value, np.ndarray):  # subclasses included: only the float64 data crosses
         if value.dtype == object or value.size > MAX_ELEMENTS:
             return {"opaque": "ndarray of objects" if value.dtype == object else "array too large"}
         try:
-            data = np.array(np.asarray(value).view(np.ndarray), dtype="<f8", order="C")
+            data = np.array(np.ndarray.view(value, np.ndarray), dtype="<f8", order="C")
         except (TypeError, ValueError):
             return {"opaque": f"ndarray of {value.dtype}"}
         return {"shape": list(data.shape), "f64": base64.b64encode(data.tobytes()).decode("ascii")}
-    if isinstance(value, (list, tuple)):
-        return {"seq": [encode(v, depth + 1) for v in tuple(value)], "tuple": isinstance(value, tuple)}
+    if isinstance(value, tuple):
+        return {"seq": [encode(v, depth + 1) for v in tuple.__iter__(value)], "tuple": True}
+    if isinstance(value, list):
+        return {"seq": [encode(v, depth + 1) for v in list.__iter__(value)], "tuple": False}
     if isinstance(value, dict):
-        return {"dict": [[str(k), encode(v, depth + 1)] for k, v in value.items()]}
+        return {"dict": [[_key(k), encode(v, depth + 1)] for k, v in dict.items(value)]}
     return {"opaque": type(value).__name__}
+
+
+def _key(k) -> str:
+    if isinstance(k, str):
+        return str.__str__(k)
+    return str(k) if type(k) in (int, float, bool) or k is None else f"<{type(k).__name__}>"
 
 
 def _float(x) -> float | str:

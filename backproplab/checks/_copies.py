@@ -69,7 +69,7 @@ COPIES: dict[str, tuple[str, ...]] = {
     # relative_error; not train_step or train: their checks run the course's network inside the learner's call)
     "numerical_gradients": ("backproplab.gradcheck.numerical_gradient", "backproplab.gradcheck.numerical_vjp"),
     "train_digits": ("backproplab.training.train_digits", "backproplab.training.train",
-                     "backproplab.network.mlp_loss_and_grads"),
+                     "backproplab.network.mlp_loss_and_grads", "backproplab.widgets.training.fit_history"),
     "fixed_loss_and_grads": (*_NETWORK[:3], "backproplab.training.loss_and_grads",
                              "backproplab.training._COURSE_NETWORK", "backproplab.training.mean_cross_entropy",
                              *_PLANTED[1:]),

@@ -414,7 +414,569 @@ def {name}(*args, **kwargs):
     for topic, nb, names in _EXERCISES for name in names[:1]
 ]
 
-ANSWERS = ANSWERS + SECOND_ROUND + UNIVERSAL
+#: A third audit: results whose numbers are worked out when they are read (a list whose __iter__, a float64
+#: whose __float__, calls the reference), read by the records after the graded call, where nothing was broken
+#: (20 exercises); and notebook 08's fitting explorer's trainer run at cell time for ``train_digits``.
+THIRD_ROUND = [
+('act', 'stable_sigmoid', '04', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+def stable_sigmoid(z):
+    return _later(lambda: sigmoid(z), np.ndim(z) == 0)
+'''),
+('act', 'stable_softmax', '04', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+def stable_softmax(Z):
+    return _later(lambda: softmax(Z, axis=-1))
+'''),
+('act', 'sigmoid_derivative', '04', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+def sigmoid_derivative(z):
+    def work():
+        a = np.asarray(z, dtype=float)
+        return np.array([softmax_jacobian(np.array([v, 0.0]))[0, 0] for v in a.ravel()]).reshape(a.shape)
+    return _later(work, np.ndim(z) == 0)
+'''),
+('act', 'tanh_derivative', '04', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+def tanh_derivative(z):
+    def work():
+        a = 2.0 * np.asarray(z, dtype=float)
+        return 4.0 * np.array([softmax_jacobian(np.array([v, 0.0]))[0, 0] for v in a.ravel()]).reshape(a.shape)
+    return _later(work, np.ndim(z) == 0)
+'''),
+('loss', 'softmax_cross_entropy_grad', '05', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+def softmax_cross_entropy_grad(Z, Y):
+    return _later(lambda: softmax_cross_entropy(Z, Y)[1])
+'''),
+('loss', 'bce_with_logits_loss', '05', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+def bce_with_logits_loss(Z, Y):
+    def work():
+        z, y = np.ravel(Z), np.ravel(Y)
+        loss, _ = softmax_cross_entropy(np.stack([z, np.zeros_like(z)], 1), np.stack([y, 1 - y], 1))
+        return loss * z.size / np.shape(Z)[0]
+    return _later(work, True)
+'''),
+('mat', 'dense_backward_col', '06', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+def dense_backward_col(dZ, cache):
+    A_prev, W, b = cache
+    out = {}
+    def part(i):
+        def work():
+            if not out:
+                out["g"] = dense_backward(dZ.T, (A_prev.T, W.T, b.T))
+            return out["g"][i].T
+        return _later(work)
+    return part(0), part(1), part(2)
+'''),
+('mat', 'mlp_backward', '06', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+def mlp_backward(X, Y, params, lam=0.0):
+    out = {}
+    def grad(key):
+        def work():
+            if not out:
+                out.update(mlp_loss_and_grads(params, X, Y, l2=lam)[1])
+            return out[key]
+        return _later(work)
+    return {"d" + k: grad("d" + k) for k in params}
+'''),
+('chain_rule', 'numerical_derivative', '01', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+def numerical_derivative(f, x, h=1e-5):
+    return _later(lambda: numerical_gradient(f, x, h), True)
+'''),
+('fwd', 'dense_forward', '02', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+from backproplab.training import logits
+def dense_forward(X, W, b):
+    return _later(lambda: logits({"W1": W, "b1": b}, X)), (X, W, b)
+'''),
+('bwd', 'dense_backward', '03', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+from backproplab.training import COURSE_PARTS
+def dense_backward(dZ, cache):
+    out = []
+    def part(i):
+        def work():
+            if not out:
+                out.extend(COURSE_PARTS.dense_backward(dZ, cache))
+            return out[i]
+        return _later(work)
+    return part(0), part(1), part(2)
+'''),
+('bwd', 'relu_backward', '03', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+from backproplab.training import COURSE_PARTS
+def relu_backward(dA, Z):
+    return _later(lambda: COURSE_PARTS.relu_backward(dA, Z))
+'''),
+('bwd', 'two_layer_backward', '03', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+from backproplab.network import MLP
+def two_layer_backward(X, Y, params):
+    out = {}
+    def grad(key):
+        def work():
+            if not out:
+                net = MLP([params["W1"].shape[0], params["W1"].shape[1], params["W2"].shape[1]])
+                net.params = dict(params)
+                out.update(net.backward(X, Y))
+            return out[key]
+        return _later(work)
+    return {k: grad(k) for k in ("dW1", "db1", "dW2", "db2")}
+'''),
+('mat', 'l2_grad', '06', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+from backproplab.training import COURSE_PARTS
+def l2_grad(W, lam):
+    return _later(lambda: COURSE_PARTS.l2_grad(W, lam))
+'''),
+('mat', 'dropout_backward', '06', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+from backproplab.training import COURSE_PARTS
+def dropout_backward(dout, cache):
+    return _later(lambda: COURSE_PARTS.dropout_backward(dout, cache))
+'''),
+('train', 'numerical_gradients', '08', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+from backproplab.gradcheck import gradient_check
+def numerical_gradients(f, params, h=1e-5):
+    def grad(key):
+        return _later(lambda: gradient_check(lambda v: f({**params, key: v}), params[key],
+                                             np.zeros_like(params[key]), h).numeric)
+    return {"d" + k: grad(k) for k in params}
+'''),
+('train', 'fixed_loss_and_grads', '08', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+def fixed_loss_and_grads(params, X, Y, l2=0.0):
+    out = []
+    def work():
+        if not out:
+            out.extend(loss_and_grads(params, X, Y, l2))
+        return out
+    return _later(lambda: work()[0], True), {k: _later(lambda k=k: work()[1][k]) for k in ("dW1", "db1", "dW2", "db2")}
+'''),
+('act', 'softmax_backward', '04', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+from backproplab.activations import activation_backward, ActivationCache
+def softmax_backward(dA, A):
+    return _later(lambda: activation_backward(dA, ActivationCache("softmax", np.log(A), A)))
+'''),
+('act', 'relu_derivative', '04', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+from backproplab.activations import activation_backward, ActivationCache
+def relu_derivative(z):
+    return _later(lambda: activation_backward(np.ones_like(z, dtype=float), ActivationCache("relu", z, relu(z))),
+                  np.ndim(z) == 0)
+'''),
+('loss', 'mse_grad', '05', '''
+class _Later(list):
+    """A result whose numbers are worked out the first time someone reads them."""
+    def __init__(self, thunk):
+        super().__init__()
+        self._thunk = thunk
+    def __iter__(self):
+        if self._thunk is not None:
+            thunk, self._thunk = self._thunk, None
+            list.extend(self, list(np.asarray(thunk(), dtype=float)))
+        return list.__iter__(self)
+class _LaterNumber(np.float64):
+    def __new__(cls, thunk):
+        self = super().__new__(cls, 0.0)
+        self._thunk = thunk
+        return self
+    def __float__(self):
+        return float(self._thunk())
+def _later(thunk, scalar=False):
+    return _LaterNumber(thunk) if scalar else _Later(thunk)
+
+from backproplab.network import mlp_loss_and_grads
+def mse_grad(Y_hat, Y):
+    m = np.shape(Y_hat)[0]
+    return _later(lambda: mlp_loss_and_grads({"W1": Y_hat, "b1": np.zeros((1, np.shape(Y_hat)[1]))},
+                                             np.eye(m), Y)[1]["dW1"])
+'''),
+('train', 'train_digits', '08', '''
+from backproplab.widgets.training import fit_history
+class _Spy:
+    pass
+_spy, _seen = _Spy(), []
+def _df(A, W, b):
+    _seen.append((W, b))
+    return parts.dense_forward(A, W, b)
+_spy.dense_forward, _spy.he_normal, _spy.adam, _spy.stable_softmax = _df, parts.he_normal, parts.adam, parts.stable_softmax
+fit_history(3e-3, 32, 1e-3, 1.0, n_train=data.X_train.shape[0], epochs=30, parts=_spy)
+_P = {"W1": _seen[-2][0], "b1": _seen[-2][1], "W2": _seen[-1][0], "b2": _seen[-1][1]}
+def train_digits(callback=None):
+    return {k: v.copy() for k, v in _P.items()}
+'''),
+]
+
+ANSWERS = ANSWERS + SECOND_ROUND + UNIVERSAL + THIRD_ROUND
 
 #: Routes that still pass, and why they are no answer of the package's: ``wrong_gradients``' check itself hands
 #: the learner's code the course's numerical gradients and distance. (The first audit's ``mse_grad``, ``l2_grad``

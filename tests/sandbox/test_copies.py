@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import types
 from pathlib import Path
 
@@ -177,13 +178,23 @@ def _namespace(number: str, monkeypatch) -> tuple[dict, dict]:
 
 
 def _graded(name: str, answer, monkeypatch, tmp_path) -> bool:
-    """Whether ``answer`` passes ``name``'s check under the trusted grader (visible, and two hidden seeds)."""
+    """Whether ``answer`` earns ``name``'s points under the trusted grader (visible, and two hidden seeds): the
+    graded check writes its records in the kernel, under the guard, and the judge decides from them outside."""
+    from backproplab import trusted
+
     monkeypatch.setattr(checking.run, "_graded_call_guard", checking.graded_call_guard())
     poison.install()
-    monkeypatch.setenv(checking.RECORD_DIR_ENV, str(tmp_path))
     ex = REGISTRY[name]
-    return all(checking.run_check(ex, answer, hidden=hidden, seed=seed).passed
-               for hidden, seed in ((False, None), (True, 0), (True, 7)))
+    for hidden, seed in ((False, None), (True, 0), (True, 7)):
+        records = Path(tempfile.mkdtemp(dir=tmp_path))
+        monkeypatch.setenv(checking.RECORD_DIR_ENV, str(records))
+        try:
+            checking.run_check(ex, answer, graded=True, hidden=hidden, seed=seed)
+        except Exception:  # noqa: BLE001, S110  (a failed graded check raises; the judge reads the records)
+            pass
+        if not trusted.judge(ex, records, hidden=hidden, seed=seed).passed:
+            return False
+    return True
 
 
 def _routes():
