@@ -42,7 +42,7 @@ from .confine import (
     userns_problem,
 )
 from .limits import DEFAULT_LIMITS, Limits
-from .notebook import is_graded_test, read_notebook
+from .notebook import is_graded_test, read_notebook, with_cell_seeds
 from .processes import cpu_seconds, kill_processes
 
 #: Seconds a timed-out cell gets to stop after the interrupt before the kernel is killed. An interrupted kernel
@@ -97,7 +97,7 @@ async def execute_confined_async(notebook, *, record_dir, seed: int, workdir=Non
                                  limits: Limits = DEFAULT_LIMITS, hide=(), keep=(),
                                  python: str | None = None, files_from=None) -> Execution:
     """:func:`execute_confined` as a coroutine: several runs can share one event loop."""
-    nb = copy.deepcopy(read_notebook(notebook))
+    nb = with_cell_seeds(copy.deepcopy(read_notebook(notebook)), seed)  # the kernel gets no seed of its own
     record_dir = Path(record_dir)
     record_dir.mkdir(parents=True, exist_ok=True)
     python = python or sys.executable
@@ -161,7 +161,7 @@ async def _run(nb, result: Execution, *, scratch: Scratch, cgroups, uid, seed, e
                hide, keep, python, start, namespace: bool) -> None:
     from .kernelclient import CappedClient, ConfinedKernelManager
 
-    kernel_vars = {"BACKPROPLAB_RECORD_DIR": str(scratch.records), "BACKPROPLAB_GRADING_SEED": str(int(seed)),
+    kernel_vars = {"BACKPROPLAB_RECORD_DIR": str(scratch.records),
                    "NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", **env}
     connection_file = str(scratch.run / "kernel.json")
     log_path = scratch.root / "kernel.log"

@@ -82,6 +82,40 @@ def check_calls(source: str) -> list[CheckCall]:
     return sorted(calls, key=lambda c: c.line)
 
 
+def with_cell_seeds(nb, seed: int):
+    """``nb`` with every hidden ``check.<name>(...)`` call of its graded test cells given the cell's own seed
+    (:func:`backproplab.sandbox.seeds.cell_seed`) unless it passes one: ``check.x(x, graded=True, hidden=True)``
+    becomes ``check.x(x, graded=True, hidden=True, seed=123)``. The text is edited in place, comments and the
+    hidden tests' markers kept; a cell that does not parse is left as it is."""
+    from .seeds import cell_seed
+
+    for cell in nb.cells:
+        if not is_graded_test(cell):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        ends = []
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "check"
+                    and any(k.arg == "hidden" and isinstance(k.value, ast.Constant) and bool(k.value.value)
+                            for k in node.keywords)
+                    and not any(k.arg == "seed" for k in node.keywords)):
+                ends.append((node.end_lineno, node.end_col_offset))
+        if not ends:
+            continue
+        lines = cell.source.splitlines(keepends=True)
+        text = f", seed={cell_seed(seed, nbgrader_meta(cell).get('grade_id', ''))}"
+        for line, col in sorted(ends, reverse=True):  # the call ends with its ")": insert before it
+            raw = lines[line - 1].encode()
+            at = len(raw[:col - 1].decode())
+            lines[line - 1] = lines[line - 1][:at] + text + lines[line - 1][at:]
+        cell.source = "".join(lines)
+    return nb
+
+
 def graded_test_cells(source_nb) -> list[GradedCell]:
     """The graded test cells of a (trusted) source notebook, in order, with their check calls."""
     from backproplab.checks import REGISTRY

@@ -120,6 +120,9 @@ def _exercises_reaching(module: str, attr: str | None = None) -> frozenset[str] 
         return frozenset()
     if attr is not None and hasattr(mod, attr):
         targets = [getattr(mod, attr)]
+        if isinstance(targets[0], types.SimpleNamespace | dict):  # training.COURSE_PARTS: the references in it
+            targets += list(vars(targets[0]).values() if isinstance(targets[0], types.SimpleNamespace)
+                            else targets[0].values())
     else:
         targets = list(vars(mod).values())
     references = {id(ex.reference) for ex in REGISTRY.values()}

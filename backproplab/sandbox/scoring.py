@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .notebook import graded_test_cells, read_notebook
 from .scan import Finding, scan_submission
+from .seeds import cell_seed
 
 
 @dataclass
@@ -76,7 +77,8 @@ def score_submission(source_notebook, executed_notebook, record_dir, seed: int, 
         for (name, hidden, own_seed), n_calls in expected.items():
             exercise = REGISTRY[name]
             if folder.is_dir():
-                result = trusted.judge(exercise, folder, hidden=hidden, seed=seed if own_seed is None else own_seed)
+                result = trusted.judge(exercise, folder, hidden=hidden,
+                                       seed=cell_seed(seed, cell.grade_id) if own_seed is None else own_seed)
                 n_records = len(list(folder.glob(f"{name}.{'hidden' if hidden else 'visible'}.*.json")))
             else:
                 result, n_records = None, 0

@@ -51,3 +51,13 @@ def load_secret(path: str | os.PathLike) -> bytes:
     if len(data) < 16:
         raise ValueError(f"{path}: the grading secret is too short (at least 16 characters)")
     return data
+
+
+def cell_seed(seed: int, grade_id: str) -> int:
+    """The seed of the hidden checks of one graded test cell: the kernel is never told the submission's seed,
+    only each test cell's, written into the cell as it runs (:func:`backproplab.sandbox.notebook.with_cell_seeds`).
+    An answer that ran the learner's own hidden check at cell time would otherwise see the hidden inputs in
+    advance and work their answers out with the course's functions while nothing is broken (a fourth audit did,
+    for 25 exercises); a later cell learns only the seeds of the cells already graded."""
+    digest = hashlib.sha256(f"{int(seed)}:{grade_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")

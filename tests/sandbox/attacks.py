@@ -204,6 +204,35 @@ _CALL_A_COPY = '''from backproplab.training import _relu_backward as _course
 def relu_backward(dA, Z):
     return _course(dA, Z)'''
 
+_LEARN_HIDDEN_INPUTS = '''from backproplab.training import COURSE_PARTS as _course
+
+_answers, _new = {}, []
+
+
+def _key(dA, Z):
+    return (np.asarray(dA).tobytes(), np.asarray(Z).tobytes(), np.shape(dA))
+
+
+def _spy(dA, Z):
+    if _key(dA, Z) in _answers:
+        return _answers[_key(dA, Z)]
+    _new.append((np.array(dA), np.array(Z)))
+    raise RuntimeError("a case not seen yet")
+
+
+for _ in range(40):  # the visible and the hidden cases, one more each round, worked out with the course's own
+    _new.clear()
+    check.relu_backward(_spy)
+    check.relu_backward(_spy, hidden=True)
+    if not _new:
+        break
+    for dA, Z in _new:
+        _answers[_key(dA, Z)] = _course.relu_backward(dA, Z)
+
+
+def relu_backward(dA, Z):
+    return _answers[_key(dA, Z)]'''
+
 _COPY_REFERENCE = '''import types
 from backproplab import layers
 _ref = types.FunctionType(layers.dense_backward.__code__, layers.dense_backward.__globals__)
@@ -407,6 +436,9 @@ ATTACKS = [
            answers={"dense_backward": _CALL_REFERENCE_HIDDEN}, expected_without_scan=3.0),
     Attack("call_a_copy", "cheat", "relu_backward calls training._relu_backward, the course's own under another "
            "name (checks/_copies.py)", 0.0, answers={"relu_backward": _CALL_A_COPY}, expected_without_scan=4.0),
+    Attack("learn_hidden_inputs", "cheat", "relu_backward runs its own hidden check at cell time to see the hidden "
+           "inputs, and answers them with the course's functions while nothing is broken", 1.0,
+           answers={"relu_backward": _LEARN_HIDDEN_INPUTS}, expected_without_scan=4.0),
     Attack("copy_reference", "cheat", "copies the reference's code object before grading", 0.0,
            answers={"dense_backward": _COPY_REFERENCE}, expected_without_scan=TOTAL),
     Attack("detect_grading", "cheat", "detects the grading run: switches its check off, forges records", 3.0,

@@ -38,7 +38,10 @@ RIGHT = {"dense_backward": _dense, "relu_backward": _relu, "mse_grad": _mse}
 
 
 def _kernel_runs(records, monkeypatch, fns, *, seed=SEED, cells=None, hidden=True):
-    """What the grading kernel does for each graded test cell: graded checks with the record folder set."""
+    """What the grading kernel does for each graded test cell: graded checks with the record folder set, the
+    hidden ones with the cell's own seed (``with_cell_seeds`` writes it into the cell)."""
+    from backproplab.sandbox.seeds import cell_seed
+
     for name, fn in fns.items():
         gid = f"test-{name.replace('_', '-')}"
         if cells is not None and gid not in cells:
@@ -46,7 +49,7 @@ def _kernel_runs(records, monkeypatch, fns, *, seed=SEED, cells=None, hidden=Tru
         monkeypatch.setenv(RECORD_DIR_ENV, str(records / gid))
         for h in (False, True) if hidden else (False,):
             try:
-                run_check(REGISTRY[name], fn, graded=True, hidden=h, seed=seed)
+                run_check(REGISTRY[name], fn, graded=True, hidden=h, seed=cell_seed(seed, gid) if h else seed)
             except AssertionError:
                 break  # the cell stops at its first failing check
     monkeypatch.delenv(RECORD_DIR_ENV)
