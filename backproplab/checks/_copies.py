@@ -15,6 +15,7 @@ Three kinds, all kept here (``tests/sandbox/test_copies.py`` fails on one found 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 
@@ -115,3 +116,17 @@ def loaded_copies(exercise: str) -> list:
 def copies(exercise: str) -> list:
     """The functions of :data:`COPIES` for ``exercise`` (none for most exercises)."""
     return [resolve(dotted) for dotted in COPIES.get(exercise, ())]
+
+
+@functools.cache
+def _index() -> dict[int, frozenset[str]]:
+    found: dict[int, set[str]] = {}
+    for name in COPIES:
+        for fn in copies(name):
+            found.setdefault(id(fn), set()).add(name)
+    return {key: frozenset(names) for key, names in found.items()}
+
+
+def exercises_of(obj) -> frozenset[str]:
+    """The exercises whose answer ``obj`` gives (it is one of their copies), for the scan."""
+    return _index().get(id(obj), frozenset())

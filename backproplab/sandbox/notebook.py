@@ -68,9 +68,14 @@ def check_calls(source: str) -> list[CheckCall]:
     """Every ``check.<name>(...)`` call in ``source`` (hidden when it passes ``hidden=True``).
 
     Raises ``SyntaxError`` for code that does not parse."""
-    tree = ast.parse(source)
-    calls = []
-    for node in ast.walk(tree):
+    calls = [CheckCall(node.func.attr, hidden, node.lineno, seed) for node, hidden, seed in _check_nodes(source)]
+    return sorted(calls, key=lambda c: c.line)
+
+
+def _check_nodes(source: str):
+    """``(node, hidden, seed)`` for every ``check.<name>(...)`` call of ``source`` (``seed``: an int literal or
+    None). Raises ``SyntaxError`` for code that does not parse."""
+    for node in ast.walk(ast.parse(source)):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and isinstance(node.func.value, ast.Name) and node.func.value.id == "check"):
             continue
@@ -78,8 +83,7 @@ def check_calls(source: str) -> list[CheckCall]:
                      for k in node.keywords)
         seed = next((k.value.value for k in node.keywords if k.arg == "seed" and isinstance(k.value, ast.Constant)
                      and type(k.value.value) is int), None)
-        calls.append(CheckCall(node.func.attr, hidden, node.lineno, seed))
-    return sorted(calls, key=lambda c: c.line)
+        yield node, hidden, seed
 
 
 def with_cell_seeds(nb, seed: int):
@@ -93,17 +97,10 @@ def with_cell_seeds(nb, seed: int):
         if not is_graded_test(cell):
             continue
         try:
-            tree = ast.parse(cell.source)
+            ends = [(node.end_lineno, node.end_col_offset) for node, hidden, _ in _check_nodes(cell.source)
+                    if hidden and not any(k.arg == "seed" for k in node.keywords)]
         except SyntaxError:
             continue
-        ends = []
-        for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "check"
-                    and any(k.arg == "hidden" and isinstance(k.value, ast.Constant) and bool(k.value.value)
-                            for k in node.keywords)
-                    and not any(k.arg == "seed" for k in node.keywords)):
-                ends.append((node.end_lineno, node.end_col_offset))
         if not ends:
             continue
         lines = cell.source.splitlines(keepends=True)

@@ -106,7 +106,7 @@ class Finding:
 def _exercises_reaching(module: str, attr: str | None = None) -> frozenset[str] | None:
     """Exercises whose reference a learner reaches through ``module`` (``.attr``); None: all (machinery)."""
     from backproplab.checks import REGISTRY
-    from backproplab.checks._copies import copies
+    from backproplab.checks._copies import exercises_of
 
     if module == "backproplab" and attr is None:
         return frozenset()  # the package itself: what matters is which submodule is used next
@@ -119,21 +119,17 @@ def _exercises_reaching(module: str, attr: str | None = None) -> frozenset[str] 
     except Exception:
         return frozenset()
     if attr is not None and hasattr(mod, attr):
-        targets = [getattr(mod, attr)]
-        if isinstance(targets[0], types.SimpleNamespace | dict):  # training.COURSE_PARTS: the references in it
-            targets += list(vars(targets[0]).values() if isinstance(targets[0], types.SimpleNamespace)
-                            else targets[0].values())
+        targets = [getattr(mod, attr), *_members(getattr(mod, attr))]  # training.COURSE_PARTS: what it holds
     else:
         targets = list(vars(mod).values())
     references = {id(ex.reference) for ex in REGISTRY.values()}
     # What the learner reached that is the reference of some exercise (helpers such as as_array are not).
     wanted = {id(t) for t in targets if id(t) in references}
-    reached = {id(t) for t in targets}
-    found = set()
+    found = {name for t in targets for name in exercises_of(t)}  # functions that give an answer (_copies)
     for name, ex in REGISTRY.items():
         ref = ex.reference
-        if id(ref) in wanted or any(id(fn) in reached for fn in copies(name)):
-            found.add(name)  # the reference, or a function that gives its answer (backproplab.checks._copies)
+        if id(ref) in wanted:
+            found.add(name)
             continue
         code = getattr(ref, "__code__", None)
         glb = getattr(ref, "__globals__", {})
@@ -142,7 +138,15 @@ def _exercises_reaching(module: str, attr: str | None = None) -> frozenset[str] 
     return frozenset(found)
 
 
-_FIGURES = ("backproplab.plots", "backproplab.widgets")
+def _members(obj) -> list:
+    """The values a dict, list, tuple or namespace holds (none for anything else)."""
+    if isinstance(obj, dict):
+        return list(obj.values())
+    if isinstance(obj, types.SimpleNamespace):
+        return list(vars(obj).values())
+    if isinstance(obj, list | tuple):
+        return list(obj)
+    return []
 
 
 def _through_figures(module: str, rest: list[str]) -> frozenset[str] | None:
@@ -166,32 +170,24 @@ def _through_figures(module: str, rest: list[str]) -> frozenset[str] | None:
 
 
 def _object_reaches(obj, depth: int = 0) -> frozenset[str] | None:
-    from backproplab.checks._copies import COPIES, copies
+    from backproplab.checks._copies import FIGURES, exercises_of
 
     if isinstance(obj, types.ModuleType):
         name = obj.__name__
-        if name.startswith("backproplab.") and not name.startswith(_FIGURES):
+        if name.startswith("backproplab.") and not name.startswith(FIGURES):
             return _exercises_reaching(name)
         return frozenset()
     if callable(obj) and not isinstance(obj, type):
-        found = frozenset(n for n in COPIES if any(fn is obj for fn in copies(n)))
+        found = exercises_of(obj)
         home, name = getattr(obj, "__module__", None) or "", getattr(obj, "__name__", None)
-        if home.startswith("backproplab.") and not home.startswith(_FIGURES) and name:
+        if home.startswith("backproplab.") and not home.startswith(FIGURES) and name:
             reached = _exercises_reaching(home, name)
             return None if reached is None else found | reached
         return found
     if depth >= 2:
         return frozenset()
-    if isinstance(obj, dict):
-        values = list(obj.values())
-    elif isinstance(obj, list | tuple):
-        values = list(obj)
-    elif isinstance(obj, types.SimpleNamespace) or hasattr(obj, "_fields"):
-        values = list(vars(obj).values()) if isinstance(obj, types.SimpleNamespace) else list(obj)
-    else:
-        return frozenset()
     found = frozenset()
-    for value in values:
+    for value in _members(obj):
         reached = _object_reaches(value, depth + 1)
         if reached is None:
             return None

@@ -52,6 +52,17 @@ def functions(package) -> dict:
     return found
 
 
+def probe(where: str) -> list[str]:
+    """The matches of this probe run in a new process on ``where`` (a build's folder, or ``-``)."""
+    import subprocess
+    from pathlib import Path
+
+    done = subprocess.run([sys.executable, "-m", "tests.publish.same_answers", where], capture_output=True,
+                          text=True, timeout=900, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)["matches"]
+
+
 def _majority(params, X, Y, l2=0.0):
     """The planted passes side by side: each gradient as most of them compute it (each plants one bug)."""
     from backproplab import debugging
@@ -89,6 +100,10 @@ COMPOSED = {
             params, X, Y, output="softmax", loss="cross_entropy", l2=l2),
         "(a majority vote of debugging's planted passes)": _majority},
 }
+
+
+#: Tried, and an answer nowhere: the checks' own distance is not notebook 03's formula.
+NOT_AN_ANSWER = "relative_error <- (checking.measure.relative_gap, the checks' own measure)"
 
 
 def _mod(name: str):
