@@ -336,6 +336,25 @@ def test_the_learner_check_names_a_slip_in_the_formula_and_passes_the_reference(
     assert ok.passed and ok.mistake is None
 
 
+def test_the_first_check_of_a_fresh_kernel_names_a_slip_three_calls_deep():
+    """Compiling the reference's variants (once per process, 20-30 ms) is not charged to the 30 ms search
+    budget: it was, and a learner's first check of a slip named nothing."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import numpy as np\n"
+            "from backproplab.checks import REGISTRY\n"
+            "from backproplab.checking import run_check\n"
+            "def wrong(Z, Y):\n"
+            "    E = np.exp(Z - Z.max(axis=1, keepdims=True))\n"
+            "    return (E / E.sum(axis=0, keepdims=True) - Y) / Z.shape[0]\n"
+            "print(run_check(REGISTRY['softmax_cross_entropy_grad'], wrong).mistake)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "axis_in:axis=axis", out.stdout + out.stderr
+
+
 def test_the_derivative_taken_at_the_activation_is_named():
     from backproplab.activations import tanh_derivative
     from backproplab.checking import diagnosis

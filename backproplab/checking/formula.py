@@ -249,7 +249,7 @@ def _run_here(reference: Callable, run: Callable[[Callable], Any], budget: Budge
     """The variants of ``reference`` whose slip is in a function that ``run(reference)`` (this case) calls:
     a slip in code these inputs never reach (the cross-entropy branch of an MSE network) cannot be the one.
     Compiled once per reference, outside the budget."""
-    every = variants(reference)
+    every = budget.aside(variants, reference)
     codes: set = set()
 
     def profile(frame, event, arg):
