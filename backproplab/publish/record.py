@@ -144,7 +144,11 @@ def _targets() -> dict[str, types.FunctionType]:
             if not (isinstance(value, types.FunctionType) and value.__module__ == info.name
                     and value.__qualname__ == name):
                 continue
-            if name in names or any(line in code_only(inspect.getsource(value)) for line in lines):
+            if name in names:
+                found[key_of(value)] = value
+                continue
+            code = code_only(inspect.getsource(value))  # once per function, not once per solution line
+            if any(line in code for line in lines):
                 found[key_of(value)] = value
     return found
 
