@@ -12,6 +12,10 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 ROOT_NOTE  := make lab: you are root (as in a container or a fresh VM) so JupyterLab is started with --allow-root; \
               it still listens on localhost only and asks for its token
 
+## Numpy's own threads only fight the test processes and their kernels for the CPUs (the arrays are small); the
+## grading kernels run with one thread too (backproplab.sandbox.confine).
+ONE_THREAD := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+
 .PHONY: lab test lint lock release bench browser postgres clean
 
 ## Create or refresh the virtual environment (reinstalls when pyproject.toml or the lock changes).
@@ -32,7 +36,7 @@ lab: $(STAMP)
 ## Everything CI checks: lint, the package, nbval over every notebook, grading end to end, the browser.
 test: $(STAMP) browser postgres
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope
+	$(ONE_THREAD) $(BIN)/python -m pytest -n $(JOBS) --dist loadscope
 
 ## Regenerate requirements.lock and binder/environment.yml: the newest versions pyproject.toml's ranges allow.
 lock:

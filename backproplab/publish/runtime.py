@@ -170,6 +170,8 @@ def distance(given: list, recorded: list) -> float:
         a = np.asarray(a, dtype=np.float64)
         b = np.asarray(b, dtype=np.float64)
         gap = float(np.linalg.norm(a - b))
+        if gap != gap:  # NaN in the input: near nothing
+            return gap
         if gap:
             scale = float(np.linalg.norm(b))
             worst = max(worst, gap / scale if scale else np.inf)
@@ -179,29 +181,84 @@ def distance(given: list, recorded: list) -> float:
 _LAST: dict[str, int] = {}  # the input of each near table answered last: the next call is usually the next one
 
 
+class _Block:
+    """The recorded inputs of one skeleton of one near table, their arrays stacked position by position (one
+    row per input, grown by doubling): the gaps to all of them in a few numpy calls, not a loop per input."""
+
+    def __init__(self, arrays: list):
+        self.ids: list[int] = []
+        self.rows = [np.empty((8, a.size)) for a in arrays]
+        self.norms = [np.empty(8) for _ in arrays]
+
+    def add(self, i: int, arrays: list) -> None:
+        n = len(self.ids)
+        if n == len(self.rows[0]):
+            self.rows = [np.concatenate([r, np.empty_like(r)]) for r in self.rows]
+            self.norms = [np.concatenate([v, np.empty_like(v)]) for v in self.norms]
+        for j, a in enumerate(arrays):
+            self.rows[j][n] = a.ravel()
+            self.norms[j][n] = np.linalg.norm(a)
+        self.ids.append(i)
+
+    def gaps(self, given: list) -> np.ndarray:
+        """:func:`distance` from ``given`` to every input of the block, in the order of :attr:`ids`."""
+        n = len(self.ids)
+        worst = np.zeros(n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for rows, norms, a in zip(self.rows, self.norms, given, strict=True):
+                gap = np.linalg.norm(rows[:n] - np.asarray(a, dtype=np.float64).ravel(), axis=1)
+                worst = np.maximum(worst, np.where(gap == 0, 0.0, gap / norms[:n]))
+        return worst
+
+
+_INDEX: dict[int, tuple] = {}  # id(near["inputs"]) -> (that list, how many of it are indexed, {skeleton: _Block})
+
+
+def _blocks(near: dict, pool: dict) -> dict:
+    """The near table's inputs by skeleton, indexed as they were recorded (publishing adds inputs as it goes)."""
+    inputs = near["inputs"]
+    held = _INDEX.get(id(inputs))
+    if held is None or held[0] is not inputs:
+        held = _INDEX[id(inputs)] = (inputs, [0], {})
+    _, done, blocks = held
+    for i in range(done[0], len(inputs)):
+        shape, refs, _ = inputs[i]
+        arrays = [np.asarray(pool[r], dtype=np.float64) for r in refs]
+        if shape not in blocks:
+            blocks[shape] = _Block(arrays)
+        blocks[shape].add(i, arrays)
+    done[0] = len(inputs)
+    return blocks
+
+
 def nearest(tables: dict, key: str, params: list):
     """``(entry, gap)``: the entry of the recorded input of ``key`` nearest to ``params`` if within the key's
     tolerance (``tables["near"][key]``: inputs of the same skeleton whose arrays differ by at most ``rtol``,
-    relative), else ``(None, smallest gap)`` (``None`` when no input of this skeleton was recorded)."""
+    relative), else ``(None, smallest gap)`` (``None`` when no input of this skeleton was recorded). Of several
+    within it, the first after the one answered last (in recording order, round)."""
     near = tables.get("near", {}).get(key)
     if not near:
         return None, None
     shape = fingerprint(skeleton(params))
     given = _arrays(params, [])
-    pool = tables["arrays"]
     inputs = near["inputs"]
     start = _LAST.get(key, -1) + 1
-    best = None
-    for i in [*range(start, len(inputs)), *range(0, min(start, len(inputs)))]:
-        shape_i, refs, fp = inputs[i]
-        if shape_i != shape:
-            continue
-        gap = distance(given, [pool[r] for r in refs])
+    if start < len(inputs) and inputs[start][0] == shape:  # the usual case: the input after the last one
+        gap = distance(given, [tables["arrays"][r] for r in inputs[start][1]])
         if gap <= near["rtol"]:
-            _LAST[key] = i
-            return tables["reference"][(key, fp)], gap
-        best = gap if best is None else min(best, gap)
-    return None, best
+            _LAST[key] = start
+            return tables["reference"][(key, inputs[start][2])], gap
+    block = _blocks(near, tables["arrays"]).get(shape)
+    if block is None:
+        return None, None
+    gaps = block.gaps(given)
+    within = np.flatnonzero(gaps <= near["rtol"])
+    if not len(within):
+        return None, float(gaps.min())
+    ids = np.asarray(block.ids)[within]
+    i = int(ids[np.argmin((ids - start) % len(inputs))])
+    _LAST[key] = i
+    return tables["reference"][(key, inputs[i][2])], float(gaps[within][np.argmin((ids - start) % len(inputs))])
 
 
 # ------------------------------------------------------------------------------------------- functions given

@@ -201,3 +201,73 @@ def test_a_function_argument_is_matched_by_its_values(monkeypatch):
         assert all(np.allclose(tenth[k], recorded[k], rtol=1e-6, atol=1e-8) for k in tenth)
         with pytest.raises(runtime.NotPublished):  # a step of no table
             training.numerical_gradients(renamed, params, h=2e-5)
+
+
+def _nearest_by_loop(tables: dict, key: str, params: list, start: int):
+    """:func:`runtime.nearest` written as the plain loop it replaces: the first input within the tolerance in
+    recording order from ``start`` (round), else the smallest gap."""
+    near = tables["near"][key]
+    shape = runtime.fingerprint(runtime.skeleton(params))
+    given = runtime._arrays(params, [])
+    inputs, best = near["inputs"], None
+    for i in [*range(start, len(inputs)), *range(0, start)]:
+        if inputs[i][0] != shape:
+            continue
+        gap = runtime.distance(given, [tables["arrays"][r] for r in inputs[i][1]])
+        if gap <= near["rtol"]:
+            return i, gap
+        best = gap if best is None or not best <= gap else best
+    return None, best
+
+
+def test_the_nearest_input_is_the_loops_on_random_tables(monkeypatch):
+    """The stacked search of a near table (:class:`runtime._Block`) gives what the loop over inputs gives: the
+    same entry (several within the tolerance: the first after the last answered), the same smallest gap, none
+    for an unknown shape, NaN near nothing; inputs recorded between two searches are searched too."""
+    rng = np.random.default_rng(5)
+    key = "k"
+    tables: dict = {"reference": {}, "arrays": {}, "near": {key: {"rtol": 1e-9, "inputs": [], "checks": False}}}
+    shapes = [(3, 2), (4, 4)]
+
+    def record_input(params):
+        refs = []
+        for array in runtime._arrays(params, []):
+            ref = runtime.fingerprint(array)
+            tables["arrays"].setdefault(ref, np.array(array, copy=True))
+            refs.append(ref)
+        fp = runtime.fingerprint(params)
+        tables["near"][key]["inputs"].append((runtime.fingerprint(runtime.skeleton(params)), refs, fp))
+        tables["reference"][(key, fp)] = fp
+
+    recorded = []
+    monkeypatch.setattr(runtime, "_LAST", {})
+    for step in range(120):
+        if step % 3 == 0 or not recorded:
+            shape = shapes[rng.integers(2)]
+            params = [("W", rng.standard_normal(shape)), ("b", rng.standard_normal((1, shape[1]))), ("lr", 0.1)]
+            record_input(params)
+            recorded.append(params)
+            if rng.random() < 0.5:  # a twin of an earlier input, within the tolerance: two inputs answer
+                twin = [(n, v * (1 + 1e-11) if isinstance(v, np.ndarray) else v)
+                        for n, v in recorded[rng.integers(len(recorded))]]
+                record_input(twin)
+                recorded.append(twin)
+        base = recorded[rng.integers(len(recorded))]
+        scale = rng.choice([0.0, 1e-12, 1e-10, 1e-8, 1e-3])
+        query = [(n, v * (1 + scale * rng.standard_normal(v.shape)) if isinstance(v, np.ndarray) else v)
+                 for n, v in base]
+        if step % 17 == 5:
+            query = [(n, np.full_like(v, np.nan) if n == "W" else v) for n, v in query]
+        if step % 23 == 7:
+            query = [(n, rng.standard_normal((2, 2)) if n == "W" else v) for n, v in query]
+        start = runtime._LAST.get(key, -1) + 1
+        i, want = _nearest_by_loop(tables, key, query, start)
+        entry, gap = runtime.nearest(tables, key, query)
+        if i is None:
+            assert entry is None and (gap is None) == (want is None), (step, gap, want)
+            if want is not None and want == want:
+                assert gap == pytest.approx(want, rel=1e-9), step
+        else:
+            inputs = tables["near"][key]["inputs"]
+            assert entry == inputs[i][2] and runtime._LAST[key] == i, step
+            assert gap == pytest.approx(want, rel=1e-6, abs=1e-15), step
