@@ -5,8 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ## The exact versions (`make lock` regenerates them); CI's scheduled job sets CONSTRAINTS= to try the newest ones.
 CONSTRAINTS ?= -c requirements.lock
-## pytest worker processes (pytest-xdist): one per CPU; a module (a notebook under nbval) runs whole in one.
-JOBS ?= logical
+## pytest worker processes (pytest-xdist): one more than the CPUs, as many tests wait on kernels, servers and a
+## browser (2 CPUs: 527 s with two, 449 s with three); a module (a notebook under nbval) runs whole in one, in the
+## order collected (the heavy end-to-end modules of tests/ first, the many small ones and the notebooks last).
+JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
 ## JupyterLab refuses to start as root unless told; root is the normal user in a container or a fresh VM.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 ROOT_NOTE  := make lab: you are root (as in a container or a fresh VM) so JupyterLab is started with --allow-root; \
@@ -36,7 +38,7 @@ lab: $(STAMP)
 ## Everything CI checks: lint, the package, nbval over every notebook, grading end to end, the browser.
 test: $(STAMP) browser postgres
 	$(BIN)/ruff check .
-	$(ONE_THREAD) $(BIN)/python -m pytest -n $(JOBS) --dist loadscope
+	$(ONE_THREAD) $(BIN)/python -m pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder
 
 ## Regenerate requirements.lock and binder/environment.yml: the newest versions pyproject.toml's ranges allow.
 lock:

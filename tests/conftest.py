@@ -4,7 +4,7 @@ per learner notebook (course/) shared by every test that needs it; the solutions
 
 Executions run in a pool of worker processes (``BACKPROPLAB_NB_WORKERS``, default: the number of CPUs),
 started when the first test that needs one runs, for exactly the notebooks the session collected. Under
-pytest-xdist (``make test``: ``-n logical --dist loadscope``: each module, and each notebook under nbval,
+pytest-xdist (``make test``: ``-n`` CPUs + 1 ``--dist loadscope``: each module, and each notebook under nbval,
 runs whole in one worker, so a module's session fixtures are made once) a worker executes only what its own
 tests ask for, one notebook at a time.
 """
