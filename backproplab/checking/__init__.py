@@ -43,8 +43,5 @@ from backproplab.checking.values import rounding_bounds
 
 __all__ = ["APPROXIMATION_POLICY", "DEFAULT_TOL", "RECORD_DIR_ENV", "CheckFinding", "CheckOutcome", "CheckResult",
            "Exercise", "Mistake", "another_shape", "call_learner", "course_code", "evaluate", "graded_call_guard",
-           "grading_seed",
-           "learner_guard",
-           "of_ranks",
-           "rounding_bounds", "run_check", "set_graded_call_guard", "trial_inputs", "visible_case",
-           "visible_shape"]
+           "grading_seed", "learner_guard", "of_ranks", "rounding_bounds", "run_check", "set_graded_call_guard",
+           "trial_inputs", "visible_case", "visible_shape"]

@@ -211,23 +211,22 @@ class _Block:
         return worst
 
 
-_INDEX: dict[int, tuple] = {}  # id(near["inputs"]) -> (that list, how many of it are indexed, {skeleton: _Block})
+_INDEX: dict[str, tuple] = {}  # key -> (near["inputs"] indexed last for it, {skeleton: _Block})
 
 
-def _blocks(near: dict, pool: dict) -> dict:
+def _blocks(key: str, near: dict, pool: dict) -> dict:
     """The near table's inputs by skeleton, indexed as they were recorded (publishing adds inputs as it goes)."""
     inputs = near["inputs"]
-    held = _INDEX.get(id(inputs))
+    held = _INDEX.get(key)
     if held is None or held[0] is not inputs:
-        held = _INDEX[id(inputs)] = (inputs, [0], {})
-    _, done, blocks = held
-    for i in range(done[0], len(inputs)):
+        held = _INDEX[key] = (inputs, {})
+    blocks = held[1]
+    for i in range(sum(len(b.ids) for b in blocks.values()), len(inputs)):
         shape, refs, _ = inputs[i]
         arrays = [np.asarray(pool[r], dtype=np.float64) for r in refs]
         if shape not in blocks:
             blocks[shape] = _Block(arrays)
         blocks[shape].add(i, arrays)
-    done[0] = len(inputs)
     return blocks
 
 
@@ -248,17 +247,17 @@ def nearest(tables: dict, key: str, params: list):
         if gap <= near["rtol"]:
             _LAST[key] = start
             return tables["reference"][(key, inputs[start][2])], gap
-    block = _blocks(near, tables["arrays"]).get(shape)
+    block = _blocks(key, near, tables["arrays"]).get(shape)
     if block is None:
         return None, None
     gaps = block.gaps(given)
     within = np.flatnonzero(gaps <= near["rtol"])
     if not len(within):
         return None, float(gaps.min())
-    ids = np.asarray(block.ids)[within]
-    i = int(ids[np.argmin((ids - start) % len(inputs))])
+    first = within[np.argmin((np.asarray(block.ids)[within] - start) % len(inputs))]
+    i = block.ids[first]
     _LAST[key] = i
-    return tables["reference"][(key, inputs[i][2])], float(gaps[within][np.argmin((ids - start) % len(inputs))])
+    return tables["reference"][(key, inputs[i][2])], float(gaps[first])
 
 
 # ------------------------------------------------------------------------------------------- functions given

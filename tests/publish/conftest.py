@@ -47,7 +47,7 @@ def _start(folder: Path) -> None:
 
 
 def pytest_collection_modifyitems(config, items):
-    if any(HERE in Path(str(item.fspath)).parents and "build" in getattr(item, "fixturenames", ())
+    if any(HERE in item.path.parents and "build" in getattr(item, "fixturenames", ())
            for item in items):
         _start(_folder(config))
 
