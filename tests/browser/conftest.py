@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -254,3 +255,24 @@ def lab(page, lab_server):
 
     return Lab(page, lab_server)
 
+
+def in_a_thread(fn, seconds: float = 600):
+    """``fn()`` in a thread of its own; returns what it returns and raises what it raises (a test's failure too).
+    For Playwright's sync API outside this folder's fixtures: it refuses a thread whose asyncio loop is running,
+    and a test process that ran tests/browser holds the session's Playwright, whose loop counts as running in the
+    main thread."""
+    out: dict = {}
+
+    def run():
+        try:
+            out["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001  (re-raised in the caller's thread)
+            out["error"] = exc
+
+    thread = threading.Thread(target=run, name=getattr(fn, "__name__", "browser"))
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"the browser session did not end within {seconds:.0f} s"
+    if "error" in out:
+        raise out["error"]
+    return out.get("value")

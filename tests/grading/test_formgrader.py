@@ -180,24 +180,10 @@ def _grade_by_hand(server: Formgrader, root: Path, db: str, export: Path, tmp_pa
 
 
 def _grade_in_chromium(server: Formgrader, submission: str) -> None:
-    """:func:`_drive_chromium` in a thread of its own: Playwright's sync API refuses a thread whose asyncio loop
-    is running, and a test run earlier in this pytest worker can leave the main thread's loop so."""
-    import threading
+    """:func:`_drive_chromium` in a thread of its own (``tests/browser/conftest.py::in_a_thread``)."""
+    from tests.browser.conftest import in_a_thread
 
-    box = {}
-
-    def target():
-        try:
-            _drive_chromium(server, submission)
-        except BaseException as exc:  # re-raised in the test's thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name="formgrader-chromium")
-    thread.start()
-    thread.join(600)
-    assert not thread.is_alive(), "the Chromium session did not end within 600 s"
-    if "error" in box:
-        raise box["error"]
+    in_a_thread(lambda: _drive_chromium(server, submission))
 
 
 def _drive_chromium(server: Formgrader, submission: str) -> None:

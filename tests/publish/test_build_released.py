@@ -101,39 +101,45 @@ def test_the_race_redraws_in_jupyterlab_on_the_build(build, tmp_path):
     """The build's notebook 07 as released, opened in a real JupyterLab (learner settings, the build's package in
     the kernel) in headless Chromium and run cell by cell; the race, which races the references while the
     exercises are not written (their paths are tables), gets its first learning-rate slider moved with the
-    keyboard: what it shows changes, and no error or NotPublished appears."""
-    from playwright.sync_api import sync_playwright
+    keyboard: what it shows changes, and no error or NotPublished appears (in a thread of its own:
+    ``tests/browser/conftest.py::in_a_thread``)."""
 
     conftest, lab_driver = browser_helpers()
-    exe = conftest.find_chromium()
-    assert exe, "no Chromium: `make browser` installs it"
-    (tmp_path / "lab").mkdir()
-    server = conftest._start_server(tmp_path / "lab", root=build, env_extra={"PYTHONPATH": str(build)})
-    pw = sync_playwright().start()
-    try:
-        chromium = pw.chromium.launch(executable_path=exe, headless=True, args=conftest.CHROMIUM_ARGS)
-        page = chromium.new_context(viewport=conftest.VIEWPORT).new_page()
-        page.set_default_timeout(60_000)
-        page.on("dialog", lambda dialog: dialog.accept())
-        lab = lab_driver.Lab(page, server)
-        lab.open("course/07_optimizers/07_optimizers.ipynb")
-        lab.run_each()
-        assert lab.wait_idle(), "the kernel is still busy after running every cell"
-        assert lab.wait_widgets(), "widgets still loading"
-        cells = [c for c in lab.report()["cells"] if c["type"] == "code"]
-        (race,) = [c for c in cells if "widgets.optimizer_race" in c["source"]]
-        (eid,) = [d["explorer"] for d in race["dom"] if d["widget"]]
-        explorer = page.locator(f'[data-bplab-explorer="{eid}"]')
-        explorer.scroll_into_view_if_needed()
-        before = explorer.text_content()
-        assert "not written yet: using the reference" in before, before[:500]
-        result = lab.poke(eid)
-        after = explorer.text_content()
-        assert result["control"] == "slider" and result["changed"], (result, after[:800], server.log_tail())
-        assert not lab.explorer_errors(eid), lab.explorer_errors(eid)
-        assert "NotPublished" not in after and "not part of this course build" not in after
-        assert after != before
-        chromium.close()
-    finally:
-        pw.stop()
-        conftest._stop_server(server)
+
+    def in_jupyterlab():
+        from playwright.sync_api import sync_playwright
+
+        exe = conftest.find_chromium()
+        assert exe, "no Chromium: `make browser` installs it"
+        (tmp_path / "lab").mkdir()
+        server = conftest._start_server(tmp_path / "lab", root=build, env_extra={"PYTHONPATH": str(build)})
+        pw = sync_playwright().start()
+        try:
+            chromium = pw.chromium.launch(executable_path=exe, headless=True, args=conftest.CHROMIUM_ARGS)
+            page = chromium.new_context(viewport=conftest.VIEWPORT).new_page()
+            page.set_default_timeout(60_000)
+            page.on("dialog", lambda dialog: dialog.accept())
+            lab = lab_driver.Lab(page, server)
+            lab.open("course/07_optimizers/07_optimizers.ipynb")
+            lab.run_each()
+            assert lab.wait_idle(), "the kernel is still busy after running every cell"
+            assert lab.wait_widgets(), "widgets still loading"
+            cells = [c for c in lab.report()["cells"] if c["type"] == "code"]
+            (race,) = [c for c in cells if "widgets.optimizer_race" in c["source"]]
+            (eid,) = [d["explorer"] for d in race["dom"] if d["widget"]]
+            explorer = page.locator(f'[data-bplab-explorer="{eid}"]')
+            explorer.scroll_into_view_if_needed()
+            before = explorer.text_content()
+            assert "not written yet: using the reference" in before, before[:500]
+            result = lab.poke(eid)
+            after = explorer.text_content()
+            assert result["control"] == "slider" and result["changed"], (result, after[:800], server.log_tail())
+            assert not lab.explorer_errors(eid), lab.explorer_errors(eid)
+            assert "NotPublished" not in after and "not part of this course build" not in after
+            assert after != before
+            chromium.close()
+        finally:
+            pw.stop()
+            conftest._stop_server(server)
+
+    conftest.in_a_thread(in_jupyterlab)
